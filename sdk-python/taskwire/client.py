@@ -1,0 +1,118 @@
+"""The caller's side of the wire: a gRPC channel to TaskRunService with auth metadata."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import grpc
+
+from taskwire.errors import TaskwireError
+from taskwire.settings import Settings, load_settings
+from taskwire.v1 import task_run_pb2, task_run_service_pb2, task_run_service_pb2_grpc
+
+T = TypeVar("T")
+
+# The server caps one WaitTaskRun at 60 s; asking for more only gets 60 s back.
+MAX_WAIT_MS = 60_000
+# Extra time the RPC deadline allows past the server-side wait, for the network.
+_DEADLINE_MARGIN_S = 10.0
+# Unary calls other than waits should answer quickly; a hung server must not hang delay().
+_CALL_TIMEOUT_S = 30.0
+
+
+def open_channel(settings: Settings) -> grpc.Channel:
+    """A channel to the server: plaintext HTTP/2 for http://, TLS for https://."""
+    if settings.secure:
+        return grpc.secure_channel(settings.grpc_target, grpc.ssl_channel_credentials())
+    return grpc.insecure_channel(settings.grpc_target)
+
+
+def auth_metadata(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """``authorization: Bearer <key>`` when an API key is set."""
+    if settings.api_key:
+        return (("authorization", f"Bearer {settings.api_key}"),)
+    return ()
+
+
+def to_taskwire_error(exc: grpc.RpcError, settings: Settings) -> TaskwireError:
+    """Turns a grpc error into a TaskwireError whose message says what to do."""
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        message = (
+            f"cannot reach the taskwire server at {settings.api_url} ({details}); "
+            "is it running? Set TASKWIRE_API_URL to point elsewhere"
+        )
+    elif code == grpc.StatusCode.UNAUTHENTICATED:
+        message = f"the taskwire server refused the API key ({details}); check TASKWIRE_API_KEY"
+    else:
+        message = f"{code.name}: {details}"
+    return TaskwireError(message, code.name)
+
+
+class TaskRunClient:
+    """Schedules, reads, waits for and cancels task runs.
+
+    Most code never builds one: ``Task.delay()`` and ``TaskRunFuture`` use
+    ``get_client()``. Build one to talk to a server other than the configured one.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self._channel = open_channel(self.settings)
+        self._stub = task_run_service_pb2_grpc.TaskRunServiceStub(self._channel)
+        self._metadata = auth_metadata(self.settings)
+
+    def _call(self, method: Callable[..., T], request: object, timeout: float) -> T:
+        try:
+            return method(request, timeout=timeout, metadata=self._metadata)
+        except grpc.RpcError as exc:
+            raise to_taskwire_error(exc, self.settings) from None
+
+    def schedule(self, spec: task_run_pb2.TaskRunSpec) -> task_run_service_pb2.ScheduleTaskRunResponse:
+        """Schedules one run; returns after the server committed it."""
+        request = task_run_service_pb2.ScheduleTaskRunRequest(run=spec)
+        return self._call(self._stub.ScheduleTaskRun, request, _CALL_TIMEOUT_S)
+
+    def get(self, run_id: str) -> task_run_pb2.TaskRun:
+        """The run as it is now, with its history."""
+        request = task_run_service_pb2.GetTaskRunRequest(id=run_id)
+        return self._call(self._stub.GetTaskRun, request, _CALL_TIMEOUT_S).task_run
+
+    def wait(self, run_id: str, timeout_ms: int) -> task_run_service_pb2.WaitTaskRunResponse:
+        """One server-side wait of at most ``timeout_ms`` (capped at 60 s) for a final state."""
+        timeout_ms = max(1, min(timeout_ms, MAX_WAIT_MS))
+        request = task_run_service_pb2.WaitTaskRunRequest(id=run_id, timeout_ms=timeout_ms)
+        return self._call(self._stub.WaitTaskRun, request, timeout_ms / 1000 + _DEADLINE_MARGIN_S)
+
+    def cancel(self, run_id: str) -> task_run_pb2.TaskRun:
+        """Asks the server to cancel the run; returns it as it is after the request."""
+        request = task_run_service_pb2.CancelTaskRunRequest(id=run_id)
+        return self._call(self._stub.CancelTaskRun, request, _CALL_TIMEOUT_S).task_run
+
+    def logs(self, run_id: str) -> list[task_run_pb2.LogLine]:
+        """The run's log lines, oldest first (up to the server's page of 1000)."""
+        request = task_run_service_pb2.ListTaskRunLogsRequest(run_id=run_id)
+        return list(self._call(self._stub.ListTaskRunLogs, request, _CALL_TIMEOUT_S).lines)
+
+    def close(self) -> None:
+        """Closes the channel."""
+        self._channel.close()
+
+
+_default_client: TaskRunClient | None = None
+_default_lock = threading.Lock()
+
+
+def get_client() -> TaskRunClient:
+    """The process's shared client, built from the settings on first use.
+
+    One channel for the process: grpc multiplexes every call over it.
+    """
+    global _default_client
+    with _default_lock:
+        if _default_client is None:
+            _default_client = TaskRunClient()
+        return _default_client

@@ -1,0 +1,1 @@
+"""Generated from proto/taskwire/v1 by scripts/generate.sh; do not edit."""

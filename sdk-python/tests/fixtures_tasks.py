@@ -1,0 +1,50 @@
+"""Tasks the integration tests serve with `python -m taskwire serve tests.fixtures_tasks:...`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from taskwire import current_run, task
+
+
+@task
+def add(a: int, b: int = 0) -> int:
+    return a + b
+
+
+@task(name="greet-py", log_prints=True)
+def greet(name: str) -> str:
+    print(f"greeting {name}")
+    return f"Hello, {name}!"
+
+
+@task
+def send_email(to: str) -> None:
+    raise ValueError("bad address")
+
+
+@task
+def hold(marker: str, release: str) -> str:
+    """Signals that it started (marker file), then holds until the release file exists."""
+    Path(marker).write_text(str(current_run().attempt if current_run() else 0))
+    while not Path(release).exists():
+        time.sleep(0.05)
+    return "released"
+
+
+@task
+def sleep_for(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@task
+def until_cancelled(marker: str) -> str:
+    """Runs until its run is cancelled, checking the flag the way a long task should."""
+    Path(marker).write_text("started")
+    run = current_run()
+    assert run is not None
+    while not run.wait_cancelled(0.05):
+        pass
+    return "noticed the cancel"
