@@ -1,0 +1,27 @@
+export { task } from "./task.js";
+export type { DelayOptions, RunOptions, Task, TaskOptions } from "./task.js";
+export { serve } from "./serve.js";
+export type { ServeOptions } from "./serve.js";
+export type { TaskRunFuture } from "./task-run-future.js";
+export { createTaskRunFuture } from "./task-run-future.js";
+export { TaskRunError, TaskRunTimeoutError } from "./task-run-error.js";
+export type { TaskRunSnapshot, TaskRunStateName } from "./task-run-snapshot.js";
+export { NonRetryableError } from "./error-info.js";
+export { currentRun } from "./run-context.js";
+export type { RunContext } from "./run-context.js";
+export { UnserializableValueError } from "./json-payload.js";
+export { createWorker, RunCancelledError, RunTimeoutError } from "./worker.js";
+export type { Worker, WorkerOptions } from "./worker.js";
+export { createTaskwireClient } from "./taskwire-client.js";
+export type { TaskwireClient, TaskwireClientOptions } from "./taskwire-client.js";
+export { defaultClient, setDefaultClient } from "./default-client.js";
+export {
+  loadSettings,
+  readProfiles,
+  SETTING_DEFINITIONS,
+  SETTING_KEYS,
+  setProfileValues,
+  taskwireHome,
+  unsetProfileValues,
+} from "./settings.js";
+export type { Profiles, SettingKey, SettingSource, Settings, SettingValues } from "./settings.js";

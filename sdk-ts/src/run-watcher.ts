@@ -1,0 +1,109 @@
+import type { Client } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createAsyncQueue, type AsyncQueue } from "./async-queue.js";
+import { type TaskRun, TaskRunService, type WatchTaskRunsRequestSchema } from "./gen/index.js";
+
+export interface RunWatcher {
+  /** Resolves with the run once it is final; rejects with the signal's reason if it aborts first. */
+  whenFinal(runId: string, signal?: AbortSignal): Promise<TaskRun>;
+  close(): void;
+}
+
+/** Keep the stream this long after the last waiter, so back-to-back waits reuse it. */
+const LINGER_MS = 200;
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * All the futures of one client wait on one WatchTaskRuns stream: each waiting run is one
+ * small message on it, and the server pushes each run when it ends. No polling. The stream
+ * opens with the first waiter and closes when none is left, so a script that has its
+ * results can exit; if the stream breaks (server restart) it reopens and watches again.
+ */
+export function createRunWatcher(client: Client<typeof TaskRunService>): RunWatcher {
+  const waiters = new Map<string, { resolve: (run: TaskRun) => void; reject: (e: unknown) => void }[]>();
+  let stream: { requests: AsyncQueue<MessageInitShape<typeof WatchTaskRunsRequestSchema>>; abort: AbortController } | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+
+  function open(): void {
+    const requests = createAsyncQueue<MessageInitShape<typeof WatchTaskRunsRequestSchema>>();
+    const abort = new AbortController();
+    const current = { requests, abort };
+    stream = current;
+    requests.push({ runIds: [...waiters.keys()], finalOnly: true });
+    void (async () => {
+      try {
+        for await (const response of client.watchTaskRuns(requests, { signal: abort.signal })) {
+          failures = 0;
+          for (const run of response.taskRuns) settle(run.id, (w) => w.resolve(run));
+          for (const id of response.unknownRunIds) {
+            settle(id, (w) => w.reject(new Error(`task run ${id} not found`)));
+          }
+        }
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        failures++;
+        // A broken stream (the server restarted) is retried; waiters keep waiting.
+        if (stream === current) stream = undefined;
+        if (waiters.size > 0) {
+          const delay = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
+          setTimeout(() => waiters.size > 0 && !stream && open(), delay);
+        }
+        void error;
+        return;
+      }
+      if (stream === current) stream = undefined;
+      if (waiters.size > 0) open();
+    })();
+  }
+
+  function settle(runId: string, fn: (waiter: { resolve: (run: TaskRun) => void; reject: (e: unknown) => void }) => void): void {
+    const list = waiters.get(runId);
+    if (!list) return;
+    waiters.delete(runId);
+    for (const waiter of list) fn(waiter);
+    if (waiters.size === 0) scheduleClose();
+  }
+
+  function scheduleClose(): void {
+    clearTimeout(lingerTimer);
+    lingerTimer = setTimeout(() => {
+      if (waiters.size === 0 && stream) {
+        stream.requests.close();
+        stream = undefined;
+      }
+    }, LINGER_MS);
+  }
+
+  return {
+    whenFinal(runId, signal) {
+      clearTimeout(lingerTimer);
+      return new Promise<TaskRun>((resolve, reject) => {
+        const waiter = { resolve, reject };
+        const list = waiters.get(runId);
+        if (list) list.push(waiter);
+        else {
+          waiters.set(runId, [waiter]);
+          if (stream) stream.requests.push({ runIds: [runId] });
+          else open();
+        }
+        signal?.addEventListener("abort", () => {
+          const current = waiters.get(runId);
+          if (!current?.includes(waiter)) return;
+          current.splice(current.indexOf(waiter), 1);
+          if (current.length === 0) {
+            waiters.delete(runId);
+            stream?.requests.push({ unwatchRunIds: [runId] });
+            if (waiters.size === 0) scheduleClose();
+          }
+          reject(signal.reason);
+        });
+      });
+    },
+    close() {
+      clearTimeout(lingerTimer);
+      stream?.abort.abort();
+      stream = undefined;
+    },
+  };
+}

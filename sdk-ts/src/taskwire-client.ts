@@ -1,0 +1,59 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "./gen/index.js";
+import { createRunWatcher } from "./run-watcher.js";
+import { createScheduleBatcher } from "./schedule-batcher.js";
+import { loadSettings } from "./settings.js";
+
+export interface TaskwireClientOptions {
+  /** The server; default TASKWIRE_API_URL from the environment or profile, else http://127.0.0.1:7070. */
+  apiUrl?: string;
+  /** Sent as `authorization: Bearer <key>`; default TASKWIRE_API_KEY. */
+  apiKey?: string;
+}
+
+/**
+ * A connection to one taskwire server: the generated gRPC clients, plus batched scheduling
+ * and one shared stream for waiting on results.
+ *
+ * @example
+ * const client = createTaskwireClient({ apiUrl: "http://127.0.0.1:7070" });
+ * const { taskRun } = await client.taskRuns.getTaskRun({ id });
+ */
+export interface TaskwireClient {
+  readonly apiUrl: string;
+  readonly taskRuns: Client<typeof TaskRunService>;
+  readonly workers: Client<typeof WorkerService>;
+  /** Schedules a run, batched with the other calls of this tick; resolves once it is durable. */
+  schedule(spec: MessageInitShape<typeof TaskRunSpecSchema>): Promise<ScheduleTaskRunResponse>;
+  /** Resolves with the run once it is final. */
+  whenFinal(runId: string, signal?: AbortSignal): Promise<TaskRun>;
+  close(): void;
+}
+
+export function createTaskwireClient(options: TaskwireClientOptions = {}): TaskwireClient {
+  const settings = options.apiUrl && options.apiKey !== undefined ? undefined : loadSettings();
+  const apiUrl = options.apiUrl ?? settings?.apiUrl ?? "http://127.0.0.1:7070";
+  const apiKey = options.apiKey ?? settings?.apiKey;
+  const interceptors: Interceptor[] = apiKey
+    ? [
+        (next) => (request) => {
+          request.header.set("authorization", `Bearer ${apiKey}`);
+          return next(request);
+        },
+      ]
+    : [];
+  const transport = createGrpcTransport({ baseUrl: apiUrl, interceptors });
+  const taskRuns = createClient(TaskRunService, transport);
+  const batcher = createScheduleBatcher(async (runs) => (await taskRuns.scheduleTaskRuns({ runs })).runs);
+  const watcher = createRunWatcher(taskRuns);
+  return {
+    apiUrl,
+    taskRuns,
+    workers: createClient(WorkerService, transport),
+    schedule: batcher.schedule,
+    whenFinal: watcher.whenFinal,
+    close: watcher.close,
+  };
+}

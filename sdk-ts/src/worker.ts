@@ -1,0 +1,317 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { createAsyncQueue } from "./async-queue.js";
+import { defaultClient } from "./default-client.js";
+import { describeError, type ErrorDescription } from "./error-info.js";
+import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "./gen/index.js";
+import { decodeParameters, encodeJson, JSON_CONTENT_TYPE } from "./json-payload.js";
+import { withRunContext } from "./run-context.js";
+import { SDK_VERSION } from "./sdk-version.js";
+import type { Task } from "./task.js";
+import type { TaskwireClient } from "./taskwire-client.js";
+import { createWorkerOutbox, type WorkerOutbox } from "./worker-outbox.js";
+
+export interface WorkerOptions {
+  tasks: Task<never[], unknown>[] | Task[];
+  /** Runs in flight at most; default 10. */
+  limit?: number;
+  client?: TaskwireClient;
+  /** On stop, how long runs in flight may take to finish before they are handed back; default 10 s. */
+  graceMs?: number;
+  /** Unique per process; default host-pid-random. */
+  workerId?: string;
+  /** Where the worker reports connects and disconnects; default stderr. */
+  log?: (message: string) => void;
+}
+
+/** A task worker: receives runs over one stream and runs up to `limit` of them at once. */
+export interface Worker {
+  readonly workerId: string;
+  /** Connects (and reconnects) until stop(); resolves once stopped. */
+  start(): Promise<void>;
+  /** Stops taking work, lets runs in flight finish up to the grace period, hands back the rest. */
+  stop(): Promise<void>;
+  /** Runs executing now. */
+  readonly running: number;
+}
+
+interface ActiveRun {
+  assignment: Assignment;
+  connection: Connection;
+  abort: AbortController;
+  /** Set once the outcome was reported (or must not be): later outcomes are dropped. */
+  settled: boolean;
+}
+
+interface Connection {
+  outbox: WorkerOutbox;
+  close(): void;
+  abort: AbortController;
+  /** Results sent and not yet acknowledged as durable. */
+  unacked: Set<string>;
+  draining: boolean;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Creates a worker for these tasks. `serve()` is the usual way to run one; this is for
+ * embedding a worker in a process that does other things.
+ *
+ * @example
+ * const worker = createWorker({ tasks: [greet], limit: 5 });
+ * void worker.start();
+ * // …
+ * await worker.stop();
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const tasks = new Map<string, Task>();
+  for (const t of options.tasks as Task[]) tasks.set(t.taskKey, t);
+  if (tasks.size === 0) throw new TypeError("a worker needs at least one task");
+  const client = options.client ?? defaultClient();
+  const limit = options.limit ?? 10;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a whole number >= 1, got ${limit}`);
+  const graceMs = options.graceMs ?? 10_000;
+  const workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const log = options.log ?? ((message: string) => process.stderr.write(`taskwire: ${message}\n`));
+  const active = new Map<string, ActiveRun>();
+  let connection: Connection | undefined;
+  let stopping = false;
+  let wakeBackoff: (() => void) | undefined;
+  let changed: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  const notify = () => changed?.();
+  const until = async (condition: () => boolean, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!condition() && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        changed = resolve;
+        setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now())));
+      });
+    }
+    return condition();
+  };
+
+  async function connectOnce(): Promise<void> {
+    const requests = createAsyncQueue<MessageInitShape<typeof SubscribeTaskRunsRequestSchema>>();
+    const abort = new AbortController();
+    const conn: Connection = {
+      outbox: createWorkerOutbox(requests),
+      close: () => requests.close(),
+      abort,
+      unacked: new Set(),
+      draining: false,
+    };
+    requests.push({
+      message: {
+        case: "hello",
+        value: {
+          protocolVersion: 1,
+          workerId,
+          taskKeys: [...tasks.keys()],
+          limit,
+          language: "typescript",
+          sdkVersion: SDK_VERSION,
+          hostname: hostname(),
+          pid: process.pid,
+        },
+      },
+    });
+    let heartbeat: NodeJS.Timeout | undefined;
+    try {
+      for await (const response of client.workers.subscribeTaskRuns(requests, { signal: abort.signal })) {
+        const message = response.message;
+        switch (message.case) {
+          case "welcome":
+            connection = conn;
+            log(`worker ${workerId} serving ${[...tasks.keys()].join(", ")} (limit ${limit}) at ${client.apiUrl}`);
+            heartbeat = setInterval(() => {
+              const refs = [...active.values()]
+                .filter((run) => run.connection === conn && !run.settled)
+                .map((run) => ({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken }));
+              conn.outbox.heartbeat(refs);
+            }, message.value.heartbeatIntervalMs || 5_000);
+            if (stopping) beginDrain(conn);
+            break;
+          case "assignments":
+            for (const assignment of message.value.assignments) void execute(assignment, conn);
+            break;
+          case "cancel":
+            for (const runId of message.value.runIds) {
+              active.get(runId)?.abort.abort(new RunCancelledError(message.value.reason || "cancelled"));
+            }
+            break;
+          case "acks":
+            for (const ack of message.value.acks) onAck(conn, ack.runId, ack.kind, ack.accepted, ack.reason);
+            notify();
+            break;
+          case "drain":
+            beginDrain(conn);
+            break;
+        }
+      }
+    } finally {
+      clearInterval(heartbeat);
+      if (connection === conn) connection = undefined;
+      // The server re-queues what this stream held; results from it would be refused now.
+      for (const run of active.values()) {
+        if (run.connection === conn && !run.settled) {
+          run.settled = true;
+          run.abort.abort(new Error("the connection to the server was lost; the run is redelivered"));
+        }
+      }
+      notify();
+    }
+  }
+
+  function beginDrain(conn: Connection): void {
+    if (conn.draining) return;
+    conn.draining = true;
+    conn.outbox.drain();
+    void (async () => {
+      await until(() => ![...active.values()].some((run) => run.connection === conn && !run.settled), graceMs);
+      for (const run of active.values()) {
+        if (run.connection !== conn || run.settled) continue;
+        run.settled = true;
+        run.abort.abort(new Error("the worker is shutting down; the run was handed back"));
+        conn.unacked.add(run.assignment.runId);
+        conn.outbox.released({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken });
+      }
+      // Only close once every result is durable, or it could be lost with the stream.
+      await until(() => conn.unacked.size === 0, 5_000);
+      conn.close();
+    })();
+  }
+
+  function onAck(conn: Connection, runId: string, kind: AckKind, accepted: boolean, reason: string): void {
+    if (kind === AckKind.COMPLETED || kind === AckKind.FAILED || kind === AckKind.RELEASED) conn.unacked.delete(runId);
+    if (accepted) return;
+    const run = active.get(runId);
+    if (run && !run.settled && (kind === AckKind.STARTED || kind === AckKind.HEARTBEAT)) {
+      run.settled = true;
+      run.abort.abort(new Error(`the server took the run back: ${reason}`));
+    }
+    if (!run) log(`server refused a message about run ${runId}: ${reason}`);
+  }
+
+  async function execute(assignment: Assignment, conn: Connection): Promise<void> {
+    const { runId, leaseToken } = assignment;
+    const abort = new AbortController();
+    const run: ActiveRun = { assignment, connection: conn, abort, settled: false };
+    active.set(runId, run);
+    conn.outbox.started({ runId, leaseToken });
+
+    const fail = (error: ErrorDescription) => {
+      if (run.settled) return;
+      run.settled = true;
+      conn.unacked.add(runId);
+      conn.outbox.failed({ runId, leaseToken, error });
+    };
+    const timer =
+      assignment.timeoutMs > 0
+        ? setTimeout(() => abort.abort(new RunTimeoutError(assignment.timeoutMs)), assignment.timeoutMs)
+        : undefined;
+    // A cancel or a timeout is reported at once, whether or not the task heeds its signal.
+    abort.signal.addEventListener("abort", () => {
+      const reason = abort.signal.reason;
+      if (reason instanceof RunCancelledError || reason instanceof RunTimeoutError) fail(describeError(reason));
+    });
+
+    const t = tasks.get(assignment.taskKey);
+    try {
+      if (!t) throw Object.assign(new Error(`this worker does not serve task ${assignment.taskKey}`), { name: "UnknownTask" });
+      let args: unknown[];
+      try {
+        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array());
+      } catch (error) {
+        throw Object.assign(new Error(`the parameters are not valid JSON: ${(error as Error).message}`), {
+          name: "InvalidParameters",
+          retryable: false,
+        });
+      }
+      const context = {
+        runId,
+        taskKey: assignment.taskKey,
+        attempt: assignment.attempt,
+        signal: abort.signal,
+        log: (text: string, level = "info") => {
+          if (!run.settled) conn.outbox.log({ runId, leaseToken, time: timestampFromMs(Date.now()), level, message: text });
+        },
+      };
+      const value = await withRunContext(context, t.options.logPrints ?? false, () => t.fn(...args));
+      if (!run.settled) {
+        const data = encodeJson(value, "result");
+        run.settled = true;
+        conn.unacked.add(runId);
+        conn.outbox.completed({ runId, leaseToken, result: { contentType: JSON_CONTENT_TYPE, data } });
+      }
+    } catch (error) {
+      const description = describeError(error);
+      if (description.type === "UnserializableValueError") description.retryable = false;
+      fail(description);
+    } finally {
+      clearTimeout(timer);
+      active.delete(runId);
+      notify();
+    }
+  }
+
+  async function runLoop(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      const began = Date.now();
+      try {
+        await connectOnce();
+      } catch (error) {
+        if (stopping) break;
+        log(`cannot reach the taskwire server at ${client.apiUrl}: ${(error as Error).message}`);
+      }
+      if (stopping) break;
+      failures = Date.now() - began > 10_000 ? 1 : failures + 1;
+      const delay = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS) * (0.75 + Math.random() / 2);
+      await new Promise<void>((resolve) => {
+        wakeBackoff = resolve;
+        setTimeout(resolve, delay);
+      });
+    }
+  }
+
+  return {
+    workerId,
+    get running() {
+      return active.size;
+    },
+    start() {
+      loop ??= runLoop();
+      return loop;
+    },
+    async stop() {
+      stopping = true;
+      wakeBackoff?.();
+      const conn = connection;
+      if (conn) {
+        beginDrain(conn);
+        await until(() => conn.abort.signal.aborted || connection !== conn, graceMs + 10_000);
+      }
+      for (const run of active.values()) run.abort.abort(new Error("the worker stopped"));
+      await loop;
+    },
+  };
+}
+
+/** The reason a run's AbortSignal fires when the run is cancelled. */
+export class RunCancelledError extends Error {
+  override name = "Cancelled";
+  readonly retryable = false;
+}
+
+/** The reason a run's AbortSignal fires when the attempt exceeds its timeout. */
+export class RunTimeoutError extends Error {
+  override name = "TimeoutError";
+  constructor(timeoutMs: number) {
+    super(`the attempt exceeded its timeout of ${timeoutMs / 1000}s`);
+  }
+}

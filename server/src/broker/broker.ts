@@ -1,0 +1,628 @@
+import { randomBytes } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import {
+  type CommitResult,
+  emptyBatch,
+  FINAL_STATES,
+  isBatchEmpty,
+  type LogRecord,
+  type NewRun,
+  type RunRecord,
+  type RunState,
+  type Store,
+  type StoredError,
+  type StoredPayload,
+  type Transition,
+  type WriteBatch,
+} from "../store/store.js";
+import { planClaims } from "./claim-plan.js";
+import { retryDelayMs, shouldRetry } from "./retry-policy.js";
+import { createWatchRegistry, type Watcher } from "./watch-registry.js";
+
+export interface BrokerLimits {
+  leaseDurationMs: number;
+  heartbeatIntervalMs: number;
+  /** An assignment not acknowledged (Started) within this goes back to the queue. */
+  ackTimeoutMs: number;
+  maxPayloadBytes: number;
+  defaultMaxRedeliveries: number;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  leaseDurationMs: 30_000,
+  heartbeatIntervalMs: 5_000,
+  ackTimeoutMs: 15_000,
+  maxPayloadBytes: 4 * 1024 * 1024,
+  defaultMaxRedeliveries: 5,
+};
+
+export interface BrokerOptions {
+  store: Store;
+  logger: Logger;
+  limits?: Partial<BrokerLimits>;
+  clock?: () => number;
+}
+
+/** How the broker talks to one connected worker; the RPC layer turns these into messages. */
+export interface WorkerChannel {
+  assign(runs: LeasedRun[]): void;
+  ack(acks: LeaseAck[]): void;
+  cancel(runIds: string[], reason: string): void;
+  drain(graceMs: number): void;
+}
+
+export interface LeasedRun {
+  run: RunRecord;
+  leaseToken: string;
+  leaseDeadline: number;
+}
+
+export type AckKind = "STARTED" | "HEARTBEAT" | "COMPLETED" | "FAILED" | "RELEASED" | "LOG";
+
+export interface LeaseAck {
+  runId: string;
+  leaseToken: string;
+  kind: AckKind;
+  accepted: boolean;
+  reason: string;
+}
+
+export interface LeaseRef {
+  runId: string;
+  leaseToken: string;
+}
+
+export interface WorkerInfo {
+  workerId: string;
+  taskKeys: string[];
+  limit: number;
+}
+
+export interface WorkerSession extends WorkerInfo {
+  readonly sessionId: string;
+}
+
+interface Session extends WorkerSession {
+  channel: WorkerChannel;
+  /** Runs counted against the limit: the ones leased to it. */
+  held: Set<string>;
+  draining: boolean;
+  connected: boolean;
+}
+
+interface Lease {
+  run: RunRecord;
+  token: string;
+  session: Session;
+  running: boolean;
+  deadline: number;
+  ackDeadline: number;
+  timeoutAt?: number;
+  cancelReason?: string;
+}
+
+export interface Broker {
+  readonly limits: BrokerLimits;
+  /** Stores new runs; resolves once they are committed. */
+  schedule(runs: NewRun[]): Promise<{ id: string; existing: boolean }[]>;
+  connectWorker(info: WorkerInfo, channel: WorkerChannel): WorkerSession;
+  disconnectWorker(session: WorkerSession, reason: string): void;
+  started(session: WorkerSession, refs: LeaseRef[]): void;
+  heartbeat(session: WorkerSession, refs: LeaseRef[]): void;
+  completed(session: WorkerSession, results: (LeaseRef & { result: StoredPayload })[]): void;
+  failed(session: WorkerSession, failures: (LeaseRef & { error: StoredError })[]): void;
+  released(session: WorkerSession, refs: LeaseRef[]): void;
+  logs(session: WorkerSession, lines: (LeaseRef & { at: number; level: string; message: string })[]): void;
+  drainWorker(session: WorkerSession): void;
+  cancel(runId: string): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord>;
+  watch(watcher: Watcher, runIds: string[]): Promise<string[]>;
+  unwatch(watcher: Watcher, runIds?: string[]): void;
+  /** Resolves with the run once final, or as it is when the timeout passes. */
+  waitForFinal(runId: string, timeoutMs: number): Promise<RunRecord>;
+  /** Asks workers to drain, waits up to `graceMs` for their runs, hands the rest back. */
+  close(graceMs: number): Promise<void>;
+}
+
+interface PendingWork {
+  batch: WriteBatch;
+  after: ((result: CommitResult) => void)[];
+  failed: ((error: unknown) => void)[];
+}
+
+/**
+ * The broker: the one place that decides who runs what. Everything it changes goes through
+ * a group commit: writes gathered during one turn of the event loop are committed together,
+ * then every caller, worker and watcher involved hears of it. Leases live in memory; the
+ * store holds runs, so a restart re-queues whatever was leased.
+ */
+export function createBroker(options: BrokerOptions): Broker {
+  const { store, logger } = options;
+  const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const now = options.clock ?? Date.now;
+  const sessions = new Map<string, Session>();
+  const leases = new Map<string, Lease>();
+  const watches = createWatchRegistry();
+  /** Task keys known to have no due run; claims skip them until something is scheduled. */
+  const idleKeys = new Set<string>();
+  let keysTouchedDuringCommit = new Set<string>();
+  let pending: PendingWork = { batch: emptyBatch(), after: [], failed: [] };
+  let dispatchWanted = true;
+  let flushQueued = false;
+  let committing = false;
+  let closing = false;
+  let rotation = 0;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let wakeAt = Number.POSITIVE_INFINITY;
+  const sweepTimer = setInterval(sweepLeases, Math.min(1000, limits.leaseDurationMs / 4));
+  sweepTimer.unref();
+
+  function queueFlush(): void {
+    if (flushQueued || committing) return;
+    flushQueued = true;
+    setImmediate(flush);
+  }
+
+  function write(fill: (batch: WriteBatch) => void, after?: (result: CommitResult) => void, failed?: (error: unknown) => void): void {
+    fill(pending.batch);
+    if (after) pending.after.push(after);
+    if (failed) pending.failed.push(failed);
+    queueFlush();
+  }
+
+  function markKeyReady(taskKey: string): void {
+    idleKeys.delete(taskKey);
+    keysTouchedDuringCommit.add(taskKey);
+    dispatchWanted = true;
+  }
+
+  async function flush(): Promise<void> {
+    flushQueued = false;
+    if (committing) return;
+    const work = pending;
+    pending = { batch: emptyBatch(), after: [], failed: [] };
+    const plan = dispatchWanted && !closing ? planDispatch() : [];
+    dispatchWanted = false;
+    for (const claim of plan) work.batch.claims.push(claim.request);
+    if (isBatchEmpty(work.batch)) return;
+    committing = true;
+    keysTouchedDuringCommit = new Set();
+    let result: CommitResult;
+    try {
+      result = await store.commit(work.batch);
+    } catch (error) {
+      committing = false;
+      logger.error({ err: error }, "commit failed");
+      for (const fail of work.failed) fail(error);
+      // Claims planned for this batch did not happen; try dispatching again.
+      dispatchWanted = true;
+      queueFlush();
+      return;
+    }
+    committing = false;
+    plan.forEach((claim, i) => grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i]));
+    for (const after of work.after) after(result);
+    await publishChanges(work.batch, result);
+    if (dispatchWanted || !isBatchEmpty(pending.batch)) queueFlush();
+  }
+
+  function planDispatch() {
+    const open = [...sessions.values()].filter((s) => s.connected && !s.draining && s.held.size < s.limit);
+    if (open.length === 0) return [];
+    rotation = (rotation + 1) % open.length;
+    const rotated = [...open.slice(rotation), ...open.slice(0, rotation)].map((session) => ({
+      session,
+      workerId: session.workerId,
+      taskKeys: rotate(session.taskKeys, rotation),
+      freeSlots: session.limit - session.held.size,
+    }));
+    return planClaims(rotated, (key) => !idleKeys.has(key), now()).map((claim) => ({
+      owner: claim.owner.session,
+      request: claim.request,
+    }));
+  }
+
+  function grantLeases(session: Session, taskKeys: string[], max: number, runs: RunRecord[]): void {
+    if (runs.length < max) {
+      for (const key of taskKeys) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
+    }
+    if (runs.length === 0) return;
+    if (!session.connected) {
+      // The worker left while its claim was being committed: put the runs back.
+      for (const run of runs) requeue(run, "the worker disconnected before its assignment was sent", false);
+      return;
+    }
+    const at = now();
+    const granted: LeasedRun[] = runs.map((run) => {
+      const lease: Lease = {
+        run,
+        token: randomBytes(12).toString("base64url"),
+        session,
+        running: false,
+        deadline: at + limits.leaseDurationMs,
+        ackDeadline: at + limits.ackTimeoutMs,
+      };
+      leases.set(run.id, lease);
+      session.held.add(run.id);
+      return { run, leaseToken: lease.token, leaseDeadline: lease.deadline };
+    });
+    session.channel.assign(granted);
+  }
+
+  async function publishChanges(batch: WriteBatch, result: CommitResult): Promise<void> {
+    const changed = new Set<string>();
+    batch.transitions.forEach((t, i) => {
+      if (result.applied[i]) changed.add(t.runId);
+    });
+    for (const runs of result.claimed) for (const run of runs) changed.add(run.id);
+    const ids = watches.watched(changed);
+    if (ids.length > 0) watches.publish(await store.getRuns(ids));
+  }
+
+  /** Looks up the lease a worker message refers to; answers a refusal when it is stale. */
+  function leaseFor(session: Session, ref: LeaseRef, kind: AckKind): Lease | undefined {
+    const lease = leases.get(ref.runId);
+    if (lease && lease.token === ref.leaseToken && lease.session === session) return lease;
+    const reason = lease
+      ? `stale lease token for run ${ref.runId}: the run is held under another lease now`
+      : `run ${ref.runId} is not leased to this worker (it finished, was redelivered, or does not exist)`;
+    session.channel.ack([{ runId: ref.runId, leaseToken: ref.leaseToken, kind, accepted: false, reason }]);
+    return undefined;
+  }
+
+  /**
+   * Ends a lease. The slot frees at once: a claim for it lands in the same commit as this
+   * write, and its assignment is sent after this write's ack, so the worker never holds more
+   * than its limit, and one commit (one fsync) serves both.
+   */
+  function finishLease(lease: Lease, transition: Transition, kind: AckKind): void {
+    leases.delete(lease.run.id);
+    const { session } = lease;
+    session.held.delete(lease.run.id);
+    dispatchWanted = true;
+    write(
+      (batch) => batch.transitions.push(transition),
+      () => {
+        if (session.connected) {
+          session.channel.ack([{ runId: lease.run.id, leaseToken: lease.token, kind, accepted: true, reason: "" }]);
+        }
+      },
+    );
+  }
+
+  function transition(run: RunRecord, state: RunState, patch: Transition["patch"] | Omit<Transition["patch"], "state">, message = ""): Transition {
+    return {
+      runId: run.id,
+      from: ["PENDING", "RUNNING"],
+      patch: { ...patch, state },
+      event: { state, at: now(), attempt: run.attempts, message },
+    };
+  }
+
+  function cancelledTransition(lease: Lease, error?: StoredError): Transition {
+    const reason = lease.cancelReason ?? "cancelled";
+    return transition(lease.run, "CANCELLED", {
+      endedAt: now(),
+      error: error ?? { type: "Cancelled", message: reason, stack: "", retryable: false },
+    }, reason);
+  }
+
+  /** A lost attempt: back to the queue without using a retry, or FAILED past max redeliveries. */
+  function lostTransition(run: RunRecord, reason: string, countsAsRedelivery: boolean): Transition {
+    const redeliveries = run.redeliveries + (countsAsRedelivery ? 1 : 0);
+    const max = run.options.maxRedeliveries || limits.defaultMaxRedeliveries;
+    if (redeliveries > max) {
+      const message = `the run was lost ${redeliveries} times (max_redeliveries ${max}); last: ${reason}`;
+      return transition(run, "FAILED", {
+        redeliveries,
+        endedAt: now(),
+        error: { type: "MaxRedeliveriesExceeded", message, stack: "", retryable: false },
+      }, message);
+    }
+    return transition(run, "SCHEDULED", { redeliveries, scheduledAt: now(), workerId: undefined }, `requeued: ${reason}`);
+  }
+
+  function requeue(run: RunRecord, reason: string, countsAsRedelivery: boolean): void {
+    write((batch) => batch.transitions.push(lostTransition(run, reason, countsAsRedelivery)));
+    markKeyReady(run.taskKey);
+  }
+
+  function loseLease(lease: Lease, reason: string): void {
+    leases.delete(lease.run.id);
+    const { session } = lease;
+    const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, true);
+    session.held.delete(lease.run.id);
+    write((batch) => batch.transitions.push(t));
+    markKeyReady(lease.run.taskKey);
+    if (session.connected) session.channel.cancel([lease.run.id], reason);
+  }
+
+  function failAttempt(lease: Lease, error: StoredError): void {
+    const { run } = lease;
+    if (lease.cancelReason) return finishLease(lease, cancelledTransition(lease, error), "FAILED");
+    if (shouldRetry(run.options, run.retriesUsed, error.retryable)) {
+      const delay = retryDelayMs(run.options, run.retriesUsed);
+      const scheduledAt = now() + delay;
+      const t = transition(run, "SCHEDULED", {
+        retriesUsed: run.retriesUsed + 1,
+        scheduledAt,
+        error,
+        workerId: undefined,
+      }, `retry ${run.retriesUsed + 1} of ${run.options.retries} in ${delay / 1000}s after ${error.type}: ${error.message}`);
+      finishLease(lease, t, "FAILED");
+      wakeNoLaterThan(scheduledAt);
+      if (delay === 0) markKeyReady(run.taskKey);
+      return;
+    }
+    finishLease(lease, transition(run, "FAILED", { endedAt: now(), error }, `${error.type}: ${error.message}`), "FAILED");
+  }
+
+  function sweepLeases(): void {
+    const at = now();
+    for (const lease of [...leases.values()]) {
+      if (!lease.running && at > lease.ackDeadline) {
+        loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`);
+      } else if (at > lease.deadline) {
+        loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`);
+      } else if (lease.timeoutAt !== undefined && at > lease.timeoutAt) {
+        // The worker should have aborted the attempt itself; fence it off and fail the attempt.
+        const seconds = lease.run.options.timeoutSeconds;
+        lease.session.channel.cancel([lease.run.id], `timed out after ${seconds}s`);
+        failAttempt(lease, {
+          type: "TimeoutError",
+          message: `the attempt exceeded its timeout of ${seconds}s`,
+          stack: "",
+          retryable: true,
+        });
+      }
+    }
+  }
+
+  function wakeNoLaterThan(at: number): void {
+    if (at >= wakeAt) return;
+    wakeAt = at;
+    clearTimeout(wakeTimer);
+    wakeTimer = setTimeout(onWake, Math.max(0, at - now()));
+    wakeTimer.unref();
+  }
+
+  async function onWake(): Promise<void> {
+    wakeAt = Number.POSITIVE_INFINITY;
+    idleKeys.clear();
+    dispatchWanted = true;
+    queueFlush();
+    const next = await store.nextScheduledAt(now());
+    if (next !== undefined) wakeNoLaterThan(next);
+  }
+
+  async function getRun(runId: string): Promise<RunRecord> {
+    const [run] = await store.getRuns([runId]);
+    if (!run) throw new ConnectError(`task run ${JSON.stringify(runId)} not found`, Code.NotFound);
+    return run;
+  }
+
+  // Runs scheduled for later, from before a restart, need the timer too.
+  void store.nextScheduledAt(now()).then((next) => next !== undefined && wakeNoLaterThan(next));
+
+  return {
+    limits,
+    schedule(runs) {
+      return new Promise((resolve, reject) => {
+        let offset = 0;
+        write(
+          (batch) => {
+            offset = batch.inserts.length;
+            batch.inserts.push(...runs);
+          },
+          (result) => resolve(result.inserted.slice(offset, offset + runs.length)),
+          reject,
+        );
+        const at = now();
+        for (const { record } of runs) {
+          if (record.state !== "SCHEDULED") continue;
+          if (record.scheduledAt <= at) markKeyReady(record.taskKey);
+          else wakeNoLaterThan(record.scheduledAt);
+        }
+      });
+    },
+    connectWorker(info, channel) {
+      const session: Session = {
+        ...info,
+        sessionId: randomBytes(8).toString("hex"),
+        channel,
+        held: new Set(),
+        draining: closing,
+        connected: true,
+      };
+      sessions.set(session.sessionId, session);
+      logger.info({ workerId: info.workerId, taskKeys: info.taskKeys, limit: info.limit }, "worker connected");
+      dispatchWanted = true;
+      queueFlush();
+      return session;
+    },
+    disconnectWorker(handle, reason) {
+      const session = handle as Session;
+      if (!session.connected) return;
+      session.connected = false;
+      sessions.delete(session.sessionId);
+      let lost = 0;
+      for (const lease of leases.values()) {
+        if (lease.session === session) {
+          loseLease(lease, `worker ${session.workerId} disconnected (${reason})`);
+          lost++;
+        }
+      }
+      logger.info({ workerId: session.workerId, requeued: lost, reason }, "worker disconnected");
+    },
+    started(handle, refs) {
+      const session = handle as Session;
+      for (const ref of refs) {
+        const lease = leaseFor(session, ref, "STARTED");
+        if (!lease || lease.running) continue;
+        lease.running = true;
+        const at = now();
+        if (lease.run.options.timeoutSeconds > 0) {
+          // A second of grace for the worker to abort on its own and report the timeout.
+          lease.timeoutAt = at + lease.run.options.timeoutSeconds * 1000 + 1000;
+        }
+        lease.run.state = "RUNNING";
+        const t = transition(lease.run, "RUNNING", { startedAt: at });
+        t.from = ["PENDING"];
+        write((batch) => batch.transitions.push(t));
+      }
+    },
+    heartbeat(handle, refs) {
+      const session = handle as Session;
+      const deadline = now() + limits.leaseDurationMs;
+      for (const ref of refs) {
+        const lease = leaseFor(session, ref, "HEARTBEAT");
+        if (lease) lease.deadline = deadline;
+      }
+    },
+    completed(handle, results) {
+      const session = handle as Session;
+      for (const item of results) {
+        const lease = leaseFor(session, item, "COMPLETED");
+        if (!lease) continue;
+        if (item.result.data.byteLength > limits.maxPayloadBytes) {
+          failAttempt(lease, {
+            type: "PayloadTooLarge",
+            message: `the result is ${item.result.data.byteLength} bytes, over the limit of ${limits.maxPayloadBytes}`,
+            stack: "",
+            retryable: false,
+          });
+          continue;
+        }
+        const t = lease.cancelReason
+          ? cancelledTransition(lease)
+          : transition(lease.run, "COMPLETED", { endedAt: now(), result: item.result });
+        finishLease(lease, t, "COMPLETED");
+      }
+    },
+    failed(handle, failures) {
+      const session = handle as Session;
+      for (const item of failures) {
+        const lease = leaseFor(session, item, "FAILED");
+        if (lease) failAttempt(lease, item.error);
+      }
+    },
+    released(handle, refs) {
+      const session = handle as Session;
+      for (const ref of refs) {
+        const lease = leaseFor(session, ref, "RELEASED");
+        if (!lease) continue;
+        const t = lease.cancelReason
+          ? cancelledTransition(lease)
+          : lostTransition(lease.run, `released by worker ${session.workerId}`, false);
+        finishLease(lease, t, "RELEASED");
+        markKeyReady(lease.run.taskKey);
+      }
+    },
+    logs(handle, lines) {
+      const session = handle as Session;
+      const records: LogRecord[] = [];
+      for (const line of lines) {
+        const lease = leaseFor(session, line, "LOG");
+        if (lease) {
+          records.push({ runId: line.runId, at: line.at, level: line.level, message: line.message, attempt: lease.run.attempts });
+        }
+      }
+      if (records.length > 0) write((batch) => batch.logs.push(...records));
+    },
+    drainWorker(handle) {
+      (handle as Session).draining = true;
+    },
+    async cancel(runId) {
+      const lease = leases.get(runId);
+      if (lease) {
+        lease.cancelReason ??= "cancelled on request";
+        if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
+        return lease.run;
+      }
+      const run = await getRun(runId);
+      if (FINAL_STATES.has(run.state)) {
+        throw new ConnectError(`task run ${runId} is already ${run.state}; only unfinished runs can be cancelled`, Code.FailedPrecondition);
+      }
+      const t: Transition = {
+        runId,
+        from: ["SCHEDULED"],
+        patch: { state: "CANCELLED", endedAt: now() },
+        event: { state: "CANCELLED", at: now(), attempt: run.attempts, message: "cancelled on request" },
+      };
+      const applied = await new Promise<boolean>((resolve, reject) => {
+        let index = 0;
+        write(
+          (batch) => {
+            index = batch.transitions.length;
+            batch.transitions.push(t);
+          },
+          (result) => resolve(result.applied[index]),
+          reject,
+        );
+      });
+      // Not applied: a worker claimed it meanwhile; the lease path above handles it now.
+      return applied ? getRun(runId) : this.cancel(runId);
+    },
+    getRun,
+    async watch(watcher, runIds) {
+      watches.add(watcher, runIds);
+      // A run may have finished before the watch began: send it now.
+      const runs = await store.getRuns(runIds);
+      const found = new Set(runs.map((run) => run.id));
+      const current = runs.filter((run) => !watcher.finalOnly || FINAL_STATES.has(run.state));
+      if (current.length > 0) watches.publish(current.filter((run) => FINAL_STATES.has(run.state)));
+      const notFinal = current.filter((run) => !FINAL_STATES.has(run.state));
+      if (notFinal.length > 0) watcher.deliver(notFinal);
+      const unknown = runIds.filter((id) => !found.has(id));
+      if (unknown.length > 0) watches.remove(watcher, unknown);
+      return unknown;
+    },
+    unwatch(watcher, runIds) {
+      watches.remove(watcher, runIds);
+    },
+    async waitForFinal(runId, timeoutMs) {
+      await getRun(runId);
+      return new Promise<RunRecord>((resolve, reject) => {
+        const watcher: Watcher = {
+          finalOnly: true,
+          deliver(runs) {
+            clearTimeout(timer);
+            watches.remove(watcher);
+            resolve(runs[0]);
+          },
+        };
+        const timer = setTimeout(() => {
+          watches.remove(watcher);
+          getRun(runId).then(resolve, reject);
+        }, timeoutMs);
+        this.watch(watcher, [runId]).catch(reject);
+      });
+    },
+    async close(graceMs) {
+      closing = true;
+      clearInterval(sweepTimer);
+      clearTimeout(wakeTimer);
+      for (const session of sessions.values()) {
+        session.draining = true;
+        session.channel.drain(graceMs);
+      }
+      const deadline = now() + graceMs;
+      while (leases.size > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const lease of [...leases.values()]) {
+        leases.delete(lease.run.id);
+        write((batch) => batch.transitions.push(lostTransition(lease.run, "the server shut down", false)));
+      }
+      while (committing || !isBatchEmpty(pending.batch)) {
+        if (!committing) await flush();
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+  };
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  if (items.length < 2) return [...items];
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}

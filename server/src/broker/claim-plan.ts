@@ -1,0 +1,40 @@
+import type { ClaimRequest } from "../store/store.js";
+
+export interface ClaimCandidate {
+  workerId: string;
+  taskKeys: readonly string[];
+  freeSlots: number;
+}
+
+export interface PlannedClaim<T extends ClaimCandidate> {
+  owner: T;
+  request: ClaimRequest;
+}
+
+/**
+ * Orders claims so that work spreads across workers: each round gives every worker with
+ * free slots up to 1, then 2, 4, 8 … runs. Three runs and two idle workers end up 2 + 1,
+ * not 3 + 0; a deep backlog still fills a worker of limit 50 in six rounds. The store stops
+ * querying a key as soon as one request came back short, so later rounds cost nothing
+ * once the queue is empty.
+ */
+export function planClaims<T extends ClaimCandidate>(
+  candidates: readonly T[],
+  isKeyReady: (taskKey: string) => boolean,
+  now: number,
+): PlannedClaim<T>[] {
+  const free = candidates.map((candidate) => candidate.freeSlots);
+  const keys = candidates.map((candidate) => candidate.taskKeys.filter(isKeyReady));
+  const plan: PlannedClaim<T>[] = [];
+  for (let size = 1; ; size *= 2) {
+    let planned = false;
+    candidates.forEach((owner, i) => {
+      const max = Math.min(size, free[i]);
+      if (max <= 0 || keys[i].length === 0) return;
+      free[i] -= max;
+      plan.push({ owner, request: { taskKeys: keys[i], max, workerId: owner.workerId, now } });
+      planned = true;
+    });
+    if (!planned) return plan;
+  }
+}

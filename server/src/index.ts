@@ -1,0 +1,4 @@
+export { startServer } from "./server.js";
+export type { RunningServer, ServerOptions } from "./server.js";
+export { createSqliteStore } from "./store/sqlite-store.js";
+export type { Store } from "./store/store.js";

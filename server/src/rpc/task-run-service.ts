@@ -1,0 +1,147 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { createAsyncQueue } from "taskwire/async-queue";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type TaskRun, TaskRunService, type WatchTaskRunsResponseSchema } from "taskwire/proto";
+import type { Broker } from "../broker/broker.js";
+import type { Watcher } from "../broker/watch-registry.js";
+import { FINAL_STATES, type RunRecord, type Store } from "../store/store.js";
+import { checkPayload } from "./payload-rules.js";
+import { logToProto, runFromSpec, runToProto, stateFromProto } from "./run-codec.js";
+
+export interface TaskRunServiceOptions {
+  broker: Broker;
+  store: Store;
+}
+
+const MAX_WAIT_MS = 60_000;
+const MAX_BATCH = 10_000;
+
+/** `TaskRunService`: what callers use to schedule, read, wait for and cancel runs. */
+export function createTaskRunService({ broker, store }: TaskRunServiceOptions): ServiceImpl<typeof TaskRunService> {
+  const limits = broker.limits;
+
+  async function runWithHistory(id: string): Promise<TaskRun> {
+    const run = await broker.getRun(requireId(id));
+    return runToProto(run, await store.getHistory(run.id));
+  }
+
+  return {
+    async scheduleTaskRun(request) {
+      const [result] = await broker.schedule([runFromSpec(request.run, "run", limits, Date.now())]);
+      return result;
+    },
+    async scheduleTaskRuns(request) {
+      if (request.runs.length > MAX_BATCH) {
+        throw new ConnectError(`runs: ${request.runs.length} runs in one request, over the maximum of ${MAX_BATCH}`, Code.InvalidArgument);
+      }
+      const now = Date.now();
+      const runs = request.runs.map((spec, i) => runFromSpec(spec, `runs[${i}]`, limits, now));
+      return { runs: await broker.schedule(runs) };
+    },
+    async recordTaskRun(request) {
+      const now = Date.now();
+      const { record } = runFromSpec(request, "run", limits, now);
+      const state = stateFromProto(request.state, "state");
+      if (!FINAL_STATES.has(state)) {
+        throw new ConnectError("state: a recorded run must be COMPLETED, FAILED or CANCELLED", Code.InvalidArgument);
+      }
+      const startedAt = request.startTime ? timestampMs(request.startTime) : now;
+      const endedAt = request.endTime ? timestampMs(request.endTime) : now;
+      Object.assign(record, {
+        state,
+        foreground: true,
+        attempts: 1,
+        createdAt: startedAt,
+        scheduledAt: startedAt,
+        startedAt,
+        endedAt,
+        result: request.result ? checkPayload("result", request.result, limits.maxPayloadBytes, "result") : undefined,
+        error: request.error,
+      } satisfies Partial<RunRecord>);
+      record.options.tags = request.tags;
+      const [{ id }] = await broker.schedule([
+        {
+          record,
+          history: [
+            { state: "RUNNING", at: startedAt, attempt: 1, message: "ran in the caller's process" },
+            { state, at: endedAt, attempt: 1, message: "" },
+          ],
+          logs: request.logs.map((line) => ({
+            runId: record.id,
+            at: line.time ? timestampMs(line.time) : endedAt,
+            level: line.level || "info",
+            message: line.message,
+            attempt: 1,
+          })),
+        },
+      ]);
+      return { id };
+    },
+    async getTaskRun(request) {
+      return { taskRun: await runWithHistory(request.id) };
+    },
+    async listTaskRuns(request) {
+      const pageSize = request.pageSize === 0 ? 50 : Math.min(request.pageSize, 1000);
+      if (request.pageToken && !/^\d+$/.test(request.pageToken)) {
+        throw new ConnectError("page_token: not a token from a previous ListTaskRuns response", Code.InvalidArgument);
+      }
+      const { runs, next } = await store.listRuns({
+        taskKeys: request.taskKeys,
+        states: request.states.map((s, i) => stateFromProto(s, `states[${i}]`)),
+        tag: request.tag,
+        limit: pageSize,
+        before: request.pageToken || undefined,
+      });
+      return { taskRuns: runs.map((run) => runToProto(run, [], false)), nextPageToken: next ?? "" };
+    },
+    async waitTaskRun(request) {
+      const timeout = request.timeoutMs === 0 ? MAX_WAIT_MS : Math.min(request.timeoutMs, MAX_WAIT_MS);
+      const run = await broker.waitForFinal(requireId(request.id), timeout);
+      return { taskRun: runToProto(run), final: FINAL_STATES.has(run.state) };
+    },
+    async *watchTaskRuns(requests, context) {
+      const out = createAsyncQueue<MessageInitShape<typeof WatchTaskRunsResponseSchema>>();
+      let watcher: Watcher | undefined;
+      const reading = (async () => {
+        for await (const request of requests) {
+          watcher ??= {
+            finalOnly: request.finalOnly,
+            deliver: (runs) => out.push({ taskRuns: runs.map((run) => runToProto(run)) }),
+          };
+          if (request.unwatchRunIds.length > 0) broker.unwatch(watcher, request.unwatchRunIds);
+          if (request.runIds.length > 0) {
+            const unknown = await broker.watch(watcher, request.runIds);
+            if (unknown.length > 0) out.push({ unknownRunIds: unknown });
+          }
+        }
+      })();
+      reading.then(
+        () => out.close(),
+        (error) => out.fail(error),
+      );
+      context.signal.addEventListener("abort", () => out.close());
+      try {
+        yield* out;
+      } finally {
+        if (watcher) broker.unwatch(watcher);
+      }
+    },
+    async cancelTaskRun(request) {
+      await broker.cancel(requireId(request.id));
+      return { taskRun: await runWithHistory(request.id) };
+    },
+    async listTaskRunLogs(request) {
+      await broker.getRun(requireId(request.runId));
+      const after = request.after ? timestampMs(request.after) : -1;
+      const limit = request.limit === 0 ? 1000 : Math.min(request.limit, 10_000);
+      const lines = await store.listLogs(request.runId, after, limit);
+      return { lines: lines.map(logToProto) };
+    },
+  };
+}
+
+function requireId(id: string): string {
+  if (!id) throw new ConnectError("id: must not be empty", Code.InvalidArgument);
+  return id;
+}

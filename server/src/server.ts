@@ -1,0 +1,99 @@
+import { join } from "node:path";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { pino } from "pino";
+import { TaskRunService, WorkerService } from "taskwire/proto";
+import { apiKeyInterceptor, hasApiKey } from "./auth.js";
+import { type BrokerLimits, createBroker } from "./broker/broker.js";
+import { createDualProtocolServer } from "./http/dual-protocol-server.js";
+import { createTaskRunService } from "./rpc/task-run-service.js";
+import { createWorkerService } from "./rpc/worker-service.js";
+import { SERVER_VERSION } from "./server-version.js";
+import { createSqliteStore } from "./store/sqlite-store.js";
+import type { Store } from "./store/store.js";
+import { createUiHandler } from "./ui/ui-handler.js";
+
+export interface ServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Holds taskwire.db unless databaseUrl says otherwise. */
+  home: string;
+  databaseUrl?: string;
+  apiKey?: string;
+  logLevel?: string;
+  limits?: Partial<BrokerLimits>;
+  /** How long workers get to finish their runs when the server shuts down. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: Store;
+  close(): Promise<void>;
+}
+
+function openStore(options: ServerOptions): Store {
+  const url = options.databaseUrl;
+  if (!url) return createSqliteStore({ path: join(options.home, "taskwire.db") });
+  if (url.startsWith("sqlite:")) return createSqliteStore({ path: url.slice("sqlite:".length) });
+  throw new Error(`TASKWIRE_DATABASE_URL ${JSON.stringify(url)}: only sqlite:<path> is supported by this build`);
+}
+
+/** Starts the taskwire server: gRPC, Connect, the web UI and /healthz on one port. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = pino({ level: options.logLevel ?? "info", base: { service: "taskwire" } });
+  const store = openStore(options);
+  const requeued = await store.requeueAbandoned(Date.now());
+  if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
+  const broker = createBroker({ store, logger, limits: options.limits });
+  const ui = createUiHandler(store);
+  const rpc = connectNodeAdapter({
+    interceptors: options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [],
+    // Payloads are checked against the broker's limit; leave room for the envelope.
+    readMaxBytes: broker.limits.maxPayloadBytes * 4 + 64 * 1024,
+    routes(router) {
+      router.service(TaskRunService, createTaskRunService({ broker, store }));
+      router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
+    },
+    async fallback(req, res) {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname === "/healthz") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("ok\n");
+        return;
+      }
+      if (options.apiKey && !hasApiKey(req.headers.authorization ?? url.searchParams.get("api_key"), options.apiKey)) {
+        res.writeHead(401, { "content-type": "text/plain" });
+        res.end("missing or wrong API key\n");
+        return;
+      }
+      try {
+        if (await ui(res, url)) return;
+      } catch (error) {
+        logger.error({ err: error }, "UI request failed");
+      }
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found\n");
+    },
+  });
+  const http = createDualProtocolServer(rpc);
+  const port = await http.listen(options.port, options.host);
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  logger.info({ url, database: store.location }, "taskwire server listening");
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    store,
+    close() {
+      closing ??= (async () => {
+        await broker.close(options.shutdownGraceMs ?? 10_000);
+        await http.close();
+        await store.close();
+        logger.info("taskwire server stopped");
+      })();
+      return closing;
+    },
+  };
+}

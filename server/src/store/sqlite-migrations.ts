@@ -1,0 +1,58 @@
+/**
+ * SQLite schema, in order. `PRAGMA user_version` records how many have run; a migration
+ * is never edited once released, only followed by a new one.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE task_runs (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    task_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    parameters BLOB NOT NULL,
+    parameters_type TEXT NOT NULL,
+    options TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    idempotency_key TEXT,
+    tags TEXT NOT NULL,
+    result BLOB,
+    result_type TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    retries_used INTEGER NOT NULL DEFAULT 0,
+    redeliveries INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    scheduled_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER,
+    worker_id TEXT,
+    foreground INTEGER NOT NULL DEFAULT 0
+  );
+  -- Claiming reads this index in dispatch order; partial, so finished runs cost nothing.
+  CREATE INDEX task_runs_ready ON task_runs (task_key, priority DESC, scheduled_at, seq)
+    WHERE state = 'SCHEDULED';
+  CREATE INDEX task_runs_due ON task_runs (scheduled_at) WHERE state = 'SCHEDULED';
+  CREATE INDEX task_runs_active ON task_runs (state) WHERE state IN ('PENDING', 'RUNNING');
+  CREATE UNIQUE INDEX task_runs_idempotency ON task_runs (task_key, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX task_runs_task_key ON task_runs (task_key, seq);
+
+  CREATE TABLE task_run_events (
+    run_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX task_run_events_run ON task_run_events (run_id);
+
+  CREATE TABLE task_run_logs (
+    run_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL,
+    attempt INTEGER NOT NULL
+  );
+  CREATE INDEX task_run_logs_run ON task_run_logs (run_id, at);
+  `,
+];

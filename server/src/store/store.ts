@@ -1,0 +1,174 @@
+/**
+ * The store contract: what the broker needs from durable storage.
+ *
+ * Words:
+ * - task: a named function a worker can run; its task key is its stable name ("greet").
+ * - task run: one requested execution of a task: parameters, options, state, result or error.
+ * - attempt: one try of a run on one worker; retries and redeliveries make new attempts.
+ * - lease: the server's grant of one attempt to one worker, with a deadline and a lease
+ *   token that every later message about that attempt must carry (fencing).
+ * - worker: a process serving one or more task keys, with a limit of runs in flight.
+ *
+ * Every write goes through `commit(batch)`: one transaction, one fsync, for everything the
+ * broker gathered in one turn of the event loop (group commit). A caller is acknowledged
+ * only after the commit holding its write returned.
+ */
+
+export type RunState = "SCHEDULED" | "PENDING" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED";
+
+export const FINAL_STATES: ReadonlySet<RunState> = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+
+export interface RunOptions {
+  retries: number;
+  retryDelaySeconds: number[];
+  retryJitterFactor: number;
+  timeoutSeconds: number;
+  priority: number;
+  idempotencyKey: string;
+  tags: string[];
+  maxRedeliveries: number;
+}
+
+export interface StoredPayload {
+  contentType: string;
+  data: Uint8Array;
+}
+
+export interface StoredError {
+  type: string;
+  message: string;
+  stack: string;
+  retryable: boolean;
+}
+
+/** One task run as stored. Times are milliseconds since the epoch. */
+export interface RunRecord {
+  id: string;
+  taskKey: string;
+  state: RunState;
+  parameters: StoredPayload;
+  options: RunOptions;
+  result?: StoredPayload;
+  error?: StoredError;
+  attempts: number;
+  retriesUsed: number;
+  redeliveries: number;
+  createdAt: number;
+  scheduledAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  workerId?: string;
+  foreground: boolean;
+}
+
+export interface TransitionRecord {
+  state: RunState;
+  at: number;
+  attempt: number;
+  message: string;
+}
+
+export interface LogRecord {
+  runId: string;
+  at: number;
+  level: string;
+  message: string;
+  attempt: number;
+}
+
+/** A run to create; with an idempotency key that exists already, the existing run is returned. */
+export interface NewRun {
+  record: RunRecord;
+  /** History rows to store with it (a foreground run arrives already final). */
+  history: TransitionRecord[];
+  logs: LogRecord[];
+}
+
+/** Columns a transition may set on a run. */
+export type RunPatch = Partial<
+  Pick<
+    RunRecord,
+    | "state"
+    | "result"
+    | "error"
+    | "attempts"
+    | "retriesUsed"
+    | "redeliveries"
+    | "scheduledAt"
+    | "startedAt"
+    | "endedAt"
+    | "workerId"
+  >
+>;
+
+/** A state change of an existing run, applied only while the run is in one of `from`. */
+export interface Transition {
+  runId: string;
+  from: readonly RunState[];
+  patch: RunPatch & { state: RunState };
+  event: TransitionRecord;
+}
+
+/** Take up to `max` due SCHEDULED runs of these task keys, fairly across the keys. */
+export interface ClaimRequest {
+  taskKeys: string[];
+  max: number;
+  workerId: string;
+  now: number;
+}
+
+export interface WriteBatch {
+  inserts: NewRun[];
+  transitions: Transition[];
+  logs: LogRecord[];
+  claims: ClaimRequest[];
+}
+
+export interface CommitResult {
+  /** Per insert, in order: the id stored, and whether it was an existing run (idempotency). */
+  inserted: { id: string; existing: boolean }[];
+  /** Per transition, in order: whether it applied (false: the run was not in `from`). */
+  applied: boolean[];
+  /** Per claim request, in order: the runs now PENDING for that worker. */
+  claimed: RunRecord[][];
+}
+
+export interface ListFilter {
+  taskKeys: string[];
+  states: RunState[];
+  tag: string;
+  limit: number;
+  /** Only runs older than this cursor (from a previous page). */
+  before?: string;
+}
+
+export interface Store {
+  /** Where the data lives, for logs ("sqlite:/home/me/.taskwire/taskwire.db"). */
+  readonly location: string;
+  commit(batch: WriteBatch): Promise<CommitResult>;
+  getRuns(ids: readonly string[]): Promise<RunRecord[]>;
+  getHistory(id: string): Promise<TransitionRecord[]>;
+  listRuns(filter: ListFilter): Promise<{ runs: RunRecord[]; next?: string }>;
+  listLogs(runId: string, after: number, limit: number): Promise<LogRecord[]>;
+  /** Earliest scheduled time of a SCHEDULED run later than `now`, to set the wake-up timer. */
+  nextScheduledAt(now: number): Promise<number | undefined>;
+  /**
+   * After a crash: runs left PENDING or RUNNING go back to SCHEDULED (their workers' leases
+   * died with the previous process). Returns how many.
+   */
+  requeueAbandoned(now: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function emptyBatch(): WriteBatch {
+  return { inserts: [], transitions: [], logs: [], claims: [] };
+}
+
+export function isBatchEmpty(batch: WriteBatch): boolean {
+  return (
+    batch.inserts.length === 0 &&
+    batch.transitions.length === 0 &&
+    batch.logs.length === 0 &&
+    batch.claims.length === 0
+  );
+}

@@ -1,0 +1,35 @@
+import type { Store } from "../store/store.js";
+import { renderRunList, renderRunPage } from "./pages.js";
+
+/** The part of a Node response (HTTP/1.1 or HTTP/2) the UI writes to. */
+interface Response {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body: string): unknown;
+}
+
+/** The read-only web UI: the list of runs and one page per run, rendered on the server. */
+export function createUiHandler(store: Store) {
+  return async (res: Response, url: URL): Promise<boolean> => {
+    const send = (status: number, html: string) => {
+      res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
+      res.end(html);
+    };
+    if (url.pathname === "/" || url.pathname === "/task-runs") {
+      const { runs } = await store.listRuns({ taskKeys: [], states: [], tag: url.searchParams.get("tag") ?? "", limit: 200 });
+      send(200, renderRunList(runs));
+      return true;
+    }
+    const match = /^\/task-runs\/task-run\/([^/]+)$/.exec(url.pathname);
+    if (match) {
+      const id = decodeURIComponent(match[1]);
+      const [run] = await store.getRuns([id]);
+      if (!run) {
+        send(404, renderRunPage(undefined, [], [], id));
+        return true;
+      }
+      send(200, renderRunPage(run, await store.getHistory(id), await store.listLogs(id, -1, 1000), id));
+      return true;
+    }
+    return false;
+  };
+}
