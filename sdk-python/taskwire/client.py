@@ -22,11 +22,21 @@ _DEADLINE_MARGIN_S = 10.0
 _CALL_TIMEOUT_S = 30.0
 
 
+# grpc's own reconnect backoff grows to 120 s by default, and calls fail fast meanwhile:
+# a worker would sit idle for minutes after a server restart. Cap it at our 5 s.
+# (Not min_reconnect_backoff_ms: grpc also uses it as the connect timeout, 20 s by default.)
+_CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 5000),
+]
+
+
 def open_channel(settings: Settings) -> grpc.Channel:
     """A channel to the server: plaintext HTTP/2 for http://, TLS for https://."""
     if settings.secure:
-        return grpc.secure_channel(settings.grpc_target, grpc.ssl_channel_credentials())
-    return grpc.insecure_channel(settings.grpc_target)
+        credentials = grpc.ssl_channel_credentials()
+        return grpc.secure_channel(settings.grpc_target, credentials, options=_CHANNEL_OPTIONS)
+    return grpc.insecure_channel(settings.grpc_target, options=_CHANNEL_OPTIONS)
 
 
 def auth_metadata(settings: Settings) -> tuple[tuple[str, str], ...]:

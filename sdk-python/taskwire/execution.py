@@ -98,8 +98,7 @@ def execute(
         except TaskRunCancelled:
             return failure("Cancelled", context.cancel_reason or "cancelled", retryable=False)
         except BaseException as exc:  # noqa: BLE001 - every task error is data on the run
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not context.is_cancelled():
-                raise
+            # SystemExit too: sys.exit() in a task ends that attempt, not the worker.
             return failure(
                 type(exc).__name__,
                 str(exc),

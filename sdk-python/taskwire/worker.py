@@ -109,7 +109,6 @@ class Worker:
         self.worker_id = worker_id or str(uuid.uuid4())
         self.error: TaskwireError | None = None
 
-        self._channel = open_channel(self.settings)
         self._lock = threading.Condition()
         self._held: dict[str, _HeldRun] = {}
         # Results sent but not yet acknowledged, by (run id, lease token).
@@ -159,38 +158,40 @@ class Worker:
         failures = 0
         try:
             while True:
-                session = Session(self._channel, auth_metadata(self.settings), self._hello())
+                # A fresh channel per stream: a channel whose connection failed can keep
+                # failing calls from its backoff state well after the server is back.
+                channel = open_channel(self.settings)
+                session = Session(channel, auth_metadata(self.settings), self._hello())
                 with self._lock:
                     if self._stopping.is_set():
                         break
                     self._session = session
+                why = "the server closed the stream"
                 try:
                     self._read(session)
-                    if not self._stopping.is_set():
-                        log.warning("the server closed the stream; reconnecting")
                 except grpc.RpcError as exc:
                     if exc.code() in _FATAL_CODES:
                         self.error = to_taskwire_error(exc, self.settings)
                         log.error("worker stopped: %s", self.error)
                         break
-                    if not self._stopping.is_set():
-                        log.warning(
-                            "lost the server at %s (%s); reconnecting",
-                            self.settings.api_url,
-                            exc.code().name,
-                        )
+                    why = f"{exc.code().name}: {exc.details()}"
                 finally:
                     session.close()
                     self._lose_all(session)
+                    channel.close()
+                if self._stopping.is_set():
+                    break
                 if session.welcome is not None:
                     failures = 0
-                delay = min(BACKOFF_MAX_S, BACKOFF_INITIAL_S * 2**failures)
-                failures += 1
                 # Jitter, so that a fleet of workers does not reconnect in lockstep.
-                if self._stopping.wait(delay * random.uniform(0.5, 1.0)):
+                delay = min(BACKOFF_MAX_S, BACKOFF_INITIAL_S * 2**failures) * random.uniform(0.5, 1.0)
+                failures += 1
+                log.warning(
+                    "no stream to %s (%s); reconnecting in %.1f s", self.settings.api_url, why, delay
+                )
+                if self._stopping.wait(delay):
                     break
         finally:
-            self._channel.close()
             self._done.set()
 
     def _hello(self) -> pb.Hello:

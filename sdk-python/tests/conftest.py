@@ -39,9 +39,9 @@ def _pump(stream, lines: queue.Queue[str], sink: list[str]) -> None:  # type: ig
 class Server:
     """A taskwire server process on a free port with its own TASKWIRE_HOME."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, port: int | None = None) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.output: list[str] = []
         env = {**os.environ, "TASKWIRE_HOME": str(home)}
@@ -60,7 +60,8 @@ class Server:
                 line = lines.get(timeout=30)
             except queue.Empty:
                 self.stop()
-                raise RuntimeError("the server did not say 'listening on' within 30 s:\n" + "".join(self.output))
+                output = "".join(self.output)
+                raise RuntimeError(f"the server did not say 'listening on' within 30 s:\n{output}") from None
             if "listening on" in line:
                 return
 
@@ -152,11 +153,3 @@ def wait_for_file(path: Path, timeout: float = 20) -> str:
             raise AssertionError(f"{path} never appeared")
         time.sleep(0.05)
     return path.read_text()
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_signals() -> Iterator[None]:
-    # The in-process worker tests install handlers through serve(); keep them contained.
-    before = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, before)

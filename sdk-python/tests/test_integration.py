@@ -12,8 +12,9 @@ import pytest
 from taskwire import TaskRunFailed, TaskRunState
 from taskwire.client import TaskRunClient
 from taskwire.future import TaskRunFuture
+from taskwire.settings import Settings
 from tests import fixtures_tasks
-from tests.conftest import WorkerProcess, wait_for_file
+from tests.conftest import Server, WorkerProcess, wait_for_file
 
 pytestmark = pytest.mark.integration
 
@@ -123,6 +124,27 @@ def test_cancel_reaches_the_running_task(
         future.result(timeout=30)
     assert raised.value.state == "CANCELLED"
     assert future.wait() is TaskRunState.CANCELLED
+
+
+def test_the_worker_reconnects_after_a_server_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Server
+) -> None:
+    # Its own server, so that restarting it leaves the shared one alone.
+    own = Server(tmp_path / "home")
+    worker = WorkerProcess(own, ["tests.fixtures_tasks:add"])
+    try:
+        worker.wait_for_output("serving")
+        own.process.kill()
+        own.process.wait()
+        worker.wait_for_output("reconnecting")
+        own = Server(own.home, own.port)
+        client = TaskRunClient(Settings(api_url=own.url))
+        future = fixtures_tasks.add.apply_async((20, 22), client=client)
+        assert future.result(timeout=30) == 42
+        client.close()
+    finally:
+        worker.kill()
+        own.stop()
 
 
 def _wait_for_state(future: TaskRunFuture[object], state: TaskRunState, timeout: float = 20) -> None:
