@@ -1,0 +1,45 @@
+import { join } from "node:path";
+import type { Settings } from "taskwire";
+import type { RunningServer } from "../server.js";
+import { CliError } from "./cli-error.js";
+import { redactSecret } from "./redact-secret.js";
+
+/**
+ * Starts a taskwire server from resolved settings and prints the one line that tells the
+ * user where it listens and where it stores runs. Shared by `server start` and `demo`.
+ *
+ * @throws CliError when the address cannot be listened on (port in use, no permission).
+ */
+export async function startConfiguredServer(settings: Settings): Promise<RunningServer> {
+  const { serverHost: host, serverPort: port } = settings;
+  // Loaded here, not at the top: the store, its drivers and the UI are only needed by the
+  // commands that run a server, and loading them slows every other command.
+  const { startServer } = await import("../server.js");
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      host,
+      port,
+      home: settings.home,
+      databaseUrl: settings.databaseUrl,
+      apiKey: settings.apiKey,
+      logLevel: settings.logLevel,
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new CliError(
+        `cannot listen on ${host}:${port}: the port is in use (is a taskwire server already running? choose another with --port)`,
+        { cause: error },
+      );
+    }
+    if (code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new CliError(`cannot listen on ${host}:${port}: ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
+  }
+  const database =
+    settings.databaseUrl === undefined ? join(settings.home, "taskwire.db") : redactSecret("TASKWIRE_DATABASE_URL", settings.databaseUrl);
+  process.stdout.write(`taskwire server listening on ${server.url} (database: ${database})\n`);
+  return server;
+}

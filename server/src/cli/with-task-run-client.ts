@@ -1,0 +1,47 @@
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type Settings, createTaskwireClient } from "taskwire";
+import { TaskRunService } from "taskwire/proto";
+import { CliError } from "./cli-error.js";
+
+const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EHOSTUNREACH"]);
+
+/**
+ * Calls the server at `settings.apiUrl` through a TaskRunService client and turns the
+ * failures a user can act on into a CliError: a server that cannot be reached, and an
+ * RPC error (printed with its gRPC code).
+ */
+export async function withTaskRunClient<T>(
+  settings: Pick<Settings, "apiUrl" | "apiKey">,
+  call: (client: Client<typeof TaskRunService>) => Promise<T>,
+): Promise<T> {
+  const { apiUrl, apiKey } = settings;
+  // The SDK's client: it sends the API key as `authorization: Bearer <key>`. "" rather than
+  // undefined for no key, since these settings are resolved already and must not be again.
+  const client = createTaskwireClient({ apiUrl, apiKey: apiKey ?? "" });
+  try {
+    return await call(client.taskRuns);
+  } catch (error) {
+    throw describeFailure(error, apiUrl);
+  } finally {
+    client.close();
+  }
+}
+
+function describeFailure(error: unknown, apiUrl: string): unknown {
+  if (!(error instanceof ConnectError)) {
+    return error;
+  }
+  const cause = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (error.code === Code.Unavailable && cause !== undefined && unreachableCodes.has(cause)) {
+    return new CliError(
+      `cannot reach the taskwire server at ${apiUrl} (is it running? \`taskwire server start\`): ${cause}`,
+      { cause: error },
+    );
+  }
+  const code = Code[error.code].replace(/(?<=[a-z])(?=[A-Z])/g, "_").toUpperCase();
+  const hint =
+    error.code === Code.Unauthenticated
+      ? " (set the server's key with `taskwire config set TASKWIRE_API_KEY=…`)"
+      : "";
+  return new CliError(`${code}: ${error.rawMessage}${hint}`, { cause: error });
+}
