@@ -1,5 +1,5 @@
 export { task } from "./task.js";
-export type { DelayOptions, RunOptions, Task, TaskOptions } from "./task.js";
+export type { AnyTask, DelayOptions, RunOptions, Task, TaskOptions } from "./task.js";
 export { serve } from "./serve.js";
 export type { ServeOptions } from "./serve.js";
 export type { TaskRunFuture } from "./task-run-future.js";

@@ -1,4 +1,4 @@
-import type { Task } from "./task.js";
+import type { AnyTask } from "./task.js";
 import type { TaskwireClient } from "./taskwire-client.js";
 import { createWorker } from "./worker.js";
 
@@ -21,8 +21,8 @@ export interface ServeOptions {
  * @example
  * serve(sendEmail, resizeImage, { limit: 20 });
  */
-export async function serve(...args: (Task<never[], unknown> | Task | ServeOptions)[]): Promise<void> {
-  const tasks = args.filter((arg): arg is Task => typeof arg === "function");
+export async function serve(...args: (AnyTask | ServeOptions)[]): Promise<void> {
+  const tasks = args.filter((arg): arg is AnyTask => typeof arg === "function");
   const options: ServeOptions = Object.assign({}, ...args.filter((arg) => typeof arg !== "function"));
   const worker = createWorker({ tasks, limit: options.limit, client: options.client, graceMs: options.graceMs });
   if (options.handleSignals === false) return worker.start();

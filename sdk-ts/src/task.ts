@@ -41,6 +41,10 @@ export interface DelayOptions extends RunOptions {
   idempotencyKey?: string;
 }
 
+/** Any task, whatever its arguments and result (what `serve` and workers accept). */
+// biome-ignore lint/suspicious/noExplicitAny: a task of any signature must fit here.
+export type AnyTask = Task<any[], any>;
+
 /**
  * A task: call it to run it now, `delay()` it to have a worker run it.
  */

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -44,7 +45,20 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
         },
       ]
     : [];
-  const transport = createGrpcTransport({ baseUrl: apiUrl, interceptors });
+  const transport = createGrpcTransport({
+    baseUrl: apiUrl,
+    interceptors,
+    // Small messages on a long-lived stream: compressing them costs more CPU than it saves.
+    acceptCompression: [],
+    nodeOptions: {
+      // Without noDelay, each small stream message can wait ~40 ms for Nagle's algorithm.
+      createConnection: (authority: URL) => {
+        const socket = connect(Number(authority.port || 80), authority.hostname.replace(/^\[|\]$/g, ""));
+        socket.setNoDelay(true);
+        return socket;
+      },
+    },
+  });
   const taskRuns = createClient(TaskRunService, transport);
   const batcher = createScheduleBatcher(async (runs) => (await taskRuns.scheduleTaskRuns({ runs })).runs);
   const watcher = createRunWatcher(taskRuns);

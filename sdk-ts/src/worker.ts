@@ -9,12 +9,12 @@ import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from ".
 import { decodeParameters, encodeJson, JSON_CONTENT_TYPE } from "./json-payload.js";
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
-import type { Task } from "./task.js";
+import type { AnyTask } from "./task.js";
 import type { TaskwireClient } from "./taskwire-client.js";
 import { createWorkerOutbox, type WorkerOutbox } from "./worker-outbox.js";
 
 export interface WorkerOptions {
-  tasks: Task<never[], unknown>[] | Task[];
+  tasks: AnyTask[];
   /** Runs in flight at most; default 10. */
   limit?: number;
   client?: TaskwireClient;
@@ -67,8 +67,8 @@ const MAX_BACKOFF_MS = 5_000;
  * await worker.stop();
  */
 export function createWorker(options: WorkerOptions): Worker {
-  const tasks = new Map<string, Task>();
-  for (const t of options.tasks as Task[]) tasks.set(t.taskKey, t);
+  const tasks = new Map<string, AnyTask>();
+  for (const t of options.tasks) tasks.set(t.taskKey, t);
   if (tasks.size === 0) throw new TypeError("a worker needs at least one task");
   const client = options.client ?? defaultClient();
   const limit = options.limit ?? 10;

@@ -50,6 +50,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const ui = createUiHandler(store);
   const rpc = connectNodeAdapter({
     interceptors: options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [],
+    // Runs are small and the link is usually local: gzip cost more CPU than it saved.
+    acceptCompression: [],
     // Payloads are checked against the broker's limit; leave room for the envelope.
     readMaxBytes: broker.limits.maxPayloadBytes * 4 + 64 * 1024,
     routes(router) {

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -12,6 +11,7 @@ import {
 } from "taskwire/proto";
 import type { BrokerLimits } from "../broker/broker.js";
 import type { LogRecord, NewRun, RunRecord, RunState, TransitionRecord } from "../store/store.js";
+import { newRunId } from "../store/run-id.js";
 import { checkPayload } from "./payload-rules.js";
 
 const TO_PROTO: Record<RunState, TaskRunState> = {
@@ -57,7 +57,7 @@ export function runFromSpec(
   }
   const scheduledAt = o?.scheduledTime ? Math.max(timestampMs(o.scheduledTime), now) : now;
   const record: RunRecord = {
-    id: randomUUID(),
+    id: newRunId(now),
     taskKey,
     state: "SCHEDULED",
     parameters,

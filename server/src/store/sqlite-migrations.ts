@@ -35,7 +35,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX task_runs_active ON task_runs (state) WHERE state IN ('PENDING', 'RUNNING');
   CREATE UNIQUE INDEX task_runs_idempotency ON task_runs (task_key, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
-  CREATE INDEX task_runs_task_key ON task_runs (task_key, seq);
 
   CREATE TABLE task_run_events (
     run_id TEXT NOT NULL,
