@@ -25,14 +25,21 @@ export function planClaims<T extends ClaimCandidate>(
 ): PlannedClaim<T>[] {
   const free = candidates.map((candidate) => candidate.freeSlots);
   const keys = candidates.map((candidate) => candidate.taskKeys.filter(isKeyReady));
+  const given = candidates.map(() => 0);
   const plan: PlannedClaim<T>[] = [];
   for (let size = 1; ; size *= 2) {
     let planned = false;
     candidates.forEach((owner, i) => {
       const max = Math.min(size, free[i]);
-      if (max <= 0 || keys[i].length === 0) return;
+      const n = keys[i].length;
+      if (max <= 0 || n === 0) return;
       free[i] -= max;
-      plan.push({ owner, request: { taskKeys: keys[i], max, workerId: owner.workerId, now } });
+      // Each request starts at the key after the last one the previous request ended on,
+      // so a worker's keys take turns across rounds too.
+      const start = given[i] % n;
+      given[i] += max;
+      const taskKeys = [...keys[i].slice(start), ...keys[i].slice(0, start)];
+      plan.push({ owner, request: { taskKeys, max, workerId: owner.workerId, now } });
       planned = true;
     });
     if (!planned) return plan;
