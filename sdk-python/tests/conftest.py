@@ -78,7 +78,7 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not SERVER_JS.exists():
-        pytest.skip(f"no server build at {SERVER_JS} (run `npx tsc -b` in the repo root)")
+        pytest.fail(f"no server build at {SERVER_JS} (run `npx tsc -b` in the repo root)")
     srv = Server(tmp_path_factory.mktemp("taskwire-home"))
     yield srv
     srv.stop()
