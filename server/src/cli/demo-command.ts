@@ -26,7 +26,10 @@ Options:
     if (positionals.length > 0) {
       throw new UsageError(`taskwire demo: unexpected argument '${positionals[0]}'`, usage);
     }
-    const settings = resolveSettings({ TASKWIRE_SERVER_HOST: flags.host, TASKWIRE_SERVER_PORT: flags.port });
+    const given = { TASKWIRE_SERVER_HOST: flags.host, TASKWIRE_SERVER_PORT: flags.port };
+    let settings = resolveSettings(given);
+    // The demo speaks for itself; the server's JSON log lines only when asked for.
+    if (settings.source("TASKWIRE_LOG_LEVEL") === "default") settings = resolveSettings({ ...given, TASKWIRE_LOG_LEVEL: "warn" });
     const server = await startConfiguredServer(settings);
     // This server's own URL, not TASKWIRE_API_URL: a profile may name another server, and
     // the demo must not schedule runs there.
