@@ -1,0 +1,60 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { type ConformanceReport, runConformance, SCENARIOS } from "../src/run-conformance.js";
+
+// The workers as a user runs them; `npm test` builds the TypeScript one first (tsc -b).
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const tsWorker = "conformance/dist/workers/ts-worker.js";
+const python = "sdk-python/.venv/bin/python";
+
+/**
+ * The Python SDK's venv, made as scripts/test.mjs makes it (same stamp), for a fresh checkout
+ * where this suite runs before the Python one has created it.
+ */
+function ensurePythonVenv(): void {
+  if (existsSync(`${root}${python}`)) return;
+  const steps: string[][] = [
+    ["python3", "-m", "venv", "sdk-python/.venv"],
+    [python, "-m", "pip", "install", "--quiet", "-e", "./sdk-python[dev]"],
+  ];
+  for (const [command, ...args] of steps) {
+    const result = spawnSync(command, args, { cwd: root, encoding: "utf8", timeout: 240_000 });
+    if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stderr}`);
+  }
+  writeFileSync(`${root}sdk-python/.venv/.installed`, "");
+}
+
+/** Scenario name → reason, for every scenario that failed: an empty object is a pass. */
+function failures(report: ConformanceReport): Record<string, string> {
+  return Object.fromEntries(report.results.filter((r) => !r.passed).map((r) => [r.name, r.detail]));
+}
+
+describe("worker conformance", () => {
+  it("the TypeScript SDK's worker passes every scenario", async () => {
+    if (!existsSync(`${root}${tsWorker}`)) throw new Error(`${tsWorker} does not exist: build first with \`npx tsc -b\``);
+    const report = await runConformance({ workerCommand: `${process.execPath} ${tsWorker}`, cwd: root });
+    expect(failures(report), report.workerOutput.join("\n")).toEqual({});
+    expect(report.results.map((r) => r.name)).toEqual(SCENARIOS.map((s) => s.name));
+  }, 90_000);
+
+  it("the Python SDK's worker passes every scenario", async () => {
+    ensurePythonVenv();
+    const report = await runConformance({ workerCommand: `${python} conformance/workers/python_worker.py`, cwd: root });
+    expect(failures(report), report.workerOutput.join("\n")).toEqual({});
+    expect(report.results.map((r) => r.name)).toEqual(SCENARIOS.map((s) => s.name));
+  }, 330_000);
+
+  it("fails a worker that ignores Cancel and dies on SIGTERM, and says why", async () => {
+    const report = await runConformance({
+      workerCommand: `${process.execPath} --import tsx conformance/test/fixtures/careless-worker.ts`,
+      cwd: root,
+      only: ["ack", "cancel", "drain"],
+    });
+    const failed = failures(report);
+    expect(Object.keys(failed)).toEqual(["cancel", "drain"]);
+    expect(failed.cancel).toContain("on Cancel the worker must abort the run");
+    expect(failed.drain).toContain("exited with code 1, not 0");
+  }, 60_000);
+});
