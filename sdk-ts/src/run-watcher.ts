@@ -57,6 +57,19 @@ export function createRunWatcher(client: Client<typeof TaskRunService>): RunWatc
     })();
   }
 
+  /** The runs waited for in one tick travel in one message (20,000 futures: one message, not 20,000). */
+  let toWatch: string[] = [];
+  function watchLater(runId: string): void {
+    if (toWatch.length === 0) {
+      setImmediate(() => {
+        const ids = toWatch.filter((id) => waiters.has(id));
+        toWatch = [];
+        if (ids.length > 0 && stream) stream.requests.push({ runIds: ids });
+      });
+    }
+    toWatch.push(runId);
+  }
+
   function settle(runId: string, fn: (waiter: { resolve: (run: TaskRun) => void; reject: (e: unknown) => void }) => void): void {
     const list = waiters.get(runId);
     if (!list) return;
@@ -84,7 +97,7 @@ export function createRunWatcher(client: Client<typeof TaskRunService>): RunWatc
         if (list) list.push(waiter);
         else {
           waiters.set(runId, [waiter]);
-          if (stream) stream.requests.push({ runIds: [runId] });
+          if (stream) watchLater(runId);
           else open();
         }
         signal?.addEventListener("abort", () => {

@@ -129,6 +129,14 @@ interface PendingWork {
   batch: WriteBatch;
   after: ((result: CommitResult) => void)[];
   failed: ((error: unknown) => void)[];
+  /** Each changed run as it will be once committed, so watchers need no read back. */
+  snapshots: Map<string, RunRecord>;
+  /** RUNNING transitions not written yet: a result in the same batch absorbs them. */
+  started: Map<string, Transition>;
+}
+
+function emptyWork(): PendingWork {
+  return { batch: emptyBatch(), after: [], failed: [], snapshots: new Map(), started: new Map() };
 }
 
 /**
@@ -147,7 +155,7 @@ export function createBroker(options: BrokerOptions): Broker {
   /** Task keys known to have no due run; claims skip them until something is scheduled. */
   const idleKeys = new Set<string>();
   let keysTouchedDuringCommit = new Set<string>();
-  let pending: PendingWork = { batch: emptyBatch(), after: [], failed: [] };
+  let pending: PendingWork = emptyWork();
   let dispatchWanted = true;
   let flushQueued = false;
   let committing = false;
@@ -157,6 +165,10 @@ export function createBroker(options: BrokerOptions): Broker {
   let wakeAt = Number.POSITIVE_INFINITY;
   const sweepTimer = setInterval(sweepLeases, Math.min(1000, limits.leaseDurationMs / 4));
   sweepTimer.unref();
+
+  function hasPendingWrites(): boolean {
+    return !isBatchEmpty(pending.batch) || pending.started.size > 0;
+  }
 
   function queueFlush(): void {
     if (flushQueued || committing) return;
@@ -181,7 +193,8 @@ export function createBroker(options: BrokerOptions): Broker {
     flushQueued = false;
     if (committing) return;
     const work = pending;
-    pending = { batch: emptyBatch(), after: [], failed: [] };
+    pending = emptyWork();
+    work.batch.transitions.push(...work.started.values());
     const plan = dispatchWanted && !closing ? planDispatch() : [];
     dispatchWanted = false;
     for (const claim of plan) work.batch.claims.push(claim.request);
@@ -201,10 +214,17 @@ export function createBroker(options: BrokerOptions): Broker {
       return;
     }
     committing = false;
-    plan.forEach((claim, i) => grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i]));
+    // One Assignments message per worker per commit, however many claims filled it: the
+    // worker then answers with one Started and one Completed message, not one per claim.
+    const granted = new Map<Session, LeasedRun[]>();
+    plan.forEach((claim, i) => {
+      const leased = grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i]);
+      if (leased.length > 0) granted.set(claim.owner, [...(granted.get(claim.owner) ?? []), ...leased]);
+    });
+    for (const [session, runs] of granted) session.channel.assign(runs);
     for (const after of work.after) after(result);
-    await publishChanges(work.batch, result);
-    if (dispatchWanted || !isBatchEmpty(pending.batch)) queueFlush();
+    await publishChanges(work, result);
+    if (dispatchWanted || hasPendingWrites()) queueFlush();
   }
 
   function planDispatch() {
@@ -223,15 +243,15 @@ export function createBroker(options: BrokerOptions): Broker {
     }));
   }
 
-  function grantLeases(session: Session, taskKeys: string[], max: number, runs: RunRecord[]): void {
+  function grantLeases(session: Session, taskKeys: string[], max: number, runs: RunRecord[]): LeasedRun[] {
     if (runs.length < max) {
       for (const key of taskKeys) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
     }
-    if (runs.length === 0) return;
+    if (runs.length === 0) return [];
     if (!session.connected) {
       // The worker left while its claim was being committed: put the runs back.
       for (const run of runs) requeue(run, "the worker disconnected before its assignment was sent", false);
-      return;
+      return [];
     }
     const at = now();
     const granted: LeasedRun[] = runs.map((run) => {
@@ -247,17 +267,26 @@ export function createBroker(options: BrokerOptions): Broker {
       session.held.add(run.id);
       return { run, leaseToken: lease.token, leaseDeadline: lease.deadline };
     });
-    session.channel.assign(granted);
+    return granted;
   }
 
-  async function publishChanges(batch: WriteBatch, result: CommitResult): Promise<void> {
-    const changed = new Set<string>();
-    batch.transitions.forEach((t, i) => {
-      if (result.applied[i]) changed.add(t.runId);
+  async function publishChanges(work: PendingWork, result: CommitResult): Promise<void> {
+    const changed = new Map<string, RunRecord | undefined>();
+    work.batch.transitions.forEach((t, i) => {
+      if (result.applied[i]) changed.set(t.runId, work.snapshots.get(t.runId));
     });
-    for (const runs of result.claimed) for (const run of runs) changed.add(run.id);
-    const ids = watches.watched(changed);
-    if (ids.length > 0) watches.publish(await store.getRuns(ids));
+    for (const runs of result.claimed) for (const run of runs) changed.set(run.id, run);
+    const ids = watches.watched(changed.keys());
+    if (ids.length === 0) return;
+    const known = ids.map((id) => changed.get(id)).filter((run): run is RunRecord => run !== undefined);
+    const unknown = ids.filter((id) => !changed.get(id));
+    watches.publish(unknown.length > 0 ? [...known, ...(await store.getRuns(unknown))] : known);
+  }
+
+  /** Queues a transition of a run the broker holds, with the run as it will be after it. */
+  function writeTransition(run: RunRecord, t: Transition, after?: (result: CommitResult) => void): void {
+    write((batch) => batch.transitions.push(t), after);
+    pending.snapshots.set(run.id, { ...run, ...t.patch });
   }
 
   /** Looks up the lease a worker message refers to; answers a refusal when it is stale. */
@@ -281,8 +310,16 @@ export function createBroker(options: BrokerOptions): Broker {
     const { session } = lease;
     session.held.delete(lease.run.id);
     dispatchWanted = true;
-    write(
-      (batch) => batch.transitions.push(transition),
+    const start = pending.started.get(lease.run.id);
+    if (start) {
+      // Started and finished within one batch: one UPDATE instead of two.
+      pending.started.delete(lease.run.id);
+      transition.patch = { ...start.patch, ...transition.patch };
+      transition.events = [...start.events, ...transition.events];
+    }
+    writeTransition(
+      lease.run,
+      transition,
       () => {
         if (session.connected) {
           session.channel.ack([{ runId: lease.run.id, leaseToken: lease.token, kind, accepted: true, reason: "" }]);
@@ -296,7 +333,7 @@ export function createBroker(options: BrokerOptions): Broker {
       runId: run.id,
       from: ["PENDING", "RUNNING"],
       patch: { ...patch, state },
-      event: { state, at: now(), attempt: run.attempts, message },
+      events: [{ state, at: now(), attempt: run.attempts, message }],
     };
   }
 
@@ -324,7 +361,7 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   function requeue(run: RunRecord, reason: string, countsAsRedelivery: boolean): void {
-    write((batch) => batch.transitions.push(lostTransition(run, reason, countsAsRedelivery)));
+    writeTransition(run, lostTransition(run, reason, countsAsRedelivery));
     markKeyReady(run.taskKey);
   }
 
@@ -333,7 +370,8 @@ export function createBroker(options: BrokerOptions): Broker {
     const { session } = lease;
     const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, true);
     session.held.delete(lease.run.id);
-    write((batch) => batch.transitions.push(t));
+    pending.started.delete(lease.run.id);
+    writeTransition(lease.run, t);
     markKeyReady(lease.run.taskKey);
     if (session.connected) session.channel.cancel([lease.run.id], reason);
   }
@@ -469,7 +507,9 @@ export function createBroker(options: BrokerOptions): Broker {
         lease.run.state = "RUNNING";
         const t = transition(lease.run, "RUNNING", { startedAt: at });
         t.from = ["PENDING"];
-        write((batch) => batch.transitions.push(t));
+        pending.started.set(lease.run.id, t);
+        pending.snapshots.set(lease.run.id, { ...lease.run, startedAt: at });
+        queueFlush();
       }
     },
     heartbeat(handle, refs) {
@@ -548,7 +588,7 @@ export function createBroker(options: BrokerOptions): Broker {
         runId,
         from: ["SCHEDULED"],
         patch: { state: "CANCELLED", endedAt: now() },
-        event: { state: "CANCELLED", at: now(), attempt: run.attempts, message: "cancelled on request" },
+        events: [{ state: "CANCELLED", at: now(), attempt: run.attempts, message: "cancelled on request" }],
       };
       const applied = await new Promise<boolean>((resolve, reject) => {
         let index = 0;
@@ -611,9 +651,9 @@ export function createBroker(options: BrokerOptions): Broker {
       while (leases.size > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const lease of [...leases.values()]) {
         leases.delete(lease.run.id);
-        write((batch) => batch.transitions.push(lostTransition(lease.run, "the server shut down", false)));
+        writeTransition(lease.run, lostTransition(lease.run, "the server shut down", false));
       }
-      while (committing || !isBatchEmpty(pending.batch)) {
+      while (committing || hasPendingWrites()) {
         if (!committing) await flush();
         else await new Promise((r) => setTimeout(r, 5));
       }

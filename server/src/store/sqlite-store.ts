@@ -149,8 +149,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     const changed = updateFor(transition).run(params).changes > 0;
     if (changed) {
-      const e = transition.event;
-      insertEvent.run(transition.runId, e.state, e.at, e.attempt, e.message);
+      for (const e of transition.events) insertEvent.run(transition.runId, e.state, e.at, e.attempt, e.message);
     }
     return changed;
   }

@@ -101,12 +101,16 @@ export type RunPatch = Partial<
   >
 >;
 
-/** A state change of an existing run, applied only while the run is in one of `from`. */
+/**
+ * A state change of an existing run, applied only while the run is in one of `from`. It
+ * may record several history rows: a run that started and finished within one batch is
+ * one UPDATE with both its RUNNING and its COMPLETED rows.
+ */
 export interface Transition {
   runId: string;
   from: readonly RunState[];
   patch: RunPatch & { state: RunState };
-  event: TransitionRecord;
+  events: TransitionRecord[];
 }
 
 /** Take up to `max` due SCHEDULED runs of these task keys, fairly across the keys. */
