@@ -1,0 +1,14 @@
+// TypeScript tasks for the cross-language tests (examples/test/cross-language.test.ts),
+// served with the CLI:
+//   node server/dist/cli/main.js task serve examples/polyglot/tasks.ts:greet --limit 2
+import { task } from "taskwire";
+
+/** Scheduled from Python: `@task(name="greet")` there, run here. */
+export const greet = task(function greet(name: string) {
+  return `Hello, ${name}!`;
+});
+
+/** The fast TypeScript version of a task a Python worker serves too (tasks.py). */
+export const resizeImage = task(function resize_image(name: string) {
+  return `${name} resized by TypeScript`;
+});
