@@ -23,22 +23,25 @@ options:
   --server-log-level <level> the server's log level (default silent)
 `;
 
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      worker: { type: "string" },
-      only: { type: "string" },
-      limit: { type: "string", default: "3" },
-      verbose: { type: "boolean", default: false },
-      "server-log-level": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  }));
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-  process.exit(2);
+function parseCommandLineArgs() {
+  try {
+    return parseArgs({
+      options: {
+        worker: { type: "string" },
+        only: { type: "string" },
+        limit: { type: "string", default: "3" },
+        verbose: { type: "boolean", default: false },
+        "server-log-level": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
 }
+
+const values = parseCommandLineArgs();
 if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);

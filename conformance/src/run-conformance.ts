@@ -123,7 +123,11 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       worker = startWorker();
       // Serving once a run went through it: a worker still starting up would make the next scenario flaky.
       const [id] = await runs.schedule(ECHO_TASK, ["ready?"]);
-      const run = await runs.waitFinal(id, 20_000);
+      const died = worker.exited.then(({ code, signal }) => {
+        throw new ScenarioFailure(`the restarted worker exited (${signal ?? `code ${code}`}) before serving`);
+      });
+      died.catch(() => {}); // Raced below; it rejects later anyway, when the suite stops the worker.
+      const run = await Promise.race([runs.waitFinal(id, 20_000), died]);
       if (run.state !== TaskRunState.COMPLETED) {
         throw new ScenarioFailure(`the restarted worker did not serve within 20 s: a probe run is ${describeRun(run)}`);
       }
@@ -138,7 +142,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       let passed = false;
       let detail: string;
       try {
-        if (worker.exit) {
+        if (worker.exit && scenario.usesWorker !== false) {
           const { code, signal } = worker.exit;
           output.push(`[conformance] the worker had exited (${signal ?? `code ${code}`}); starting it again for ${scenario.name}`);
           await context.restartWorker();

@@ -22,6 +22,8 @@ export interface ScenarioContext {
 export interface Scenario {
   /** Short id, as `--only` takes it. */
   readonly name: string;
+  /** False for a scenario about the server alone, which needs no running worker. */
+  readonly usesWorker?: boolean;
   /** What a passing worker does, in one line. */
   readonly expectation: string;
   /** Resolves with what was observed when it passed; throws ScenarioFailure with the reason otherwise. */

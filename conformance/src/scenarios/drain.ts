@@ -20,7 +20,10 @@ export const drainScenario: Scenario = {
     expectThat(exit !== undefined, () => `the worker was still running ${EXIT_WITHIN_MS / 1000} s after SIGTERM`);
     expectThat(
       exit.code === 0,
-      () => `after SIGTERM the worker exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}, not 0: handle SIGTERM by draining`,
+      () =>
+        exit.signal
+          ? `after SIGTERM the worker was killed by signal ${exit.signal}, not exit 0: handle SIGTERM by draining (a launcher such as \`go run\` or \`npx\` dies of the signal itself: start the worker directly)`
+          : `after SIGTERM the worker exited with code ${exit.code}, not 0: handle SIGTERM by draining`,
     );
     const run = await runs.waitFinal(id, 15_000);
     expectThat(

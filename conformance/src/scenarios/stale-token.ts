@@ -13,6 +13,7 @@ const json = (value: unknown) => ({ contentType: "application/json", data: new T
  */
 export const staleTokenScenario: Scenario = {
   name: "stale-token",
+  usesWorker: false,
   expectation: "the server refuses a Heartbeat and a Completed with a wrong lease token (Ack accepted=false) and the run is unchanged",
   async run({ server, runs }) {
     const taskKey = `conformance_stale_token_${randomUUID().slice(0, 8)}`;

@@ -64,13 +64,14 @@ describe("nice-grpc worker", () => {
   let client: TaskwireClient;
   let reverseText: ReturnType<typeof reverseTextTask>;
   let env: NodeJS.ProcessEnv;
+  let port: number;
 
   beforeAll(async () => {
     for (const file of [serverCli, workerMain]) {
       if (!existsSync(file)) throw new Error(`${file} does not exist: build first with \`npx tsc -b\``);
     }
     home = mkdtempSync(join(tmpdir(), "taskwire-nice-grpc-"));
-    const port = await freePort();
+    port = await freePort();
     const apiUrl = `http://127.0.0.1:${port}`;
     // Only this test's settings: the machine's TASKWIRE_* must not leak in.
     env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TASKWIRE_")));
@@ -118,6 +119,14 @@ describe("nice-grpc worker", () => {
     expect(taskRun?.error?.type).toBe("TypeError");
     expect(taskRun?.error?.message).toContain("text must be a string");
     expect(taskRun?.retriesUsed).toBe(0);
+  });
+
+  it("reconnects by itself when the server restarts", async () => {
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    server = await startProcess([serverCli, "server", "start", "--port", String(port)], env, "listening on");
+    expect(await (await reverseText.delay("back")).result(20_000)).toBe("kcab");
+    expect(worker.child.exitCode).toBeNull();
   });
 
   it("on SIGTERM finishes what it can, releases the rest and exits 0", async () => {
