@@ -26,22 +26,10 @@ function count(suite, passed, failed, skipped, crashed) {
   console.log(`${suite}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 }
 
-if (wanted("ts")) {
-  const file = join(out, "vitest.json");
-  const result = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${file}`]);
-  const report = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
-  count(
-    "typescript",
-    report?.numPassedTests ?? 0,
-    (report?.numFailedTests ?? 0) + (report?.numRuntimeErrorTestSuites ?? 0),
-    (report?.numPendingTests ?? 0) + (report?.numTodoTests ?? 0),
-    result.status !== 0,
-  );
-}
-
-if (wanted("python")) {
+// The Python SDK's venv comes first: the cross-language tests in vitest use it too.
+const python = join(root, "sdk-python/.venv/bin/python");
+{
   const venv = join(root, "sdk-python/.venv");
-  const python = join(venv, "bin/python");
   const stamp = join(venv, ".installed");
   const pyproject = join(root, "sdk-python/pyproject.toml");
   if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(pyproject).mtimeMs) {
@@ -49,14 +37,9 @@ if (wanted("python")) {
     run(python, ["-m", "pip", "install", "--quiet", "-e", `${join(root, "sdk-python")}[dev]`]);
     run("touch", [stamp]);
   }
-  const file = join(out, "pytest.xml");
-  const result = run(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", `--junitxml=${file}`, "sdk-python/tests"]);
-  const xml = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const attr = (name) => Number(new RegExp(`<testsuite[^>]* ${name}="(\\d+)"`).exec(xml)?.[1] ?? 0);
-  const failed = attr("failures") + attr("errors");
-  count("python", attr("tests") - failed - attr("skipped"), failed, attr("skipped"), result.status !== 0);
 }
 
+// Go first: its build cache then serves the Go worker the cross-language tests build.
 if (wanted("go") && existsSync(join(root, "examples/go-worker/go.mod"))) {
   const result = run("go", ["test", "-json", "-count=1", "./..."], {
     cwd: join(root, "examples/go-worker"),
@@ -74,12 +57,36 @@ if (wanted("go") && existsSync(join(root, "examples/go-worker/go.mod"))) {
   count("go", of("pass"), of("fail"), of("skip"), result.status !== 0);
 }
 
+if (wanted("ts")) {
+  const file = join(out, "vitest.json");
+  const result = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${file}`]);
+  const report = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
+  count(
+    "typescript",
+    report?.numPassedTests ?? 0,
+    (report?.numFailedTests ?? 0) + (report?.numRuntimeErrorTestSuites ?? 0),
+    (report?.numPendingTests ?? 0) + (report?.numTodoTests ?? 0),
+    result.status !== 0,
+  );
+}
+
+if (wanted("python")) {
+  const file = join(out, "pytest.xml");
+  const result = run(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", `--junitxml=${file}`, "sdk-python/tests"]);
+  const xml = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const attr = (name) => Number(new RegExp(`<testsuite[^>]* ${name}="(\\d+)"`).exec(xml)?.[1] ?? 0);
+  const failed = attr("failures") + attr("errors");
+  count("python", attr("tests") - failed - attr("skipped"), failed, attr("skipped"), result.status !== 0);
+}
+
 if (wanted("checks")) {
   // Generated code is committed and never edited: regenerating must change nothing.
   const checks = [
     ["buf lint", "npx", ["buf", "lint"]],
     ["TypeScript stubs match proto/", "npx", ["buf", "generate"], "sdk-ts/src/gen"],
     ["Python stubs match proto/", "bash", ["sdk-python/scripts/generate.sh"], "sdk-python/taskwire/v1"],
+    ["Go stubs match proto/", "bash", ["examples/go-worker/generate.sh"], "examples/go-worker/gen"],
+    ["nice-grpc stubs match proto/", "npm", ["run", "generate", "--workspace", "examples/nice-grpc-worker"], "examples/nice-grpc-worker/src/gen"],
   ];
   let passed = 0;
   let failed = 0;

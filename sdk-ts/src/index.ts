@@ -7,6 +7,7 @@ export { createTaskRunFuture } from "./task-run-future.js";
 export { TaskRunError, TaskRunTimeoutError } from "./task-run-error.js";
 export type { TaskRunSnapshot, TaskRunStateName } from "./task-run-snapshot.js";
 export { NonRetryableError } from "./error-info.js";
+export { exponentialBackoff } from "./exponential-backoff.js";
 export { currentRun } from "./run-context.js";
 export type { RunContext } from "./run-context.js";
 export { UnserializableValueError } from "./json-payload.js";

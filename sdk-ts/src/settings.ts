@@ -12,6 +12,8 @@ export type SettingKey =
   | "TASKWIRE_SERVER_PORT"
   | "TASKWIRE_DATABASE_URL"
   | "TASKWIRE_LOG_LEVEL"
+  | "TASKWIRE_RETENTION_HOURS"
+  | "TASKWIRE_MAX_PAYLOAD_BYTES"
   | "TASKWIRE_PROFILE";
 
 /** Where the value of a setting came from, highest precedence first. */
@@ -84,6 +86,18 @@ export const SETTING_DEFINITIONS: Readonly<Record<SettingKey, SettingDefinition>
     secret: false,
     inProfile: true,
   },
+  TASKWIRE_RETENTION_HOURS: {
+    description: "Finished runs, with their results and logs, are deleted this many hours after they end.",
+    default: "168",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_MAX_PAYLOAD_BYTES: {
+    description: "Largest parameters or result the server accepts, in bytes (told to workers in Welcome).",
+    default: String(4 * 1024 * 1024),
+    secret: false,
+    inProfile: true,
+  },
   TASKWIRE_PROFILE: {
     description: "Profile of profiles.toml to use instead of its `active` one.",
     default: "",
@@ -114,6 +128,9 @@ export interface Settings {
   readonly serverPort: number;
   readonly databaseUrl: string | undefined;
   readonly logLevel: string;
+  /** Hours a finished run is kept. */
+  readonly retentionHours: number;
+  readonly maxPayloadBytes: number;
   /** The profile of profiles.toml that was read (it need not exist in the file). */
   readonly profile: string;
   /** The resolved value of a setting as a string; "" when unset. */
@@ -211,6 +228,8 @@ export function loadSettings(options: { flags?: SettingValues; env?: NodeJS.Proc
     serverPort: Number(values.TASKWIRE_SERVER_PORT),
     databaseUrl: nonEmpty(values.TASKWIRE_DATABASE_URL),
     logLevel: values.TASKWIRE_LOG_LEVEL,
+    retentionHours: Number(values.TASKWIRE_RETENTION_HOURS),
+    maxPayloadBytes: Number(values.TASKWIRE_MAX_PAYLOAD_BYTES),
     profile,
     value: (key) => values[key],
     source: (key) => sources[key],
@@ -380,6 +399,10 @@ function validateSetting(key: SettingKey, value: string): string | undefined {
         : "is not an http:// or https:// URL";
     case "TASKWIRE_LOG_LEVEL":
       return LOG_LEVELS.includes(value) ? undefined : `is not one of ${LOG_LEVELS.join(", ")}`;
+    case "TASKWIRE_RETENTION_HOURS":
+      return Number(value) > 0 ? undefined : "is not a number of hours > 0";
+    case "TASKWIRE_MAX_PAYLOAD_BYTES":
+      return Number.isInteger(Number(value)) && Number(value) >= 1024 ? undefined : "is not a whole number of bytes >= 1024";
     default:
       return undefined;
   }

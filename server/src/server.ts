@@ -10,6 +10,7 @@ import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
 import { createSqliteStore } from "./store/sqlite-store.js";
 import type { Store } from "./store/store.js";
+import { startRetention } from "./store/retention.js";
 import { createUiHandler } from "./ui/ui-handler.js";
 
 export interface ServerOptions {
@@ -24,6 +25,8 @@ export interface ServerOptions {
   limits?: Partial<BrokerLimits>;
   /** How long workers get to finish their runs when the server shuts down. */
   shutdownGraceMs?: number;
+  /** Finished runs are deleted this long after they end; default 7 days. */
+  retentionMs?: number;
 }
 
 export interface RunningServer {
@@ -47,6 +50,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const broker = createBroker({ store, logger, limits: options.limits });
+  const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
   const ui = createUiHandler(store);
   const rpc = connectNodeAdapter({
     interceptors: options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [],
@@ -90,6 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     close() {
       closing ??= (async () => {
+        retention.stop();
         await broker.close(options.shutdownGraceMs ?? 10_000);
         await http.close();
         await store.close();

@@ -89,6 +89,8 @@ interface Session extends WorkerSession {
   held: Set<string>;
   draining: boolean;
   connected: boolean;
+  /** Its leases expired without a heartbeat: no new work until it speaks again. */
+  silent: boolean;
 }
 
 interface Lease {
@@ -107,6 +109,8 @@ export interface Broker {
   /** Stores new runs; resolves once they are committed. */
   schedule(runs: NewRun[]): Promise<{ id: string; existing: boolean }[]>;
   connectWorker(info: WorkerInfo, channel: WorkerChannel): WorkerSession;
+  /** The worker sent a message: it is alive, whatever the message. */
+  heardFrom(session: WorkerSession): void;
   disconnectWorker(session: WorkerSession, reason: string): void;
   started(session: WorkerSession, refs: LeaseRef[]): void;
   heartbeat(session: WorkerSession, refs: LeaseRef[]): void;
@@ -214,6 +218,8 @@ export function createBroker(options: BrokerOptions): Broker {
       return;
     }
     committing = false;
+    // Acks first: a worker sees its result acknowledged before the run that takes its slot.
+    for (const after of work.after) after(result);
     // One Assignments message per worker per commit, however many claims filled it: the
     // worker then answers with one Started and one Completed message, not one per claim.
     const granted = new Map<Session, LeasedRun[]>();
@@ -222,13 +228,12 @@ export function createBroker(options: BrokerOptions): Broker {
       if (leased.length > 0) granted.set(claim.owner, [...(granted.get(claim.owner) ?? []), ...leased]);
     });
     for (const [session, runs] of granted) session.channel.assign(runs);
-    for (const after of work.after) after(result);
     await publishChanges(work, result);
     if (dispatchWanted || hasPendingWrites()) queueFlush();
   }
 
   function planDispatch() {
-    const open = [...sessions.values()].filter((s) => s.connected && !s.draining && s.held.size < s.limit);
+    const open = [...sessions.values()].filter((s) => s.connected && !s.draining && !s.silent && s.held.size < s.limit);
     if (open.length === 0) return [];
     rotation = (rotation + 1) % open.length;
     const rotated = [...open.slice(rotation), ...open.slice(0, rotation)].map((session) => ({
@@ -402,6 +407,9 @@ export function createBroker(options: BrokerOptions): Broker {
       if (!lease.running && at > lease.ackDeadline) {
         loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`);
       } else if (at > lease.deadline) {
+        // A worker that stopped heartbeating is likely stuck: it gets no more work until it
+        // is heard from again, or the run would go straight back to it.
+        lease.session.silent = true;
         loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`);
       } else if (lease.timeoutAt !== undefined && at > lease.timeoutAt) {
         // The worker should have aborted the attempt itself; fence it off and fail the attempt.
@@ -472,12 +480,20 @@ export function createBroker(options: BrokerOptions): Broker {
         held: new Set(),
         draining: closing,
         connected: true,
+        silent: false,
       };
       sessions.set(session.sessionId, session);
       logger.info({ workerId: info.workerId, taskKeys: info.taskKeys, limit: info.limit }, "worker connected");
       dispatchWanted = true;
       queueFlush();
       return session;
+    },
+    heardFrom(handle) {
+      const session = handle as Session;
+      if (!session.silent) return;
+      session.silent = false;
+      dispatchWanted = true;
+      queueFlush();
     },
     disconnectWorker(handle, reason) {
       const session = handle as Session;

@@ -24,6 +24,8 @@ export async function startConfiguredServer(settings: Settings): Promise<Running
       databaseUrl: settings.databaseUrl,
       apiKey: settings.apiKey,
       logLevel: settings.logLevel,
+      retentionMs: settings.retentionHours * 3_600_000,
+      limits: { maxPayloadBytes: settings.maxPayloadBytes },
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

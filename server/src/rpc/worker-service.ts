@@ -104,6 +104,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
           for (;;) {
             const next = await incoming.next();
             if (next.done) break;
+            broker.heardFrom(session);
             handle(session, next.value);
           }
         } catch (error) {

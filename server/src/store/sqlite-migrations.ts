@@ -54,4 +54,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX task_run_logs_run ON task_run_logs (run_id, at);
   `,
+  `
+  -- Retention deletes finished runs by end time.
+  CREATE INDEX task_runs_ended ON task_runs (ended_at)
+    WHERE state IN ('COMPLETED', 'FAILED', 'CANCELLED');
+  `,
 ];

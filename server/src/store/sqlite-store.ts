@@ -105,6 +105,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const selectNextDue = db
     .prepare("SELECT MIN(scheduled_at) FROM task_runs WHERE state = 'SCHEDULED' AND scheduled_at > ?")
     .pluck();
+  const selectExpired = db
+    .prepare(
+      `SELECT id FROM task_runs INDEXED BY task_runs_ended
+       WHERE state IN ('COMPLETED', 'FAILED', 'CANCELLED') AND ended_at < ? LIMIT ?`,
+    )
+    .pluck();
+  const deleteEvents = db.prepare("DELETE FROM task_run_events WHERE run_id = ?");
+  const deleteLogs = db.prepare("DELETE FROM task_run_logs WHERE run_id = ?");
+  const deleteRun = db.prepare("DELETE FROM task_runs WHERE id = ?");
   const updateStatements = new Map<string, Database.Statement>();
 
   function updateFor(transition: Transition): Database.Statement {
@@ -259,6 +268,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         ).run();
         for (const { id, attempts } of ids) {
           insertEvent.run(id, "SCHEDULED", now, attempts, "requeued: the server restarted while it ran");
+        }
+        return ids.length;
+      })();
+    },
+    async deleteFinished(cutoff, limit) {
+      return db.transaction(() => {
+        const ids = selectExpired.all(cutoff, limit) as string[];
+        for (const id of ids) {
+          deleteEvents.run(id);
+          deleteLogs.run(id);
+          deleteRun.run(id);
         }
         return ids.length;
       })();

@@ -161,6 +161,8 @@ export interface Store {
    * died with the previous process). Returns how many.
    */
   requeueAbandoned(now: number): Promise<number>;
+  /** Deletes up to `limit` runs that ended before `cutoff`, with their history and logs. */
+  deleteFinished(cutoff: number, limit: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,229 @@
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { pino } from "pino";
+import { createTaskwireClient, createWorker, currentRun, exponentialBackoff, task, TaskRunError } from "taskwire";
+import { TaskRunState } from "taskwire/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProcess } from "../src/bench/processes.js";
+import { startRetention } from "../src/store/retention.js";
+import { openRawWorker } from "./support/raw-worker.js";
+import { eventually, startTestServer, type TestServer } from "./support/test-server.js";
+
+// Short leases and ack window, so that the fault paths are exercised in seconds.
+let t: TestServer;
+const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+const fixtures = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url));
+
+beforeAll(async () => {
+  t = await startTestServer({ leaseDurationMs: 1_500, heartbeatIntervalMs: 300, ackTimeoutMs: 600, maxPayloadBytes: 64 * 1024 });
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+const stateOf = async (id: string) => TaskRunState[(await t.client.taskRuns.getTaskRun({ id })).taskRun?.state ?? 0];
+
+/** A task that waits for its AbortSignal, as a well-behaved long task does. */
+function waitForAbort(): Promise<never> {
+  const signal = currentRun()?.signal;
+  return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
+}
+
+function serveNow(...tasks: Parameters<typeof createWorker>[0]["tasks"]) {
+  const worker = createWorker({ tasks, client: t.client, log: () => {} });
+  void worker.start();
+  return worker;
+}
+
+describe("task options", () => {
+  it("times out an attempt: the task's signal fires, the attempt fails TimeoutError, retries apply", async () => {
+    const hangs = task(function hangs() {
+      return waitForAbort();
+    }, { client: t.client, timeoutSeconds: 0.3, retries: 1 });
+    const worker = serveNow(hangs);
+    try {
+      const run = await hangs.delay();
+      const error = (await run.result(10_000).catch((e: unknown) => e)) as TaskRunError;
+      expect(error).toBeInstanceOf(TaskRunError);
+      expect(error.remoteType).toBe("TimeoutError");
+      expect((await run.wait()).attempts).toBe(2);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("cancels a running run: its AbortSignal fires and it ends CANCELLED", async () => {
+    let sawAbort = false;
+    const longTask = task(async function longTask() {
+      try {
+        return await waitForAbort();
+      } finally {
+        sawAbort = currentRun()?.signal.aborted ?? false;
+      }
+    }, { client: t.client });
+    const worker = serveNow(longTask);
+    try {
+      const run = await longTask.delay();
+      await eventually(async () => (await stateOf(run.id)) === "RUNNING");
+      const cancelledAt = Date.now();
+      await run.cancel();
+      const error = (await run.result(5_000).catch((e: unknown) => e)) as TaskRunError;
+      expect(Date.now() - cancelledAt).toBeLessThan(1_000);
+      expect(error.run.state).toBe("CANCELLED");
+      expect(sawAbort).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("does not start a run before its scheduled time", async () => {
+    const stamp = task(function stamp() {
+      return Date.now();
+    }, { client: t.client });
+    const worker = serveNow(stamp);
+    try {
+      const scheduledAt = Date.now() + 800;
+      const run = await stamp.applyAsync([], { scheduledTime: new Date(scheduledAt) });
+      expect((await run.wait(300)).state).toBe("SCHEDULED");
+      expect(await run.result(5_000)).toBeGreaterThanOrEqual(scheduledAt);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("runs higher priority first within a task key", async () => {
+    const order: string[] = [];
+    const ranked = task(function ranked(name: string) {
+      order.push(name);
+    }, { client: t.client });
+    const runs = [
+      await ranked.applyAsync(["low-1"], { priority: 0 }),
+      await ranked.applyAsync(["low-2"], { priority: 0 }),
+      await ranked.applyAsync(["high"], { priority: 10 }),
+    ];
+    const worker = createWorker({ tasks: [ranked], client: t.client, limit: 1, log: () => {} });
+    void worker.start();
+    try {
+      await Promise.all(runs.map((run) => run.result(5_000)));
+      expect(order).toEqual(["high", "low-1", "low-2"]);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("waits retryDelaySeconds between attempts, and exponentialBackoff doubles", async () => {
+    expect(exponentialBackoff(10, 4)).toEqual([10, 20, 40, 80]);
+    const attempts: number[] = [];
+    const flaky = task(function flakyWithDelay() {
+      attempts.push(Date.now());
+      if (attempts.length < 2) throw new Error("not yet");
+      return "ok";
+    }, { client: t.client, retries: 1, retryDelaySeconds: 0.5 });
+    const worker = serveNow(flaky);
+    try {
+      const run = await flaky.delay();
+      expect(await run.result(5_000)).toBe("ok");
+      expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(450);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("fails a run whose result is over the payload limit, with that reason", async () => {
+    const huge = task(function huge() {
+      return "x".repeat(70_000);
+    }, { client: t.client });
+    const worker = serveNow(huge);
+    try {
+      const run = await huge.delay();
+      const error = (await run.result(5_000).catch((e: unknown) => e)) as TaskRunError;
+      expect(error.remoteType).toBe("PayloadTooLarge");
+      expect(error.remoteMessage).toMatch(/over the limit of 65536/);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
+describe("delivery under faults", () => {
+  it("takes the leases of a stuck worker (SIGSTOP) at their deadline and gives the run to another", async () => {
+    const env = { TASKWIRE_API_URL: t.server.url, TASKWIRE_HOME: t.home };
+    const stuck: ChildProcess = await startProcess([cli, "task", "serve", `${fixtures}:slow`], env, "serving");
+    try {
+      const slow = task("slow", async (_seconds: number, _value: string) => "from the second worker", { client: t.client });
+      const run = await slow.delay(60, "from the stuck worker");
+      await eventually(async () => (await stateOf(run.id)) === "RUNNING");
+      stuck.kill("SIGSTOP");
+      const second = serveNow(slow);
+      try {
+        expect(await run.result(10_000)).toBe("from the second worker");
+        const { taskRun } = await t.client.taskRuns.getTaskRun({ id: run.id });
+        expect(taskRun?.redeliveries).toBe(1);
+        expect(taskRun?.history.some((h) => /lease expired/.test(h.message))).toBe(true);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      stuck.kill("SIGKILL");
+    }
+  });
+
+  it("puts an assignment not acknowledged within the ack window back in the queue", async () => {
+    const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "never_acked" } });
+    const worker = openRawWorker(t.server.url, { taskKeys: ["never_acked"], limit: 1 });
+    await eventually(() => worker.assignments.length === 1);
+    await eventually(() => worker.received.some((m) => m.message.case === "cancel"), 5_000);
+    const { taskRun } = await t.client.taskRuns.getTaskRun({ id });
+    expect(taskRun?.history.some((h) => /not acknowledged within 600 ms/.test(h.message))).toBe(true);
+    expect(taskRun?.retriesUsed).toBe(0);
+    await worker.kill();
+  });
+
+  it("fails a run lost more than max_redeliveries times instead of looping", async () => {
+    const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "poison", options: { maxRedeliveries: 2 } } });
+    for (let i = 0; i < 3; i++) {
+      const worker = openRawWorker(t.server.url, { taskKeys: ["poison"], limit: 1 });
+      await eventually(() => worker.assignments.length === 1);
+      await worker.kill();
+    }
+    await eventually(async () => (await stateOf(id)) === "FAILED");
+    const { taskRun } = await t.client.taskRuns.getTaskRun({ id });
+    expect(taskRun?.error?.type).toBe("MaxRedeliveriesExceeded");
+    expect(taskRun?.error?.message).toMatch(/lost 3 times \(max_redeliveries 2\)/);
+  });
+
+  it("deletes finished runs past their retention, and nothing else", async () => {
+    const kept = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "retention_pending" } });
+    const done = await t.client.taskRuns.recordTaskRun({ taskKey: "retention_done", state: TaskRunState.COMPLETED });
+    const logger = pino({ level: "silent" });
+    const retention = startRetention({ store: t.server.store, logger, retentionMs: 1_000, clock: () => Date.now() + 60_000 });
+    expect(await retention.sweep()).toBeGreaterThanOrEqual(1);
+    retention.stop();
+    const error = await t.client.taskRuns.getTaskRun({ id: done.id }).catch((e: unknown) => e);
+    expect(ConnectError.from(error).code).toBe(Code.NotFound);
+    expect(await stateOf(kept.id)).toBe("SCHEDULED");
+  });
+});
+
+describe("API key", () => {
+  it("refuses calls without the key, and accepts them with it", async () => {
+    const secured = await import("../src/server.js").then(({ startServer }) =>
+      startServer({ host: "127.0.0.1", port: 0, home: t.home + "-secured", apiKey: "s3cret", logLevel: "silent" }),
+    );
+    try {
+      const anonymous = createTaskwireClient({ apiUrl: secured.url, apiKey: "" });
+      const error = await anonymous.taskRuns.listTaskRuns({}).catch((e: unknown) => e);
+      expect(ConnectError.from(error).code).toBe(Code.Unauthenticated);
+      const wrong = createTaskwireClient({ apiUrl: secured.url, apiKey: "s3cres" });
+      expect(ConnectError.from(await wrong.taskRuns.listTaskRuns({}).catch((e: unknown) => e)).code).toBe(Code.Unauthenticated);
+      const keyed = createTaskwireClient({ apiUrl: secured.url, apiKey: "s3cret" });
+      await expect(keyed.taskRuns.listTaskRuns({})).resolves.toBeDefined();
+      expect((await fetch(`${secured.url}/task-runs`)).status).toBe(401);
+      expect((await fetch(`${secured.url}/task-runs`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
+    } finally {
+      await secured.close();
+    }
+  });
+});
