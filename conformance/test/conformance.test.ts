@@ -1,13 +1,17 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConformanceReport, runConformance, SCENARIOS } from "../src/run-conformance.js";
 
 // The workers as a user runs them; `npm test` builds the TypeScript one first (tsc -b).
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const tsWorker = "conformance/dist/workers/ts-worker.js";
 const python = "sdk-python/.venv/bin/python";
+const goWorkerDir = `${root}examples/go-worker`;
 
 /**
  * The Python SDK's venv, made as scripts/test.mjs makes it (same stamp), for a fresh checkout
@@ -45,6 +49,33 @@ describe("worker conformance", () => {
     expect(failures(report), report.workerOutput.join("\n")).toEqual({});
     expect(report.results.map((r) => r.name)).toEqual(SCENARIOS.map((s) => s.name));
   }, 330_000);
+
+  describe("the Go example worker", () => {
+    // A built binary, not `go run`: the suite's SIGTERM would end `go run` itself, exit code 1.
+    let binDir: string;
+    let goWorker: string;
+
+    beforeAll(async () => {
+      binDir = mkdtempSync(join(tmpdir(), "taskwire-go-worker-"));
+      goWorker = join(binDir, "go-worker");
+      try {
+        await promisify(execFile)("go", ["build", "-o", goWorker, "."], { cwd: goWorkerDir, timeout: 240_000 });
+      } catch (error) {
+        const { stderr, message } = error as { stderr?: string; message: string };
+        throw new Error(`go build in examples/go-worker failed: ${stderr || message}`);
+      }
+    }, 300_000); // A cold build (grpc-go, protobuf) takes about 45 s here.
+
+    afterAll(() => {
+      if (binDir) rmSync(binDir, { recursive: true, force: true });
+    });
+
+    it("passes every scenario, its limit taken from TASKWIRE_WORKER_LIMIT", async () => {
+      const report = await runConformance({ workerCommand: JSON.stringify(goWorker), cwd: root });
+      expect(failures(report), report.workerOutput.join("\n")).toEqual({});
+      expect(report.results.map((r) => r.name)).toEqual(SCENARIOS.map((s) => s.name));
+    }, 90_000);
+  });
 
   it("fails a worker that ignores Cancel and dies on SIGTERM, and says why", async () => {
     const report = await runConformance({

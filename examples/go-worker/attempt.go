@@ -27,6 +27,13 @@ func (e *payloadTooLargeError) Error() string {
 	return fmt.Sprintf("the result is %d bytes, over the server's payload limit of %d", e.size, e.limit)
 }
 
+// unknownTaskError fails a run of a task key this worker does not serve.
+type unknownTaskError struct{ taskKey string }
+
+func (e *unknownTaskError) Error() string {
+	return fmt.Sprintf("this worker does not serve the task %q", e.taskKey)
+}
+
 // attemptContext is the context one attempt runs under: cancelled with a cause by the
 // worker (Cancel, lost lease, shutdown), and by Assignment.timeout_ms when it is set.
 func attemptContext(timeout time.Duration) (context.Context, func(cause error)) {
@@ -50,6 +57,7 @@ func errorInfo(err, cause error) *taskwirev1.ErrorInfo {
 	var timeout *timeoutError
 	var parameter *ParameterError
 	var tooLarge *payloadTooLargeError
+	var unknownTask *unknownTaskError
 	switch {
 	case errors.As(err, &cancelled) || errors.As(cause, &cancelled):
 		return &taskwirev1.ErrorInfo{Type: "Cancelled", Message: cancelled.reason, Retryable: false}
@@ -59,6 +67,8 @@ func errorInfo(err, cause error) *taskwirev1.ErrorInfo {
 		return &taskwirev1.ErrorInfo{Type: "ParameterError", Message: parameter.Message, Retryable: false}
 	case errors.As(err, &tooLarge):
 		return &taskwirev1.ErrorInfo{Type: "PayloadTooLarge", Message: tooLarge.Error(), Retryable: false}
+	case errors.As(err, &unknownTask):
+		return &taskwirev1.ErrorInfo{Type: "UnknownTask", Message: unknownTask.Error(), Retryable: false}
 	default:
 		return &taskwirev1.ErrorInfo{Type: "Error", Message: err.Error(), Retryable: true}
 	}

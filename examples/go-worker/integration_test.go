@@ -172,7 +172,7 @@ func startWorker(t *testing.T, apiURL string, args ...string) *process {
 		t.Fatal(buildErr)
 	}
 	worker := startProcess(t, []string{"TASKWIRE_API_URL=" + apiURL}, workerPath, args...)
-	worker.waitFor(t, "serving word_count", 10*time.Second)
+	worker.waitFor(t, "serving conformance_echo, conformance_sleep, word_count (limit", 10*time.Second)
 	return worker
 }
 

@@ -1,5 +1,6 @@
-// Command go-worker is a taskwire task worker written in Go: it serves the task
-// "word_count" over WorkerService.SubscribeTaskRuns, using stubs generated from proto/.
+// Command go-worker is a taskwire task worker written in Go: it serves the tasks
+// "word_count", "conformance_echo" and "conformance_sleep" over
+// WorkerService.SubscribeTaskRuns, using stubs generated from proto/.
 //
 //	TASKWIRE_API_URL=http://127.0.0.1:7070 go run . --limit 4
 //
@@ -18,6 +19,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,7 +35,12 @@ const exampleVersion = "0.1.0"
 const maxReconnectDelay = 5 * time.Second
 
 func main() {
-	limit := flag.Int("limit", 10, "runs in flight at once")
+	limitDefault, err := defaultLimit(os.Getenv("TASKWIRE_WORKER_LIMIT"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go-worker: %v\n", err)
+		os.Exit(2)
+	}
+	limit := flag.Int("limit", limitDefault, "runs in flight at once; TASKWIRE_WORKER_LIMIT, when set, is the default")
 	grace := flag.Duration("grace", 10*time.Second, "how long runs in flight may finish after SIGTERM/SIGINT")
 	flag.Parse()
 	if *limit < 1 {
@@ -53,9 +60,9 @@ func main() {
 	defer conn.Close()
 
 	hostname, _ := os.Hostname()
+	tasks := exampleTasks()
 	cfg := WorkerConfig{
-		TaskKey:       wordCountTaskKey,
-		Task:          wordCount,
+		Tasks:         tasks,
 		Limit:         *limit,
 		WorkerID:      fmt.Sprintf("go-%s-%d-%s", hostname, os.Getpid(), randomSuffix()),
 		Hostname:      hostname,
@@ -63,7 +70,7 @@ func main() {
 		APIKey:        os.Getenv("TASKWIRE_API_KEY"),
 		ShutdownGrace: *grace,
 		OnWelcome: func(w *taskwirev1.Welcome) {
-			fmt.Printf("serving %s (limit %d) on %s, server %s\n", wordCountTaskKey, *limit, apiURL, w.GetServerVersion())
+			fmt.Printf("serving %s (limit %d) on %s, server %s\n", strings.Join(tasks.Keys(), ", "), *limit, apiURL, w.GetServerVersion())
 		},
 		Logf: logger.Printf,
 	}

@@ -21,14 +21,10 @@ const protocolVersion = 1
 // results and releases it sent, so that none is lost by closing the stream too early.
 const ackWait = 5 * time.Second
 
-// TaskFunc runs one attempt. ctx ends when the run is cancelled, its lease is lost or its
-// timeout passes; context.Cause(ctx) says which.
-type TaskFunc func(ctx context.Context, parameters *taskwirev1.Payload) (*taskwirev1.Payload, error)
-
 // WorkerConfig describes one worker process.
 type WorkerConfig struct {
-	TaskKey  string
-	Task     TaskFunc
+	// Tasks are the task keys served and what runs each.
+	Tasks    Tasks
 	Limit    int
 	WorkerID string
 	Hostname string
@@ -107,7 +103,7 @@ func runSession(ctx context.Context, stop <-chan struct{}, client taskwirev1.Wor
 	err = s.send(&taskwirev1.SubscribeTaskRunsRequest{Message: &taskwirev1.SubscribeTaskRunsRequest_Hello{Hello: &taskwirev1.Hello{
 		ProtocolVersion: protocolVersion,
 		WorkerId:        cfg.WorkerID,
-		TaskKeys:        []string{cfg.TaskKey},
+		TaskKeys:        cfg.Tasks.Keys(),
 		Limit:           uint32(cfg.Limit),
 		Language:        "go",
 		SdkVersion:      exampleVersion,
@@ -237,7 +233,14 @@ func (s *session) inFlight() int {
 // lease lost meanwhile (then the server no longer expects a word about it).
 func (s *session) execute(ctx context.Context, a *taskwirev1.Assignment) {
 	defer s.running.Done()
-	result, err := s.cfg.Task(ctx, a.GetParameters())
+	var result *taskwirev1.Payload
+	var err error
+	if task, ok := s.cfg.Tasks[a.GetTaskKey()]; ok {
+		result, err = task(ctx, a.GetParameters())
+	} else {
+		// Only the keys of our Hello should be assigned; say so rather than hang.
+		err = &unknownTaskError{a.GetTaskKey()}
+	}
 	cause := context.Cause(ctx)
 
 	s.mu.Lock()
