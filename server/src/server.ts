@@ -49,7 +49,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = openStore(options);
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
-  const broker = createBroker({ store, logger, limits: options.limits });
+  const concurrencyLimits = await store.listConcurrencyLimits();
+  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits });
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
   const ui = createUiHandler(store);
   const rpc = connectNodeAdapter({

@@ -227,3 +227,63 @@ describe("API key", () => {
     }
   });
 });
+
+describe("concurrency limits", () => {
+  it("never runs more runs of a tag at once than its limit, across workers", async () => {
+    await t.client.taskRuns.setConcurrencyLimit({ tag: "database", limit: 2 });
+    let running = 0;
+    let most = 0;
+    const query = task(async function tagLimited(i: number) {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      running--;
+      return i;
+    }, { client: t.client, tags: ["database"] });
+    const workers = [serveNow(query), serveNow(query)];
+    try {
+      const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => query.delay(i)));
+      expect(await Promise.all(runs.map((run) => run.result(10_000)))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(most).toBe(2);
+      const { concurrencyLimits } = await t.client.taskRuns.listConcurrencyLimits({});
+      expect(concurrencyLimits.find((l) => l.tag === "database")).toMatchObject({ limit: 2, active: 0 });
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await t.client.taskRuns.deleteConcurrencyLimit({ tag: "database" });
+    }
+  });
+
+  it("limits a task key with the tag task_key:<key>, and the CLI manages limits", async () => {
+    const env = { ...process.env, TASKWIRE_API_URL: t.server.url, TASKWIRE_HOME: t.home };
+    // Not spawnSync: the server answering the CLI runs in this very process.
+    const { execFile } = await import("node:child_process");
+    const taskwire = (...args: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [cli, ...args], { env }, (error, stdout, stderr) =>
+          resolve({ status: error ? Number(error.code) : 0, stdout, stderr }),
+        );
+      });
+    expect((await taskwire("concurrency-limit", "create", "task_key:oneAtATime", "1")).status).toBe(0);
+    expect((await taskwire("concurrency-limit", "ls")).stdout).toMatch(/task_key:oneAtATime\s+1\s+0/);
+    let running = 0;
+    let most = 0;
+    const one = task(async function oneAtATime() {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      running--;
+    }, { client: t.client });
+    const worker = serveNow(one);
+    try {
+      const runs = await Promise.all(Array.from({ length: 4 }, () => one.delay()));
+      await Promise.all(runs.map((run) => run.result(10_000)));
+      expect(most).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+    expect((await taskwire("concurrency-limit", "delete", "task_key:oneAtATime")).status).toBe(0);
+    const missing = await taskwire("concurrency-limit", "delete", "task_key:oneAtATime");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/NOT_FOUND: no concurrency limit for tag "task_key:oneAtATime"/);
+  });
+});

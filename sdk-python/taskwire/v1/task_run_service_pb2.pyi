@@ -159,3 +159,47 @@ class ListTaskRunLogsResponse(_message.Message):
     LINES_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[_task_run_pb2.LogLine]
     def __init__(self, lines: _Optional[_Iterable[_Union[_task_run_pb2.LogLine, _Mapping]]] = ...) -> None: ...
+
+class ConcurrencyLimit(_message.Message):
+    __slots__ = ("tag", "limit", "active")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    limit: int
+    active: int
+    def __init__(self, tag: _Optional[str] = ..., limit: _Optional[int] = ..., active: _Optional[int] = ...) -> None: ...
+
+class SetConcurrencyLimitRequest(_message.Message):
+    __slots__ = ("tag", "limit")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    limit: int
+    def __init__(self, tag: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class SetConcurrencyLimitResponse(_message.Message):
+    __slots__ = ("concurrency_limit",)
+    CONCURRENCY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    concurrency_limit: ConcurrencyLimit
+    def __init__(self, concurrency_limit: _Optional[_Union[ConcurrencyLimit, _Mapping]] = ...) -> None: ...
+
+class ListConcurrencyLimitsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListConcurrencyLimitsResponse(_message.Message):
+    __slots__ = ("concurrency_limits",)
+    CONCURRENCY_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    concurrency_limits: _containers.RepeatedCompositeFieldContainer[ConcurrencyLimit]
+    def __init__(self, concurrency_limits: _Optional[_Iterable[_Union[ConcurrencyLimit, _Mapping]]] = ...) -> None: ...
+
+class DeleteConcurrencyLimitRequest(_message.Message):
+    __slots__ = ("tag",)
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    def __init__(self, tag: _Optional[str] = ...) -> None: ...
+
+class DeleteConcurrencyLimitResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -83,6 +83,21 @@ class TaskRunServiceStub(object):
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.SerializeToString,
                 response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.FromString,
                 _registered_method=True)
+        self.SetConcurrencyLimit = channel.unary_unary(
+                '/taskwire.v1.TaskRunService/SetConcurrencyLimit',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitResponse.FromString,
+                _registered_method=True)
+        self.ListConcurrencyLimits = channel.unary_unary(
+                '/taskwire.v1.TaskRunService/ListConcurrencyLimits',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListConcurrencyLimitsRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListConcurrencyLimitsResponse.FromString,
+                _registered_method=True)
+        self.DeleteConcurrencyLimit = channel.unary_unary(
+                '/taskwire.v1.TaskRunService/DeleteConcurrencyLimit',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitResponse.FromString,
+                _registered_method=True)
 
 
 class TaskRunServiceServicer(object):
@@ -156,6 +171,29 @@ class TaskRunServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetConcurrencyLimit(self, request, context):
+        """Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
+        and all task keys. A run counts against every limit whose tag it carries; the tag
+        "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
+        its limit; 0 holds the tag's runs back entirely.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConcurrencyLimits(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteConcurrencyLimit(self, request, context):
+        """NOT_FOUND when the tag has no limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskRunServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -203,6 +241,21 @@ def add_TaskRunServiceServicer_to_server(servicer, server):
                     servicer.ListTaskRunLogs,
                     request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.FromString,
                     response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.SerializeToString,
+            ),
+            'SetConcurrencyLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConcurrencyLimit,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitResponse.SerializeToString,
+            ),
+            'ListConcurrencyLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConcurrencyLimits,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListConcurrencyLimitsRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListConcurrencyLimitsResponse.SerializeToString,
+            ),
+            'DeleteConcurrencyLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteConcurrencyLimit,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -452,6 +505,87 @@ class TaskRunService(object):
             '/taskwire.v1.TaskRunService/ListTaskRunLogs',
             taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.SerializeToString,
             taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConcurrencyLimit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/SetConcurrencyLimit',
+            taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConcurrencyLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/ListConcurrencyLimits',
+            taskwire_dot_v1_dot_task__run__service__pb2.ListConcurrencyLimitsRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.ListConcurrencyLimitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteConcurrencyLimit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/DeleteConcurrencyLimit',
+            taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
   type CommitResult,
+  type ConcurrencyLimitRecord,
   emptyBatch,
   FINAL_STATES,
   isBatchEmpty,
@@ -17,6 +18,7 @@ import {
   type WriteBatch,
 } from "../store/store.js";
 import { planClaims } from "./claim-plan.js";
+import { createConcurrencyLimits } from "./concurrency-limits.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { createWatchRegistry, type Watcher } from "./watch-registry.js";
 
@@ -39,6 +41,8 @@ export const DEFAULT_LIMITS: BrokerLimits = {
 
 export interface BrokerOptions {
   store: Store;
+  /** The concurrency limits stored, loaded before the broker starts. */
+  concurrencyLimits?: ConcurrencyLimitRecord[];
   logger: Logger;
   limits?: Partial<BrokerLimits>;
   clock?: () => number;
@@ -71,6 +75,12 @@ export interface LeaseAck {
 export interface LeaseRef {
   runId: string;
   leaseToken: string;
+}
+
+export interface ConcurrencyLimitInfo {
+  tag: string;
+  limit: number;
+  active: number;
 }
 
 export interface WorkerInfo {
@@ -125,6 +135,9 @@ export interface Broker {
   unwatch(watcher: Watcher, runIds?: string[]): void;
   /** Resolves with the run once final, or as it is when the timeout passes. */
   waitForFinal(runId: string, timeoutMs: number): Promise<RunRecord>;
+  setConcurrencyLimit(tag: string, limit: number): Promise<ConcurrencyLimitInfo>;
+  deleteConcurrencyLimit(tag: string): Promise<void>;
+  listConcurrencyLimits(): ConcurrencyLimitInfo[];
   /** Asks workers to drain, waits up to `graceMs` for their runs, hands the rest back. */
   close(graceMs: number): Promise<void>;
 }
@@ -156,6 +169,7 @@ export function createBroker(options: BrokerOptions): Broker {
   const sessions = new Map<string, Session>();
   const leases = new Map<string, Lease>();
   const watches = createWatchRegistry();
+  const concurrency = createConcurrencyLimits(options.concurrencyLimits ?? []);
   /** Task keys known to have no due run; claims skip them until something is scheduled. */
   const idleKeys = new Set<string>();
   let keysTouchedDuringCommit = new Set<string>();
@@ -242,9 +256,10 @@ export function createBroker(options: BrokerOptions): Broker {
       taskKeys: rotate(session.taskKeys, rotation),
       freeSlots: session.limit - session.held.size,
     }));
+    const excludeTags = concurrency.saturated();
     return planClaims(rotated, (key) => !idleKeys.has(key), now()).map((claim) => ({
       owner: claim.owner.session,
-      request: claim.request,
+      request: { ...claim.request, excludeTags, admit: concurrency.admit },
     }));
   }
 
@@ -255,7 +270,10 @@ export function createBroker(options: BrokerOptions): Broker {
     if (runs.length === 0) return [];
     if (!session.connected) {
       // The worker left while its claim was being committed: put the runs back.
-      for (const run of runs) requeue(run, "the worker disconnected before its assignment was sent", false);
+      for (const run of runs) {
+        concurrency.release(run);
+        requeue(run, "the worker disconnected before its assignment was sent", false);
+      }
       return [];
     }
     const at = now();
@@ -311,10 +329,8 @@ export function createBroker(options: BrokerOptions): Broker {
    * than its limit, and one commit (one fsync) serves both.
    */
   function finishLease(lease: Lease, transition: Transition, kind: AckKind): void {
-    leases.delete(lease.run.id);
+    endLease(lease);
     const { session } = lease;
-    session.held.delete(lease.run.id);
-    dispatchWanted = true;
     const start = pending.started.get(lease.run.id);
     if (start) {
       // Started and finished within one batch: one UPDATE instead of two.
@@ -370,11 +386,19 @@ export function createBroker(options: BrokerOptions): Broker {
     markKeyReady(run.taskKey);
   }
 
-  function loseLease(lease: Lease, reason: string): void {
+  /** Frees what a lease held: the worker's slot and its runs' concurrency slots. */
+  function endLease(lease: Lease): void {
     leases.delete(lease.run.id);
+    lease.session.held.delete(lease.run.id);
+    dispatchWanted = true;
+    // A limit that was full has room: its queued runs may have been skipped as idle.
+    if (concurrency.release(lease.run)) idleKeys.clear();
+  }
+
+  function loseLease(lease: Lease, reason: string): void {
+    endLease(lease);
     const { session } = lease;
     const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, true);
-    session.held.delete(lease.run.id);
     pending.started.delete(lease.run.id);
     writeTransition(lease.run, t);
     markKeyReady(lease.run.taskKey);
@@ -655,6 +679,26 @@ export function createBroker(options: BrokerOptions): Broker {
         this.watch(watcher, [runId]).catch(reject);
       });
     },
+    async setConcurrencyLimit(tag, limit) {
+      await store.setConcurrencyLimit({ tag, limit });
+      concurrency.set({ tag, limit }, [...leases.values()].map((lease) => lease.run));
+      idleKeys.clear();
+      dispatchWanted = true;
+      queueFlush();
+      return concurrency.list().find((l) => l.tag === tag) ?? { tag, limit, active: 0 };
+    },
+    async deleteConcurrencyLimit(tag) {
+      if (!(await store.deleteConcurrencyLimit(tag))) {
+        throw new ConnectError(`no concurrency limit for tag ${JSON.stringify(tag)}`, Code.NotFound);
+      }
+      concurrency.delete(tag);
+      idleKeys.clear();
+      dispatchWanted = true;
+      queueFlush();
+    },
+    listConcurrencyLimits() {
+      return concurrency.list();
+    },
     async close(graceMs) {
       closing = true;
       clearInterval(sweepTimer);
@@ -666,7 +710,7 @@ export function createBroker(options: BrokerOptions): Broker {
       const deadline = now() + graceMs;
       while (leases.size > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const lease of [...leases.values()]) {
-        leases.delete(lease.run.id);
+        endLease(lease);
         writeTransition(lease.run, lostTransition(lease.run, "the server shut down", false));
       }
       while (committing || hasPendingWrites()) {

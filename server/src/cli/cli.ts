@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CliError, UsageError } from "./cli-error.js";
 import { createCommandGroup } from "./command-group.js";
+import { concurrencyLimitCommand } from "./concurrency-limit-command.js";
 import { configCommand } from "./config-command.js";
 import { demoCommand } from "./demo-command.js";
 import { serverCommand } from "./server-command.js";
@@ -11,7 +12,7 @@ const taskwireCommand = createCommandGroup({
   name: "",
   summary: "taskwire",
   description: "taskwire: deferred tasks over gRPC. Schedule runs with the SDK; workers run them.",
-  commands: [serverCommand, taskCommand, taskRunCommand, configCommand, demoCommand],
+  commands: [serverCommand, taskCommand, taskRunCommand, concurrencyLimitCommand, configCommand, demoCommand],
   epilog: `Options:
   -h, --help      Show this help
   -V, --version   Show the version

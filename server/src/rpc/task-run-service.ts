@@ -131,6 +131,18 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
       await broker.cancel(requireId(request.id));
       return { taskRun: await runWithHistory(request.id) };
     },
+    async setConcurrencyLimit(request) {
+      const tag = request.tag.trim();
+      if (!tag) throw new ConnectError("tag: must not be empty", Code.InvalidArgument);
+      return { concurrencyLimit: await broker.setConcurrencyLimit(tag, request.limit) };
+    },
+    async listConcurrencyLimits() {
+      return { concurrencyLimits: broker.listConcurrencyLimits() };
+    },
+    async deleteConcurrencyLimit(request) {
+      await broker.deleteConcurrencyLimit(request.tag.trim());
+      return {};
+    },
     async listTaskRunLogs(request) {
       await broker.getRun(requireId(request.runId));
       const after = request.after ? timestampMs(request.after) : -1;

@@ -59,4 +59,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX task_runs_ended ON task_runs (ended_at)
     WHERE state IN ('COMPLETED', 'FAILED', 'CANCELLED');
   `,
+  `
+  CREATE TABLE concurrency_limits (
+    tag TEXT PRIMARY KEY,
+    "limit" INTEGER NOT NULL
+  );
+  `,
 ];

@@ -91,6 +91,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     SELECT * FROM task_runs INDEXED BY task_runs_ready
     WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
     ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
+  // The same, leaving out runs that carry a tag at its concurrency limit (a JSON array).
+  const selectReadyExcluding = db.prepare<[string, number, string, number], RunRow>(`
+    SELECT * FROM task_runs INDEXED BY task_runs_ready
+    WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
+      AND NOT EXISTS (SELECT 1 FROM json_each(task_runs.tags) AS t WHERE t.value IN (SELECT value FROM json_each(?)))
+    ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
   const markPending = db.prepare(
     "UPDATE task_runs SET state = 'PENDING', attempts = attempts + 1, worker_id = ? WHERE seq = ?",
   );
@@ -167,9 +173,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // Each key yields up to `max`; the keys are then interleaved so that a worker serving
     // several keys gets them in turn rather than one key's backlog first.
     const perKey: RunRow[][] = [];
+    const excluded = request.excludeTags ?? [];
     for (const key of request.taskKeys) {
-      if (exhausted.has(key)) continue;
-      const rows = selectReady.all(key, request.now, request.max);
+      if (exhausted.has(key) || excluded.includes(`task_key:${key}`)) continue;
+      const rows =
+        excluded.length === 0
+          ? selectReady.all(key, request.now, request.max)
+          : selectReadyExcluding.all(key, request.now, JSON.stringify(excluded), request.max);
       if (rows.length < request.max) exhausted.add(key);
       if (rows.length > 0) perKey.push(rows);
     }
@@ -190,15 +200,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         if (rows.some((row) => !picked.includes(row))) exhausted.delete(rows[0].task_key);
       }
     }
-    return picked.map((row) => {
-      markPending.run(request.workerId, row.seq);
+    const claimed: RunRecord[] = [];
+    for (const row of picked) {
       const record = fromRow(row);
+      if (request.admit && !request.admit(record)) continue;
+      markPending.run(request.workerId, row.seq);
       record.state = "PENDING";
       record.attempts += 1;
       record.workerId = request.workerId;
       insertEvent.run(record.id, "PENDING", request.now, record.attempts, "");
-      return record;
-    });
+      claimed.push(record);
+    }
+    return claimed;
   }
 
   const commitTransaction = db.transaction((batch: WriteBatch): CommitResult => {
@@ -271,6 +284,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         }
         return ids.length;
       })();
+    },
+    async setConcurrencyLimit({ tag, limit }) {
+      db.prepare(`INSERT INTO concurrency_limits (tag, "limit") VALUES (?, ?)
+        ON CONFLICT (tag) DO UPDATE SET "limit" = excluded."limit"`).run(tag, limit);
+    },
+    async deleteConcurrencyLimit(tag) {
+      return db.prepare("DELETE FROM concurrency_limits WHERE tag = ?").run(tag).changes > 0;
+    },
+    async listConcurrencyLimits() {
+      return db.prepare('SELECT tag, "limit" AS "limit" FROM concurrency_limits ORDER BY tag').all() as { tag: string; limit: number }[];
     },
     async deleteFinished(cutoff, limit) {
       return db.transaction(() => {

@@ -119,6 +119,15 @@ export interface ClaimRequest {
   max: number;
   workerId: string;
   now: number;
+  /** Runs carrying one of these tags are at their concurrency limit: leave them queued. */
+  excludeTags?: readonly string[];
+  /** Asked for each run about to be claimed; false leaves it queued (a limit just filled). */
+  admit?: (run: RunRecord) => boolean;
+}
+
+export interface ConcurrencyLimitRecord {
+  tag: string;
+  limit: number;
 }
 
 export interface WriteBatch {
@@ -161,6 +170,10 @@ export interface Store {
    * died with the previous process). Returns how many.
    */
   requeueAbandoned(now: number): Promise<number>;
+  setConcurrencyLimit(limit: ConcurrencyLimitRecord): Promise<void>;
+  /** False when the tag had no limit. */
+  deleteConcurrencyLimit(tag: string): Promise<boolean>;
+  listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]>;
   /** Deletes up to `limit` runs that ended before `cutoff`, with their history and logs. */
   deleteFinished(cutoff: number, limit: number): Promise<number>;
   close(): Promise<void>;

@@ -999,6 +999,323 @@ func (x *ListTaskRunLogsResponse) GetLines() []*LogLine {
 	return nil
 }
 
+type ConcurrencyLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tag   string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
+	Limit uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Runs with this tag PENDING or RUNNING now.
+	Active        uint32 `protobuf:"varint,3,opt,name=active,proto3" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConcurrencyLimit) Reset() {
+	*x = ConcurrencyLimit{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConcurrencyLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConcurrencyLimit) ProtoMessage() {}
+
+func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConcurrencyLimit.ProtoReflect.Descriptor instead.
+func (*ConcurrencyLimit) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ConcurrencyLimit) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *ConcurrencyLimit) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ConcurrencyLimit) GetActive() uint32 {
+	if x != nil {
+		return x.Active
+	}
+	return 0
+}
+
+type SetConcurrencyLimitRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tag           string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
+	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetConcurrencyLimitRequest) Reset() {
+	*x = SetConcurrencyLimitRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetConcurrencyLimitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetConcurrencyLimitRequest) ProtoMessage() {}
+
+func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
+func (*SetConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SetConcurrencyLimitRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *SetConcurrencyLimitRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type SetConcurrencyLimitResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ConcurrencyLimit *ConcurrencyLimit      `protobuf:"bytes,1,opt,name=concurrency_limit,json=concurrencyLimit,proto3" json:"concurrency_limit,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SetConcurrencyLimitResponse) Reset() {
+	*x = SetConcurrencyLimitResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetConcurrencyLimitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetConcurrencyLimitResponse) ProtoMessage() {}
+
+func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
+func (*SetConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SetConcurrencyLimitResponse) GetConcurrencyLimit() *ConcurrencyLimit {
+	if x != nil {
+		return x.ConcurrencyLimit
+	}
+	return nil
+}
+
+type ListConcurrencyLimitsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConcurrencyLimitsRequest) Reset() {
+	*x = ListConcurrencyLimitsRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConcurrencyLimitsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConcurrencyLimitsRequest) ProtoMessage() {}
+
+func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConcurrencyLimitsRequest.ProtoReflect.Descriptor instead.
+func (*ListConcurrencyLimitsRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
+}
+
+type ListConcurrencyLimitsResponse struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ConcurrencyLimits []*ConcurrencyLimit    `protobuf:"bytes,1,rep,name=concurrency_limits,json=concurrencyLimits,proto3" json:"concurrency_limits,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListConcurrencyLimitsResponse) Reset() {
+	*x = ListConcurrencyLimitsResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConcurrencyLimitsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConcurrencyLimitsResponse) ProtoMessage() {}
+
+func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConcurrencyLimitsResponse.ProtoReflect.Descriptor instead.
+func (*ListConcurrencyLimitsResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListConcurrencyLimitsResponse) GetConcurrencyLimits() []*ConcurrencyLimit {
+	if x != nil {
+		return x.ConcurrencyLimits
+	}
+	return nil
+}
+
+type DeleteConcurrencyLimitRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tag           string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteConcurrencyLimitRequest) Reset() {
+	*x = DeleteConcurrencyLimitRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConcurrencyLimitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConcurrencyLimitRequest) ProtoMessage() {}
+
+func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
+func (*DeleteConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *DeleteConcurrencyLimitRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+type DeleteConcurrencyLimitResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteConcurrencyLimitResponse) Reset() {
+	*x = DeleteConcurrencyLimitResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConcurrencyLimitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConcurrencyLimitResponse) ProtoMessage() {}
+
+func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
+func (*DeleteConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
+}
+
 var File_taskwire_v1_task_run_service_proto protoreflect.FileDescriptor
 
 const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
@@ -1066,7 +1383,22 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\rR\x05limit\"E\n" +
 	"\x17ListTaskRunLogsResponse\x12*\n" +
-	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines2\xaf\x06\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"R\n" +
+	"\x10ConcurrencyLimit\x12\x10\n" +
+	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x16\n" +
+	"\x06active\x18\x03 \x01(\rR\x06active\"D\n" +
+	"\x1aSetConcurrencyLimitRequest\x12\x10\n" +
+	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"i\n" +
+	"\x1bSetConcurrencyLimitResponse\x12J\n" +
+	"\x11concurrency_limit\x18\x01 \x01(\v2\x1d.taskwire.v1.ConcurrencyLimitR\x10concurrencyLimit\"\x1e\n" +
+	"\x1cListConcurrencyLimitsRequest\"m\n" +
+	"\x1dListConcurrencyLimitsResponse\x12L\n" +
+	"\x12concurrency_limits\x18\x01 \x03(\v2\x1d.taskwire.v1.ConcurrencyLimitR\x11concurrencyLimits\"1\n" +
+	"\x1dDeleteConcurrencyLimitRequest\x12\x10\n" +
+	"\x03tag\x18\x01 \x01(\tR\x03tag\" \n" +
+	"\x1eDeleteConcurrencyLimitResponse2\xfc\b\n" +
 	"\x0eTaskRunService\x12\\\n" +
 	"\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n" +
 	"\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n" +
@@ -1077,7 +1409,10 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\vWaitTaskRun\x12\x1f.taskwire.v1.WaitTaskRunRequest\x1a .taskwire.v1.WaitTaskRunResponse\x12Z\n" +
 	"\rWatchTaskRuns\x12!.taskwire.v1.WatchTaskRunsRequest\x1a\".taskwire.v1.WatchTaskRunsResponse(\x010\x01\x12V\n" +
 	"\rCancelTaskRun\x12!.taskwire.v1.CancelTaskRunRequest\x1a\".taskwire.v1.CancelTaskRunResponse\x12\\\n" +
-	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponseB\xaa\x01\n" +
+	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12h\n" +
+	"\x13SetConcurrencyLimit\x12'.taskwire.v1.SetConcurrencyLimitRequest\x1a(.taskwire.v1.SetConcurrencyLimitResponse\x12n\n" +
+	"\x15ListConcurrencyLimits\x12).taskwire.v1.ListConcurrencyLimitsRequest\x1a*.taskwire.v1.ListConcurrencyLimitsResponse\x12q\n" +
+	"\x16DeleteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponseB\xaa\x01\n" +
 	"\x0fcom.taskwire.v1B\x13TaskRunServiceProtoP\x01Z5taskwire.example/go-worker/gen/taskwire/v1;taskwirev1\xa2\x02\x03TXX\xaa\x02\vTaskwire.V1\xca\x02\vTaskwire\\V1\xe2\x02\x17Taskwire\\V1\\GPBMetadata\xea\x02\fTaskwire::V1b\x06proto3"
 
 var (
@@ -1092,76 +1427,91 @@ func file_taskwire_v1_task_run_service_proto_rawDescGZIP() []byte {
 	return file_taskwire_v1_task_run_service_proto_rawDescData
 }
 
-var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_taskwire_v1_task_run_service_proto_goTypes = []any{
-	(*ScheduleTaskRunRequest)(nil),   // 0: taskwire.v1.ScheduleTaskRunRequest
-	(*ScheduleTaskRunResponse)(nil),  // 1: taskwire.v1.ScheduleTaskRunResponse
-	(*ScheduleTaskRunsRequest)(nil),  // 2: taskwire.v1.ScheduleTaskRunsRequest
-	(*ScheduleTaskRunsResponse)(nil), // 3: taskwire.v1.ScheduleTaskRunsResponse
-	(*RecordTaskRunRequest)(nil),     // 4: taskwire.v1.RecordTaskRunRequest
-	(*RecordTaskRunResponse)(nil),    // 5: taskwire.v1.RecordTaskRunResponse
-	(*GetTaskRunRequest)(nil),        // 6: taskwire.v1.GetTaskRunRequest
-	(*GetTaskRunResponse)(nil),       // 7: taskwire.v1.GetTaskRunResponse
-	(*ListTaskRunsRequest)(nil),      // 8: taskwire.v1.ListTaskRunsRequest
-	(*ListTaskRunsResponse)(nil),     // 9: taskwire.v1.ListTaskRunsResponse
-	(*WaitTaskRunRequest)(nil),       // 10: taskwire.v1.WaitTaskRunRequest
-	(*WaitTaskRunResponse)(nil),      // 11: taskwire.v1.WaitTaskRunResponse
-	(*WatchTaskRunsRequest)(nil),     // 12: taskwire.v1.WatchTaskRunsRequest
-	(*WatchTaskRunsResponse)(nil),    // 13: taskwire.v1.WatchTaskRunsResponse
-	(*CancelTaskRunRequest)(nil),     // 14: taskwire.v1.CancelTaskRunRequest
-	(*CancelTaskRunResponse)(nil),    // 15: taskwire.v1.CancelTaskRunResponse
-	(*ListTaskRunLogsRequest)(nil),   // 16: taskwire.v1.ListTaskRunLogsRequest
-	(*ListTaskRunLogsResponse)(nil),  // 17: taskwire.v1.ListTaskRunLogsResponse
-	(*TaskRunSpec)(nil),              // 18: taskwire.v1.TaskRunSpec
-	(*Payload)(nil),                  // 19: taskwire.v1.Payload
-	(TaskRunState)(0),                // 20: taskwire.v1.TaskRunState
-	(*ErrorInfo)(nil),                // 21: taskwire.v1.ErrorInfo
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
-	(*LogLine)(nil),                  // 23: taskwire.v1.LogLine
-	(*TaskRun)(nil),                  // 24: taskwire.v1.TaskRun
+	(*ScheduleTaskRunRequest)(nil),         // 0: taskwire.v1.ScheduleTaskRunRequest
+	(*ScheduleTaskRunResponse)(nil),        // 1: taskwire.v1.ScheduleTaskRunResponse
+	(*ScheduleTaskRunsRequest)(nil),        // 2: taskwire.v1.ScheduleTaskRunsRequest
+	(*ScheduleTaskRunsResponse)(nil),       // 3: taskwire.v1.ScheduleTaskRunsResponse
+	(*RecordTaskRunRequest)(nil),           // 4: taskwire.v1.RecordTaskRunRequest
+	(*RecordTaskRunResponse)(nil),          // 5: taskwire.v1.RecordTaskRunResponse
+	(*GetTaskRunRequest)(nil),              // 6: taskwire.v1.GetTaskRunRequest
+	(*GetTaskRunResponse)(nil),             // 7: taskwire.v1.GetTaskRunResponse
+	(*ListTaskRunsRequest)(nil),            // 8: taskwire.v1.ListTaskRunsRequest
+	(*ListTaskRunsResponse)(nil),           // 9: taskwire.v1.ListTaskRunsResponse
+	(*WaitTaskRunRequest)(nil),             // 10: taskwire.v1.WaitTaskRunRequest
+	(*WaitTaskRunResponse)(nil),            // 11: taskwire.v1.WaitTaskRunResponse
+	(*WatchTaskRunsRequest)(nil),           // 12: taskwire.v1.WatchTaskRunsRequest
+	(*WatchTaskRunsResponse)(nil),          // 13: taskwire.v1.WatchTaskRunsResponse
+	(*CancelTaskRunRequest)(nil),           // 14: taskwire.v1.CancelTaskRunRequest
+	(*CancelTaskRunResponse)(nil),          // 15: taskwire.v1.CancelTaskRunResponse
+	(*ListTaskRunLogsRequest)(nil),         // 16: taskwire.v1.ListTaskRunLogsRequest
+	(*ListTaskRunLogsResponse)(nil),        // 17: taskwire.v1.ListTaskRunLogsResponse
+	(*ConcurrencyLimit)(nil),               // 18: taskwire.v1.ConcurrencyLimit
+	(*SetConcurrencyLimitRequest)(nil),     // 19: taskwire.v1.SetConcurrencyLimitRequest
+	(*SetConcurrencyLimitResponse)(nil),    // 20: taskwire.v1.SetConcurrencyLimitResponse
+	(*ListConcurrencyLimitsRequest)(nil),   // 21: taskwire.v1.ListConcurrencyLimitsRequest
+	(*ListConcurrencyLimitsResponse)(nil),  // 22: taskwire.v1.ListConcurrencyLimitsResponse
+	(*DeleteConcurrencyLimitRequest)(nil),  // 23: taskwire.v1.DeleteConcurrencyLimitRequest
+	(*DeleteConcurrencyLimitResponse)(nil), // 24: taskwire.v1.DeleteConcurrencyLimitResponse
+	(*TaskRunSpec)(nil),                    // 25: taskwire.v1.TaskRunSpec
+	(*Payload)(nil),                        // 26: taskwire.v1.Payload
+	(TaskRunState)(0),                      // 27: taskwire.v1.TaskRunState
+	(*ErrorInfo)(nil),                      // 28: taskwire.v1.ErrorInfo
+	(*timestamppb.Timestamp)(nil),          // 29: google.protobuf.Timestamp
+	(*LogLine)(nil),                        // 30: taskwire.v1.LogLine
+	(*TaskRun)(nil),                        // 31: taskwire.v1.TaskRun
 }
 var file_taskwire_v1_task_run_service_proto_depIdxs = []int32{
-	18, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
-	18, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
+	25, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
+	25, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
 	1,  // 2: taskwire.v1.ScheduleTaskRunsResponse.runs:type_name -> taskwire.v1.ScheduleTaskRunResponse
-	19, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
-	20, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
-	19, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
-	21, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
-	22, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
-	22, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
-	23, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
-	24, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	20, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
-	24, // 12: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	24, // 13: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	24, // 14: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	24, // 15: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	22, // 16: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	23, // 17: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	0,  // 18: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
-	2,  // 19: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
-	4,  // 20: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
-	6,  // 21: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
-	8,  // 22: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
-	10, // 23: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
-	12, // 24: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
-	14, // 25: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
-	16, // 26: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
-	1,  // 27: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
-	3,  // 28: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
-	5,  // 29: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
-	7,  // 30: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
-	9,  // 31: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
-	11, // 32: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
-	13, // 33: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
-	15, // 34: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
-	17, // 35: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
-	27, // [27:36] is the sub-list for method output_type
-	18, // [18:27] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	26, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
+	27, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
+	26, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
+	28, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
+	29, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
+	29, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
+	30, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
+	31, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	27, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
+	31, // 12: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	31, // 13: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	31, // 14: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	31, // 15: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	29, // 16: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	30, // 17: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	18, // 18: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
+	18, // 19: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
+	0,  // 20: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
+	2,  // 21: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
+	4,  // 22: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
+	6,  // 23: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
+	8,  // 24: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
+	10, // 25: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
+	12, // 26: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
+	14, // 27: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
+	16, // 28: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
+	19, // 29: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
+	21, // 30: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
+	23, // 31: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
+	1,  // 32: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
+	3,  // 33: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
+	5,  // 34: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
+	7,  // 35: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
+	9,  // 36: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
+	11, // 37: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
+	13, // 38: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
+	15, // 39: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
+	17, // 40: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
+	20, // 41: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
+	22, // 42: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
+	24, // 43: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
+	32, // [32:44] is the sub-list for method output_type
+	20, // [20:32] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_task_run_service_proto_init() }
@@ -1176,7 +1526,7 @@ func file_taskwire_v1_task_run_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_task_run_service_proto_rawDesc), len(file_taskwire_v1_task_run_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,15 +19,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TaskRunService_ScheduleTaskRun_FullMethodName  = "/taskwire.v1.TaskRunService/ScheduleTaskRun"
-	TaskRunService_ScheduleTaskRuns_FullMethodName = "/taskwire.v1.TaskRunService/ScheduleTaskRuns"
-	TaskRunService_RecordTaskRun_FullMethodName    = "/taskwire.v1.TaskRunService/RecordTaskRun"
-	TaskRunService_GetTaskRun_FullMethodName       = "/taskwire.v1.TaskRunService/GetTaskRun"
-	TaskRunService_ListTaskRuns_FullMethodName     = "/taskwire.v1.TaskRunService/ListTaskRuns"
-	TaskRunService_WaitTaskRun_FullMethodName      = "/taskwire.v1.TaskRunService/WaitTaskRun"
-	TaskRunService_WatchTaskRuns_FullMethodName    = "/taskwire.v1.TaskRunService/WatchTaskRuns"
-	TaskRunService_CancelTaskRun_FullMethodName    = "/taskwire.v1.TaskRunService/CancelTaskRun"
-	TaskRunService_ListTaskRunLogs_FullMethodName  = "/taskwire.v1.TaskRunService/ListTaskRunLogs"
+	TaskRunService_ScheduleTaskRun_FullMethodName        = "/taskwire.v1.TaskRunService/ScheduleTaskRun"
+	TaskRunService_ScheduleTaskRuns_FullMethodName       = "/taskwire.v1.TaskRunService/ScheduleTaskRuns"
+	TaskRunService_RecordTaskRun_FullMethodName          = "/taskwire.v1.TaskRunService/RecordTaskRun"
+	TaskRunService_GetTaskRun_FullMethodName             = "/taskwire.v1.TaskRunService/GetTaskRun"
+	TaskRunService_ListTaskRuns_FullMethodName           = "/taskwire.v1.TaskRunService/ListTaskRuns"
+	TaskRunService_WaitTaskRun_FullMethodName            = "/taskwire.v1.TaskRunService/WaitTaskRun"
+	TaskRunService_WatchTaskRuns_FullMethodName          = "/taskwire.v1.TaskRunService/WatchTaskRuns"
+	TaskRunService_CancelTaskRun_FullMethodName          = "/taskwire.v1.TaskRunService/CancelTaskRun"
+	TaskRunService_ListTaskRunLogs_FullMethodName        = "/taskwire.v1.TaskRunService/ListTaskRunLogs"
+	TaskRunService_SetConcurrencyLimit_FullMethodName    = "/taskwire.v1.TaskRunService/SetConcurrencyLimit"
+	TaskRunService_ListConcurrencyLimits_FullMethodName  = "/taskwire.v1.TaskRunService/ListConcurrencyLimits"
+	TaskRunService_DeleteConcurrencyLimit_FullMethodName = "/taskwire.v1.TaskRunService/DeleteConcurrencyLimit"
 )
 
 // TaskRunServiceClient is the client API for TaskRunService service.
@@ -58,6 +61,14 @@ type TaskRunServiceClient interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(ctx context.Context, in *CancelTaskRunRequest, opts ...grpc.CallOption) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(ctx context.Context, in *ListTaskRunLogsRequest, opts ...grpc.CallOption) (*ListTaskRunLogsResponse, error)
+	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
+	// and all task keys. A run counts against every limit whose tag it carries; the tag
+	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
+	// its limit; 0 holds the tag's runs back entirely.
+	SetConcurrencyLimit(ctx context.Context, in *SetConcurrencyLimitRequest, opts ...grpc.CallOption) (*SetConcurrencyLimitResponse, error)
+	ListConcurrencyLimits(ctx context.Context, in *ListConcurrencyLimitsRequest, opts ...grpc.CallOption) (*ListConcurrencyLimitsResponse, error)
+	// NOT_FOUND when the tag has no limit.
+	DeleteConcurrencyLimit(ctx context.Context, in *DeleteConcurrencyLimitRequest, opts ...grpc.CallOption) (*DeleteConcurrencyLimitResponse, error)
 }
 
 type taskRunServiceClient struct {
@@ -161,6 +172,36 @@ func (c *taskRunServiceClient) ListTaskRunLogs(ctx context.Context, in *ListTask
 	return out, nil
 }
 
+func (c *taskRunServiceClient) SetConcurrencyLimit(ctx context.Context, in *SetConcurrencyLimitRequest, opts ...grpc.CallOption) (*SetConcurrencyLimitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetConcurrencyLimitResponse)
+	err := c.cc.Invoke(ctx, TaskRunService_SetConcurrencyLimit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskRunServiceClient) ListConcurrencyLimits(ctx context.Context, in *ListConcurrencyLimitsRequest, opts ...grpc.CallOption) (*ListConcurrencyLimitsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListConcurrencyLimitsResponse)
+	err := c.cc.Invoke(ctx, TaskRunService_ListConcurrencyLimits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskRunServiceClient) DeleteConcurrencyLimit(ctx context.Context, in *DeleteConcurrencyLimitRequest, opts ...grpc.CallOption) (*DeleteConcurrencyLimitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteConcurrencyLimitResponse)
+	err := c.cc.Invoke(ctx, TaskRunService_DeleteConcurrencyLimit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaskRunServiceServer is the server API for TaskRunService service.
 // All implementations must embed UnimplementedTaskRunServiceServer
 // for forward compatibility.
@@ -189,6 +230,14 @@ type TaskRunServiceServer interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(context.Context, *CancelTaskRunRequest) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error)
+	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
+	// and all task keys. A run counts against every limit whose tag it carries; the tag
+	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
+	// its limit; 0 holds the tag's runs back entirely.
+	SetConcurrencyLimit(context.Context, *SetConcurrencyLimitRequest) (*SetConcurrencyLimitResponse, error)
+	ListConcurrencyLimits(context.Context, *ListConcurrencyLimitsRequest) (*ListConcurrencyLimitsResponse, error)
+	// NOT_FOUND when the tag has no limit.
+	DeleteConcurrencyLimit(context.Context, *DeleteConcurrencyLimitRequest) (*DeleteConcurrencyLimitResponse, error)
 	mustEmbedUnimplementedTaskRunServiceServer()
 }
 
@@ -225,6 +274,15 @@ func (UnimplementedTaskRunServiceServer) CancelTaskRun(context.Context, *CancelT
 }
 func (UnimplementedTaskRunServiceServer) ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTaskRunLogs not implemented")
+}
+func (UnimplementedTaskRunServiceServer) SetConcurrencyLimit(context.Context, *SetConcurrencyLimitRequest) (*SetConcurrencyLimitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetConcurrencyLimit not implemented")
+}
+func (UnimplementedTaskRunServiceServer) ListConcurrencyLimits(context.Context, *ListConcurrencyLimitsRequest) (*ListConcurrencyLimitsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListConcurrencyLimits not implemented")
+}
+func (UnimplementedTaskRunServiceServer) DeleteConcurrencyLimit(context.Context, *DeleteConcurrencyLimitRequest) (*DeleteConcurrencyLimitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteConcurrencyLimit not implemented")
 }
 func (UnimplementedTaskRunServiceServer) mustEmbedUnimplementedTaskRunServiceServer() {}
 func (UnimplementedTaskRunServiceServer) testEmbeddedByValue()                        {}
@@ -398,6 +456,60 @@ func _TaskRunService_ListTaskRunLogs_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskRunService_SetConcurrencyLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetConcurrencyLimitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskRunServiceServer).SetConcurrencyLimit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskRunService_SetConcurrencyLimit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskRunServiceServer).SetConcurrencyLimit(ctx, req.(*SetConcurrencyLimitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TaskRunService_ListConcurrencyLimits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListConcurrencyLimitsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskRunServiceServer).ListConcurrencyLimits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskRunService_ListConcurrencyLimits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskRunServiceServer).ListConcurrencyLimits(ctx, req.(*ListConcurrencyLimitsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TaskRunService_DeleteConcurrencyLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteConcurrencyLimitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskRunServiceServer).DeleteConcurrencyLimit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskRunService_DeleteConcurrencyLimit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskRunServiceServer).DeleteConcurrencyLimit(ctx, req.(*DeleteConcurrencyLimitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskRunService_ServiceDesc is the grpc.ServiceDesc for TaskRunService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -436,6 +548,18 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTaskRunLogs",
 			Handler:    _TaskRunService_ListTaskRunLogs_Handler,
+		},
+		{
+			MethodName: "SetConcurrencyLimit",
+			Handler:    _TaskRunService_SetConcurrencyLimit_Handler,
+		},
+		{
+			MethodName: "ListConcurrencyLimits",
+			Handler:    _TaskRunService_ListConcurrencyLimits_Handler,
+		},
+		{
+			MethodName: "DeleteConcurrencyLimit",
+			Handler:    _TaskRunService_DeleteConcurrencyLimit_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/task_run_service.proto.
  */
 export const file_taskwire_v1_task_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIocBChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIIlQKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgiWQoVV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPdW5rbm93bl9ydW5faWRzGAIgAygJIiIKFENhbmNlbFRhc2tSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIj8KFUNhbmNlbFRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iYgoWTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgNIj4KF0xpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEiMKBWxpbmVzGAEgAygLMhQudGFza3dpcmUudjEuTG9nTGluZTKvBgoOVGFza1J1blNlcnZpY2USXAoPU2NoZWR1bGVUYXNrUnVuEiMudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuUmVxdWVzdBokLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlEl8KEFNjaGVkdWxlVGFza1J1bnMSJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVxdWVzdBolLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1bnNSZXNwb25zZRJWCg1SZWNvcmRUYXNrUnVuEiEudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlcXVlc3QaIi50YXNrd2lyZS52MS5SZWNvcmRUYXNrUnVuUmVzcG9uc2USTQoKR2V0VGFza1J1bhIeLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXF1ZXN0Gh8udGFza3dpcmUudjEuR2V0VGFza1J1blJlc3BvbnNlElMKDExpc3RUYXNrUnVucxIgLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuc1JlcXVlc3QaIS50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXNwb25zZRJQCgtXYWl0VGFza1J1bhIfLnRhc2t3aXJlLnYxLldhaXRUYXNrUnVuUmVxdWVzdBogLnRhc2t3aXJlLnYxLldhaXRUYXNrUnVuUmVzcG9uc2USWgoNV2F0Y2hUYXNrUnVucxIhLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXF1ZXN0GiIudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlKAEwARJWCg1DYW5jZWxUYXNrUnVuEiEudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlcXVlc3QaIi50YXNrd2lyZS52MS5DYW5jZWxUYXNrUnVuUmVzcG9uc2USXAoPTGlzdFRhc2tSdW5Mb2dzEiMudGFza3dpcmUudjEuTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBokLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIocBChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIIlQKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgiWQoVV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPdW5rbm93bl9ydW5faWRzGAIgAygJIiIKFENhbmNlbFRhc2tSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIj8KFUNhbmNlbFRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iYgoWTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgNIj4KF0xpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEiMKBWxpbmVzGAEgAygLMhQudGFza3dpcmUudjEuTG9nTGluZSI+ChBDb25jdXJyZW5jeUxpbWl0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDRIOCgZhY3RpdmUYAyABKA0iOAoaU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QSCwoDdGFnGAEgASgJEg0KBWxpbWl0GAIgASgNIlcKG1NldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRI4ChFjb25jdXJyZW5jeV9saW1pdBgBIAEoCzIdLnRhc2t3aXJlLnYxLkNvbmN1cnJlbmN5TGltaXQiHgocTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdCJaCh1MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXNwb25zZRI5ChJjb25jdXJyZW5jeV9saW1pdHMYASADKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0IiwKHURlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCSIgCh5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2Uy/AgKDlRhc2tSdW5TZXJ2aWNlElwKD1NjaGVkdWxlVGFza1J1bhIjLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlcXVlc3QaJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXNwb25zZRJfChBTY2hlZHVsZVRhc2tSdW5zEiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1JlcXVlc3QaJS50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USVgoNUmVjb3JkVGFza1J1bhIhLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlc3BvbnNlEk0KCkdldFRhc2tSdW4SHi50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVxdWVzdBofLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXNwb25zZRJTCgxMaXN0VGFza1J1bnMSIC50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXF1ZXN0GiEudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVzcG9uc2USUAoLV2FpdFRhc2tSdW4SHy50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlcXVlc3QaIC50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlc3BvbnNlEloKDVdhdGNoVGFza1J1bnMSIS50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVxdWVzdBoiLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXNwb25zZSgBMAESVgoNQ2FuY2VsVGFza1J1bhIhLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlc3BvbnNlElwKD0xpc3RUYXNrUnVuTG9ncxIjLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QaJC50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXNwb25zZRJoChNTZXRDb25jdXJyZW5jeUxpbWl0EicudGFza3dpcmUudjEuU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QaKC50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USbgoVTGlzdENvbmN1cnJlbmN5TGltaXRzEikudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdBoqLnRhc2t3aXJlLnYxLkxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEnEKFkRlbGV0ZUNvbmN1cnJlbmN5TGltaXQSKi50YXNrd2lyZS52MS5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBorLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
 
 /**
  * @generated from message taskwire.v1.ScheduleTaskRunRequest
@@ -462,6 +462,134 @@ export const ListTaskRunLogsResponseSchema: GenMessage<ListTaskRunLogsResponse> 
   messageDesc(file_taskwire_v1_task_run_service, 17);
 
 /**
+ * @generated from message taskwire.v1.ConcurrencyLimit
+ */
+export type ConcurrencyLimit = Message<"taskwire.v1.ConcurrencyLimit"> & {
+  /**
+   * @generated from field: string tag = 1;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * Runs with this tag PENDING or RUNNING now.
+   *
+   * @generated from field: uint32 active = 3;
+   */
+  active: number;
+};
+
+/**
+ * Describes the message taskwire.v1.ConcurrencyLimit.
+ * Use `create(ConcurrencyLimitSchema)` to create a new message.
+ */
+export const ConcurrencyLimitSchema: GenMessage<ConcurrencyLimit> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 18);
+
+/**
+ * @generated from message taskwire.v1.SetConcurrencyLimitRequest
+ */
+export type SetConcurrencyLimitRequest = Message<"taskwire.v1.SetConcurrencyLimitRequest"> & {
+  /**
+   * @generated from field: string tag = 1;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message taskwire.v1.SetConcurrencyLimitRequest.
+ * Use `create(SetConcurrencyLimitRequestSchema)` to create a new message.
+ */
+export const SetConcurrencyLimitRequestSchema: GenMessage<SetConcurrencyLimitRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 19);
+
+/**
+ * @generated from message taskwire.v1.SetConcurrencyLimitResponse
+ */
+export type SetConcurrencyLimitResponse = Message<"taskwire.v1.SetConcurrencyLimitResponse"> & {
+  /**
+   * @generated from field: taskwire.v1.ConcurrencyLimit concurrency_limit = 1;
+   */
+  concurrencyLimit?: ConcurrencyLimit | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.SetConcurrencyLimitResponse.
+ * Use `create(SetConcurrencyLimitResponseSchema)` to create a new message.
+ */
+export const SetConcurrencyLimitResponseSchema: GenMessage<SetConcurrencyLimitResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 20);
+
+/**
+ * @generated from message taskwire.v1.ListConcurrencyLimitsRequest
+ */
+export type ListConcurrencyLimitsRequest = Message<"taskwire.v1.ListConcurrencyLimitsRequest"> & {
+};
+
+/**
+ * Describes the message taskwire.v1.ListConcurrencyLimitsRequest.
+ * Use `create(ListConcurrencyLimitsRequestSchema)` to create a new message.
+ */
+export const ListConcurrencyLimitsRequestSchema: GenMessage<ListConcurrencyLimitsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 21);
+
+/**
+ * @generated from message taskwire.v1.ListConcurrencyLimitsResponse
+ */
+export type ListConcurrencyLimitsResponse = Message<"taskwire.v1.ListConcurrencyLimitsResponse"> & {
+  /**
+   * @generated from field: repeated taskwire.v1.ConcurrencyLimit concurrency_limits = 1;
+   */
+  concurrencyLimits: ConcurrencyLimit[];
+};
+
+/**
+ * Describes the message taskwire.v1.ListConcurrencyLimitsResponse.
+ * Use `create(ListConcurrencyLimitsResponseSchema)` to create a new message.
+ */
+export const ListConcurrencyLimitsResponseSchema: GenMessage<ListConcurrencyLimitsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 22);
+
+/**
+ * @generated from message taskwire.v1.DeleteConcurrencyLimitRequest
+ */
+export type DeleteConcurrencyLimitRequest = Message<"taskwire.v1.DeleteConcurrencyLimitRequest"> & {
+  /**
+   * @generated from field: string tag = 1;
+   */
+  tag: string;
+};
+
+/**
+ * Describes the message taskwire.v1.DeleteConcurrencyLimitRequest.
+ * Use `create(DeleteConcurrencyLimitRequestSchema)` to create a new message.
+ */
+export const DeleteConcurrencyLimitRequestSchema: GenMessage<DeleteConcurrencyLimitRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 23);
+
+/**
+ * @generated from message taskwire.v1.DeleteConcurrencyLimitResponse
+ */
+export type DeleteConcurrencyLimitResponse = Message<"taskwire.v1.DeleteConcurrencyLimitResponse"> & {
+};
+
+/**
+ * Describes the message taskwire.v1.DeleteConcurrencyLimitResponse.
+ * Use `create(DeleteConcurrencyLimitResponseSchema)` to create a new message.
+ */
+export const DeleteConcurrencyLimitResponseSchema: GenMessage<DeleteConcurrencyLimitResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 24);
+
+/**
  * For callers: schedule runs, read them, wait for them, cancel them.
  * Errors are gRPC status codes: INVALID_ARGUMENT (a malformed request, named field),
  * NOT_FOUND (unknown run id), RESOURCE_EXHAUSTED (payload over the limit),
@@ -557,6 +685,37 @@ export const TaskRunService: GenService<{
     methodKind: "unary";
     input: typeof ListTaskRunLogsRequestSchema;
     output: typeof ListTaskRunLogsResponseSchema;
+  },
+  /**
+   * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
+   * and all task keys. A run counts against every limit whose tag it carries; the tag
+   * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
+   * its limit; 0 holds the tag's runs back entirely.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.SetConcurrencyLimit
+   */
+  setConcurrencyLimit: {
+    methodKind: "unary";
+    input: typeof SetConcurrencyLimitRequestSchema;
+    output: typeof SetConcurrencyLimitResponseSchema;
+  },
+  /**
+   * @generated from rpc taskwire.v1.TaskRunService.ListConcurrencyLimits
+   */
+  listConcurrencyLimits: {
+    methodKind: "unary";
+    input: typeof ListConcurrencyLimitsRequestSchema;
+    output: typeof ListConcurrencyLimitsResponseSchema;
+  },
+  /**
+   * NOT_FOUND when the tag has no limit.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.DeleteConcurrencyLimit
+   */
+  deleteConcurrencyLimit: {
+    methodKind: "unary";
+    input: typeof DeleteConcurrencyLimitRequestSchema;
+    output: typeof DeleteConcurrencyLimitResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskwire_v1_task_run_service, 0);

@@ -139,6 +139,36 @@ export interface ListTaskRunLogsResponse {
   lines: LogLine[];
 }
 
+export interface ConcurrencyLimit {
+  tag: string;
+  limit: number;
+  /** Runs with this tag PENDING or RUNNING now. */
+  active: number;
+}
+
+export interface SetConcurrencyLimitRequest {
+  tag: string;
+  limit: number;
+}
+
+export interface SetConcurrencyLimitResponse {
+  concurrencyLimit: ConcurrencyLimit | undefined;
+}
+
+export interface ListConcurrencyLimitsRequest {
+}
+
+export interface ListConcurrencyLimitsResponse {
+  concurrencyLimits: ConcurrencyLimit[];
+}
+
+export interface DeleteConcurrencyLimitRequest {
+  tag: string;
+}
+
+export interface DeleteConcurrencyLimitResponse {
+}
+
 function createBaseScheduleTaskRunRequest(): ScheduleTaskRunRequest {
   return { run: undefined };
 }
@@ -1817,6 +1847,511 @@ export const ListTaskRunLogsResponse: MessageFns<ListTaskRunLogsResponse> = {
   },
 };
 
+function createBaseConcurrencyLimit(): ConcurrencyLimit {
+  return { tag: "", limit: 0, active: 0 };
+}
+
+export const ConcurrencyLimit: MessageFns<ConcurrencyLimit> = {
+  encode(message: ConcurrencyLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tag !== "") {
+      writer.uint32(10).string(message.tag);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.active !== 0) {
+      writer.uint32(24).uint32(message.active);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConcurrencyLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConcurrencyLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.active = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConcurrencyLimit {
+    return {
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      active: isSet(object.active) ? globalThis.Number(object.active) : 0,
+    };
+  },
+
+  toJSON(message: ConcurrencyLimit): unknown {
+    const obj: any = {};
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.active !== 0) {
+      obj.active = Math.round(message.active);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConcurrencyLimit>): ConcurrencyLimit {
+    return ConcurrencyLimit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConcurrencyLimit>): ConcurrencyLimit {
+    const message = createBaseConcurrencyLimit();
+    message.tag = object.tag ?? "";
+    message.limit = object.limit ?? 0;
+    message.active = object.active ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetConcurrencyLimitRequest(): SetConcurrencyLimitRequest {
+  return { tag: "", limit: 0 };
+}
+
+export const SetConcurrencyLimitRequest: MessageFns<SetConcurrencyLimitRequest> = {
+  encode(message: SetConcurrencyLimitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tag !== "") {
+      writer.uint32(10).string(message.tag);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetConcurrencyLimitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetConcurrencyLimitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetConcurrencyLimitRequest {
+    return {
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: SetConcurrencyLimitRequest): unknown {
+    const obj: any = {};
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetConcurrencyLimitRequest>): SetConcurrencyLimitRequest {
+    return SetConcurrencyLimitRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetConcurrencyLimitRequest>): SetConcurrencyLimitRequest {
+    const message = createBaseSetConcurrencyLimitRequest();
+    message.tag = object.tag ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetConcurrencyLimitResponse(): SetConcurrencyLimitResponse {
+  return { concurrencyLimit: undefined };
+}
+
+export const SetConcurrencyLimitResponse: MessageFns<SetConcurrencyLimitResponse> = {
+  encode(message: SetConcurrencyLimitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.concurrencyLimit !== undefined) {
+      ConcurrencyLimit.encode(message.concurrencyLimit, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetConcurrencyLimitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetConcurrencyLimitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.concurrencyLimit = ConcurrencyLimit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetConcurrencyLimitResponse {
+    return {
+      concurrencyLimit: isSet(object.concurrencyLimit)
+        ? ConcurrencyLimit.fromJSON(object.concurrencyLimit)
+        : isSet(object.concurrency_limit)
+        ? ConcurrencyLimit.fromJSON(object.concurrency_limit)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SetConcurrencyLimitResponse): unknown {
+    const obj: any = {};
+    if (message.concurrencyLimit !== undefined) {
+      obj.concurrencyLimit = ConcurrencyLimit.toJSON(message.concurrencyLimit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetConcurrencyLimitResponse>): SetConcurrencyLimitResponse {
+    return SetConcurrencyLimitResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetConcurrencyLimitResponse>): SetConcurrencyLimitResponse {
+    const message = createBaseSetConcurrencyLimitResponse();
+    message.concurrencyLimit = (object.concurrencyLimit !== undefined && object.concurrencyLimit !== null)
+      ? ConcurrencyLimit.fromPartial(object.concurrencyLimit)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListConcurrencyLimitsRequest(): ListConcurrencyLimitsRequest {
+  return {};
+}
+
+export const ListConcurrencyLimitsRequest: MessageFns<ListConcurrencyLimitsRequest> = {
+  encode(_: ListConcurrencyLimitsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListConcurrencyLimitsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListConcurrencyLimitsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListConcurrencyLimitsRequest {
+    return {};
+  },
+
+  toJSON(_: ListConcurrencyLimitsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListConcurrencyLimitsRequest>): ListConcurrencyLimitsRequest {
+    return ListConcurrencyLimitsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListConcurrencyLimitsRequest>): ListConcurrencyLimitsRequest {
+    const message = createBaseListConcurrencyLimitsRequest();
+    return message;
+  },
+};
+
+function createBaseListConcurrencyLimitsResponse(): ListConcurrencyLimitsResponse {
+  return { concurrencyLimits: [] };
+}
+
+export const ListConcurrencyLimitsResponse: MessageFns<ListConcurrencyLimitsResponse> = {
+  encode(message: ListConcurrencyLimitsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.concurrencyLimits) {
+      ConcurrencyLimit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListConcurrencyLimitsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListConcurrencyLimitsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.concurrencyLimits.push(ConcurrencyLimit.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListConcurrencyLimitsResponse {
+    return {
+      concurrencyLimits: globalThis.Array.isArray(object?.concurrencyLimits)
+        ? object.concurrencyLimits.map((e: any) => ConcurrencyLimit.fromJSON(e))
+        : globalThis.Array.isArray(object?.concurrency_limits)
+        ? object.concurrency_limits.map((e: any) => ConcurrencyLimit.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListConcurrencyLimitsResponse): unknown {
+    const obj: any = {};
+    if (message.concurrencyLimits?.length) {
+      obj.concurrencyLimits = message.concurrencyLimits.map((e) => ConcurrencyLimit.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListConcurrencyLimitsResponse>): ListConcurrencyLimitsResponse {
+    return ListConcurrencyLimitsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListConcurrencyLimitsResponse>): ListConcurrencyLimitsResponse {
+    const message = createBaseListConcurrencyLimitsResponse();
+    message.concurrencyLimits = object.concurrencyLimits?.map((e) => ConcurrencyLimit.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteConcurrencyLimitRequest(): DeleteConcurrencyLimitRequest {
+  return { tag: "" };
+}
+
+export const DeleteConcurrencyLimitRequest: MessageFns<DeleteConcurrencyLimitRequest> = {
+  encode(message: DeleteConcurrencyLimitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tag !== "") {
+      writer.uint32(10).string(message.tag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteConcurrencyLimitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteConcurrencyLimitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteConcurrencyLimitRequest {
+    return { tag: isSet(object.tag) ? globalThis.String(object.tag) : "" };
+  },
+
+  toJSON(message: DeleteConcurrencyLimitRequest): unknown {
+    const obj: any = {};
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteConcurrencyLimitRequest>): DeleteConcurrencyLimitRequest {
+    return DeleteConcurrencyLimitRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteConcurrencyLimitRequest>): DeleteConcurrencyLimitRequest {
+    const message = createBaseDeleteConcurrencyLimitRequest();
+    message.tag = object.tag ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteConcurrencyLimitResponse(): DeleteConcurrencyLimitResponse {
+  return {};
+}
+
+export const DeleteConcurrencyLimitResponse: MessageFns<DeleteConcurrencyLimitResponse> = {
+  encode(_: DeleteConcurrencyLimitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteConcurrencyLimitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteConcurrencyLimitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteConcurrencyLimitResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteConcurrencyLimitResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteConcurrencyLimitResponse>): DeleteConcurrencyLimitResponse {
+    return DeleteConcurrencyLimitResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteConcurrencyLimitResponse>): DeleteConcurrencyLimitResponse {
+    const message = createBaseDeleteConcurrencyLimitResponse();
+    return message;
+  },
+};
+
 /**
  * For callers: schedule runs, read them, wait for them, cancel them.
  * Errors are gRPC status codes: INVALID_ARGUMENT (a malformed request, named field),
@@ -1916,6 +2451,37 @@ export const TaskRunServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
+     * and all task keys. A run counts against every limit whose tag it carries; the tag
+     * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
+     * its limit; 0 holds the tag's runs back entirely.
+     */
+    setConcurrencyLimit: {
+      name: "SetConcurrencyLimit",
+      requestType: SetConcurrencyLimitRequest as typeof SetConcurrencyLimitRequest,
+      requestStream: false,
+      responseType: SetConcurrencyLimitResponse as typeof SetConcurrencyLimitResponse,
+      responseStream: false,
+      options: {},
+    },
+    listConcurrencyLimits: {
+      name: "ListConcurrencyLimits",
+      requestType: ListConcurrencyLimitsRequest as typeof ListConcurrencyLimitsRequest,
+      requestStream: false,
+      responseType: ListConcurrencyLimitsResponse as typeof ListConcurrencyLimitsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** NOT_FOUND when the tag has no limit. */
+    deleteConcurrencyLimit: {
+      name: "DeleteConcurrencyLimit",
+      requestType: DeleteConcurrencyLimitRequest as typeof DeleteConcurrencyLimitRequest,
+      requestStream: false,
+      responseType: DeleteConcurrencyLimitResponse as typeof DeleteConcurrencyLimitResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -1972,6 +2538,25 @@ export interface TaskRunServiceImplementation<CallContextExt = {}> {
     request: ListTaskRunLogsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListTaskRunLogsResponse>>;
+  /**
+   * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
+   * and all task keys. A run counts against every limit whose tag it carries; the tag
+   * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
+   * its limit; 0 holds the tag's runs back entirely.
+   */
+  setConcurrencyLimit(
+    request: SetConcurrencyLimitRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SetConcurrencyLimitResponse>>;
+  listConcurrencyLimits(
+    request: ListConcurrencyLimitsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListConcurrencyLimitsResponse>>;
+  /** NOT_FOUND when the tag has no limit. */
+  deleteConcurrencyLimit(
+    request: DeleteConcurrencyLimitRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteConcurrencyLimitResponse>>;
 }
 
 export interface TaskRunServiceClient<CallOptionsExt = {}> {
@@ -2027,6 +2612,25 @@ export interface TaskRunServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListTaskRunLogsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListTaskRunLogsResponse>;
+  /**
+   * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
+   * and all task keys. A run counts against every limit whose tag it carries; the tag
+   * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
+   * its limit; 0 holds the tag's runs back entirely.
+   */
+  setConcurrencyLimit(
+    request: DeepPartial<SetConcurrencyLimitRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SetConcurrencyLimitResponse>;
+  listConcurrencyLimits(
+    request: DeepPartial<ListConcurrencyLimitsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListConcurrencyLimitsResponse>;
+  /** NOT_FOUND when the tag has no limit. */
+  deleteConcurrencyLimit(
+    request: DeepPartial<DeleteConcurrencyLimitRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteConcurrencyLimitResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
