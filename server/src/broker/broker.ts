@@ -478,6 +478,7 @@ export function createBroker(options: BrokerOptions): Broker {
   return {
     limits,
     schedule(runs) {
+      if (runs.length === 0) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         let offset = 0;
         write(

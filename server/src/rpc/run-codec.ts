@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type LogLine,
@@ -13,6 +13,7 @@ import type { BrokerLimits } from "../broker/broker.js";
 import type { LogRecord, NewRun, RunRecord, RunState, TransitionRecord } from "../store/store.js";
 import { newRunId } from "../store/run-id.js";
 import { checkPayload } from "./payload-rules.js";
+import { timestampFieldMs } from "./timestamp-field.js";
 
 const TO_PROTO: Record<RunState, TaskRunState> = {
   SCHEDULED: TaskRunState.SCHEDULED,
@@ -55,7 +56,7 @@ export function runFromSpec(
       throw new ConnectError(`${field}.options.${name}: must be a finite number >= 0`, Code.InvalidArgument);
     }
   }
-  const scheduledAt = o?.scheduledTime ? Math.max(timestampMs(o.scheduledTime), now) : now;
+  const scheduledAt = o?.scheduledTime ? Math.max(timestampFieldMs(`${field}.options.scheduled_time`, o.scheduledTime), now) : now;
   const record: RunRecord = {
     id: newRunId(now),
     taskKey,

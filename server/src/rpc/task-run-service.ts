@@ -1,4 +1,3 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { createAsyncQueue } from "taskwire/async-queue";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -7,6 +6,7 @@ import type { Broker } from "../broker/broker.js";
 import type { Watcher } from "../broker/watch-registry.js";
 import { FINAL_STATES, type RunRecord, type Store } from "../store/store.js";
 import { checkPayload } from "./payload-rules.js";
+import { timestampFieldMs } from "./timestamp-field.js";
 import { logToProto, runFromSpec, runToProto, stateFromProto } from "./run-codec.js";
 
 export interface TaskRunServiceOptions {
@@ -35,6 +35,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
       if (request.runs.length > MAX_BATCH) {
         throw new ConnectError(`runs: ${request.runs.length} runs in one request, over the maximum of ${MAX_BATCH}`, Code.InvalidArgument);
       }
+      if (request.runs.length === 0) return { runs: [] };
       const now = Date.now();
       const runs = request.runs.map((spec, i) => runFromSpec(spec, `runs[${i}]`, limits, now));
       return { runs: await broker.schedule(runs) };
@@ -46,8 +47,8 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
       if (!FINAL_STATES.has(state)) {
         throw new ConnectError("state: a recorded run must be COMPLETED, FAILED or CANCELLED", Code.InvalidArgument);
       }
-      const startedAt = request.startTime ? timestampMs(request.startTime) : now;
-      const endedAt = request.endTime ? timestampMs(request.endTime) : now;
+      const startedAt = request.startTime ? timestampFieldMs("start_time", request.startTime) : now;
+      const endedAt = request.endTime ? timestampFieldMs("end_time", request.endTime) : now;
       Object.assign(record, {
         state,
         foreground: true,
@@ -57,7 +58,13 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
         startedAt,
         endedAt,
         result: request.result ? checkPayload("result", request.result, limits.maxPayloadBytes, "result") : undefined,
-        error: request.error,
+        // Only the known fields: a newer client's unknown ones must not end up in storage.
+        error: request.error && {
+          type: request.error.type,
+          message: request.error.message,
+          stack: request.error.stack,
+          retryable: request.error.retryable,
+        },
       } satisfies Partial<RunRecord>);
       record.options.tags = request.tags;
       const [{ id }] = await broker.schedule([
@@ -69,7 +76,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
           ],
           logs: request.logs.map((line) => ({
             runId: record.id,
-            at: line.time ? timestampMs(line.time) : endedAt,
+            at: line.time ? timestampFieldMs("logs.time", line.time) : endedAt,
             level: line.level || "info",
             message: line.message,
             attempt: 1,
@@ -145,7 +152,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
     },
     async listTaskRunLogs(request) {
       await broker.getRun(requireId(request.runId));
-      const after = request.after ? timestampMs(request.after) : -1;
+      const after = request.after ? timestampFieldMs("after", request.after) : -1;
       const limit = request.limit === 0 ? 1000 : Math.min(request.limit, 10_000);
       const lines = await store.listLogs(request.runId, after, limit);
       return { lines: lines.map(logToProto) };

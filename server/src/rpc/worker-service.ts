@@ -1,5 +1,5 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { createAsyncQueue } from "taskwire/async-queue";
@@ -13,6 +13,7 @@ import {
 } from "taskwire/proto";
 import type { Broker, WorkerChannel, WorkerSession } from "../broker/broker.js";
 import { checkPayload, JSON_CONTENT_TYPE } from "./payload-rules.js";
+import { timestampFieldMs } from "./timestamp-field.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -153,7 +154,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
           message.value.lines.map((line) => ({
             runId: line.runId,
             leaseToken: line.leaseToken,
-            at: line.time ? timestampMs(line.time) : Date.now(),
+            at: line.time ? timestampFieldMs("Logs.lines.time", line.time) : Date.now(),
             level: line.level || "info",
             message: line.message,
           })),
