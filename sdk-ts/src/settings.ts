@@ -12,6 +12,9 @@ export type SettingKey =
   | "TASKWIRE_SERVER_PORT"
   | "TASKWIRE_DATABASE_URL"
   | "TASKWIRE_LOG_LEVEL"
+  | "TASKWIRE_TLS_CERT"
+  | "TASKWIRE_TLS_KEY"
+  | "TASKWIRE_TLS_CA"
   | "TASKWIRE_RETENTION_HOURS"
   | "TASKWIRE_MAX_PAYLOAD_BYTES"
   | "TASKWIRE_PROFILE";
@@ -86,6 +89,24 @@ export const SETTING_DEFINITIONS: Readonly<Record<SettingKey, SettingDefinition>
     secret: false,
     inProfile: true,
   },
+  TASKWIRE_TLS_CERT: {
+    description: "PEM certificate file: with TASKWIRE_TLS_KEY, the server serves HTTPS (gRPC over TLS) only.",
+    default: "",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_TLS_KEY: {
+    description: "PEM private key file of TASKWIRE_TLS_CERT.",
+    default: "",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_TLS_CA: {
+    description: "PEM file of a CA that clients trust besides the system's (a self-signed server certificate).",
+    default: "",
+    secret: false,
+    inProfile: true,
+  },
   TASKWIRE_RETENTION_HOURS: {
     description: "Finished runs, with their results and logs, are deleted this many hours after they end.",
     default: "168",
@@ -128,6 +149,9 @@ export interface Settings {
   readonly serverPort: number;
   readonly databaseUrl: string | undefined;
   readonly logLevel: string;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  readonly tlsCa: string | undefined;
   /** Hours a finished run is kept. */
   readonly retentionHours: number;
   readonly maxPayloadBytes: number;
@@ -228,6 +252,9 @@ export function loadSettings(options: { flags?: SettingValues; env?: NodeJS.Proc
     serverPort: Number(values.TASKWIRE_SERVER_PORT),
     databaseUrl: nonEmpty(values.TASKWIRE_DATABASE_URL),
     logLevel: values.TASKWIRE_LOG_LEVEL,
+    tlsCert: nonEmpty(values.TASKWIRE_TLS_CERT),
+    tlsKey: nonEmpty(values.TASKWIRE_TLS_KEY),
+    tlsCa: nonEmpty(values.TASKWIRE_TLS_CA),
     retentionHours: Number(values.TASKWIRE_RETENTION_HOURS),
     maxPayloadBytes: Number(values.TASKWIRE_MAX_PAYLOAD_BYTES),
     profile,

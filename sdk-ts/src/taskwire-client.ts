@@ -1,4 +1,6 @@
-import { connect } from "node:net";
+import { readFileSync } from "node:fs";
+import { connect, isIP } from "node:net";
+import { connect as tlsConnect, rootCertificates } from "node:tls";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -12,6 +14,8 @@ export interface TaskwireClientOptions {
   apiUrl?: string;
   /** Sent as `authorization: Bearer <key>`; default TASKWIRE_API_KEY. */
   apiKey?: string;
+  /** A PEM CA file to trust besides the system's, for an https:// server; default TASKWIRE_TLS_CA. */
+  tlsCaFile?: string;
 }
 
 /**
@@ -37,6 +41,8 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   const settings = options.apiUrl && options.apiKey !== undefined ? undefined : loadSettings();
   const apiUrl = options.apiUrl ?? settings?.apiUrl ?? "http://127.0.0.1:7070";
   const apiKey = options.apiKey ?? settings?.apiKey;
+  const caFile = options.tlsCaFile ?? settings?.tlsCa;
+  const ca = caFile ? [...rootCertificates, readFileSync(caFile, "utf8")] : undefined;
   const interceptors: Interceptor[] = apiKey
     ? [
         (next) => (request) => {
@@ -53,7 +59,17 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
     nodeOptions: {
       // Without noDelay, each small stream message can wait ~40 ms for Nagle's algorithm.
       createConnection: (authority: URL) => {
-        const socket = connect(Number(authority.port || 80), authority.hostname.replace(/^\[|\]$/g, ""));
+        const host = authority.hostname.replace(/^\[|\]$/g, "");
+        const socket =
+          authority.protocol === "https:"
+            ? tlsConnect({
+                host,
+                port: Number(authority.port || 443),
+                servername: isIP(host) ? undefined : host,
+                ALPNProtocols: ["h2"],
+                ca,
+              })
+            : connect(Number(authority.port || 80), host);
         socket.setNoDelay(true);
         return socket;
       },

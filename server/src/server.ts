@@ -5,6 +5,7 @@ import { TaskRunService, WorkerService } from "taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
 import { createDualProtocolServer } from "./http/dual-protocol-server.js";
+import { createTlsServer } from "./http/tls-server.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
@@ -25,6 +26,8 @@ export interface ServerOptions {
   limits?: Partial<BrokerLimits>;
   /** How long workers get to finish their runs when the server shuts down. */
   shutdownGraceMs?: number;
+  /** PEM certificate and key: serve HTTPS only (HTTP/2 and HTTP/1.1 negotiated by ALPN). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Finished runs are deleted this long after they end; default 7 days. */
   retentionMs?: number;
 }
@@ -84,9 +87,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end("not found\n");
     },
   });
-  const http = createDualProtocolServer(rpc);
+  const http = options.tls ? createTlsServer(rpc, options.tls) : createDualProtocolServer(rpc);
   const port = await http.listen(options.port, options.host);
-  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  const scheme = options.tls ? "https" : "http";
+  const url = `${scheme}://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   logger.info({ url, database: store.location }, "taskwire server listening");
   let closing: Promise<void> | undefined;
   return {

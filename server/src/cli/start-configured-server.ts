@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Settings } from "taskwire";
 import type { RunningServer } from "../server.js";
@@ -15,6 +16,17 @@ export async function startConfiguredServer(settings: Settings): Promise<Running
   // Loaded here, not at the top: the store, its drivers and the UI are only needed by the
   // commands that run a server, and loading them slows every other command.
   const { startServer } = await import("../server.js");
+  if (Boolean(settings.tlsCert) !== Boolean(settings.tlsKey)) {
+    throw new CliError("TLS needs both a certificate and its key: set --tls-cert and --tls-key together");
+  }
+  const read = (file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new CliError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const tls = settings.tlsCert && settings.tlsKey ? { cert: read(settings.tlsCert), key: read(settings.tlsKey) } : undefined;
   let server: RunningServer;
   try {
     server = await startServer({
@@ -25,6 +37,7 @@ export async function startConfiguredServer(settings: Settings): Promise<Running
       apiKey: settings.apiKey,
       logLevel: settings.logLevel,
       retentionMs: settings.retentionHours * 3_600_000,
+      tls,
       limits: { maxPayloadBytes: settings.maxPayloadBytes },
     });
   } catch (error) {

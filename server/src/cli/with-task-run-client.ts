@@ -11,13 +11,13 @@ const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECO
  * RPC error (printed with its gRPC code).
  */
 export async function withTaskRunClient<T>(
-  settings: Pick<Settings, "apiUrl" | "apiKey">,
+  settings: Pick<Settings, "apiUrl" | "apiKey" | "tlsCa">,
   call: (client: Client<typeof TaskRunService>) => Promise<T>,
 ): Promise<T> {
   const { apiUrl, apiKey } = settings;
   // The SDK's client: it sends the API key as `authorization: Bearer <key>`. "" rather than
   // undefined for no key, since these settings are resolved already and must not be again.
-  const client = createTaskwireClient({ apiUrl, apiKey: apiKey ?? "" });
+  const client = createTaskwireClient({ apiUrl, apiKey: apiKey ?? "", tlsCaFile: settings.tlsCa });
   try {
     return await call(client.taskRuns);
   } catch (error) {
