@@ -5,6 +5,7 @@ import { TaskRunService, WorkerService } from "taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
 import { createDualProtocolServer } from "./http/dual-protocol-server.js";
+import { renderMetrics } from "./http/metrics.js";
 import { createTlsServer } from "./http/tls-server.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
@@ -79,6 +80,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return;
       }
       try {
+        if (url.pathname === "/metrics") {
+          res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+          res.end(await renderMetrics(broker, store));
+          return;
+        }
         if (await ui(res, url)) return;
       } catch (error) {
         logger.error({ err: error }, "UI request failed");

@@ -206,3 +206,13 @@ describe("bad input gets a clear error", () => {
     expect(taskRun?.taskKey).toBe("from_curl");
   });
 });
+
+describe("/healthz and /metrics", () => {
+  it("reports health and Prometheus metrics on the same port", async () => {
+    expect(await (await fetch(`${t.server.url}/healthz`)).text()).toBe("ok\n");
+    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^taskwire_task_runs\{state="COMPLETED"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^taskwire_commits_total [1-9]\d*$/m);
+    expect(metrics).toMatch(/^taskwire_workers_connected \d+$/m);
+  });
+});

@@ -77,6 +77,14 @@ export interface LeaseRef {
   leaseToken: string;
 }
 
+export interface BrokerStats {
+  workersConnected: number;
+  runsLeased: number;
+  commitsTotal: number;
+  runsScheduledTotal: number;
+  claimsTotal: number;
+}
+
 export interface ConcurrencyLimitInfo {
   tag: string;
   limit: number;
@@ -135,6 +143,8 @@ export interface Broker {
   unwatch(watcher: Watcher, runIds?: string[]): void;
   /** Resolves with the run once final, or as it is when the timeout passes. */
   waitForFinal(runId: string, timeoutMs: number): Promise<RunRecord>;
+  /** Counters and gauges for /metrics. */
+  stats(): BrokerStats;
   setConcurrencyLimit(tag: string, limit: number): Promise<ConcurrencyLimitInfo>;
   deleteConcurrencyLimit(tag: string): Promise<void>;
   listConcurrencyLimits(): ConcurrencyLimitInfo[];
@@ -179,6 +189,7 @@ export function createBroker(options: BrokerOptions): Broker {
   let committing = false;
   let closing = false;
   let rotation = 0;
+  const counters = { commitsTotal: 0, runsScheduledTotal: 0, claimsTotal: 0 };
   let wakeTimer: NodeJS.Timeout | undefined;
   let wakeAt = Number.POSITIVE_INFINITY;
   const sweepTimer = setInterval(sweepLeases, Math.min(1000, limits.leaseDurationMs / 4));
@@ -232,6 +243,9 @@ export function createBroker(options: BrokerOptions): Broker {
       return;
     }
     committing = false;
+    counters.commitsTotal++;
+    counters.runsScheduledTotal += result.inserted.filter((r) => !r.existing).length;
+    for (const claimed of result.claimed) counters.claimsTotal += claimed.length;
     // Acks first: a worker sees its result acknowledged before the run that takes its slot.
     for (const after of work.after) after(result);
     // One Assignments message per worker per commit, however many claims filled it: the
@@ -679,6 +693,9 @@ export function createBroker(options: BrokerOptions): Broker {
         }, timeoutMs);
         this.watch(watcher, [runId]).catch(reject);
       });
+    },
+    stats() {
+      return { workersConnected: sessions.size, runsLeased: leases.size, ...counters };
     },
     async setConcurrencyLimit(tag, limit) {
       await store.setConcurrencyLimit({ tag, limit });

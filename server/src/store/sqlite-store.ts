@@ -285,6 +285,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return ids.length;
       })();
     },
+    async countByState() {
+      const rows = db.prepare("SELECT state, count(*) AS n FROM task_runs GROUP BY state").all() as { state: RunState; n: number }[];
+      return Object.fromEntries(rows.map((row) => [row.state, row.n]));
+    },
     async setConcurrencyLimit({ tag, limit }) {
       db.prepare(`INSERT INTO concurrency_limits (tag, "limit") VALUES (?, ?)
         ON CONFLICT (tag) DO UPDATE SET "limit" = excluded."limit"`).run(tag, limit);

@@ -170,6 +170,8 @@ export interface Store {
    * died with the previous process). Returns how many.
    */
   requeueAbandoned(now: number): Promise<number>;
+  /** How many runs are in each state now. */
+  countByState(): Promise<Partial<Record<RunState, number>>>;
   setConcurrencyLimit(limit: ConcurrencyLimitRecord): Promise<void>;
   /** False when the tag had no limit. */
   deleteConcurrencyLimit(tag: string): Promise<boolean>;
