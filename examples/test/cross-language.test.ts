@@ -203,7 +203,7 @@ describe("cross-language task runs", () => {
 
   it("TypeScript schedules, the Go worker runs it", { timeout: 180_000 }, async () => {
     const binary = await goWorkerBinary;
-    await start(binary, ["--limit", "2"], "serving word_count");
+    await start(binary, ["--limit", "2"], "word_count (limit 2)");
     const wordCount = task("word_count", (text: string) => 0 as number);
     const wordCountOfAnything = task("word_count", (text: unknown) => 0 as number);
 

@@ -28,6 +28,8 @@ export interface TaskwireClientOptions {
  */
 export interface TaskwireClient {
   readonly apiUrl: string;
+  /** What it connects with, to open another connection like it (from another thread). */
+  readonly connection: { apiUrl: string; apiKey?: string; tlsCaFile?: string };
   readonly taskRuns: Client<typeof TaskRunService>;
   readonly workers: Client<typeof WorkerService>;
   /** Schedules a run, batched with the other calls of this tick; resolves once it is durable. */
@@ -80,6 +82,7 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   const watcher = createRunWatcher(taskRuns);
   return {
     apiUrl,
+    connection: { apiUrl, apiKey, tlsCaFile: caFile },
     taskRuns,
     workers: createClient(WorkerService, transport),
     schedule: batcher.schedule,

@@ -11,6 +11,7 @@ import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
 import type { AnyTask } from "./task.js";
 import type { TaskwireClient } from "./taskwire-client.js";
+import { type HeartbeatThread, startHeartbeatThread } from "./heartbeat-thread.js";
 import { createWorkerOutbox, type WorkerOutbox } from "./worker-outbox.js";
 
 export interface WorkerOptions {
@@ -52,6 +53,7 @@ interface Connection {
   /** Results sent and not yet acknowledged as durable. */
   unacked: Set<string>;
   draining: boolean;
+  heartbeats?: HeartbeatThread;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -120,7 +122,6 @@ export function createWorker(options: WorkerOptions): Worker {
         },
       },
     });
-    let heartbeat: NodeJS.Timeout | undefined;
     try {
       for await (const response of client.workers.subscribeTaskRuns(requests, { signal: abort.signal })) {
         const message = response.message;
@@ -128,12 +129,13 @@ export function createWorker(options: WorkerOptions): Worker {
           case "welcome":
             connection = conn;
             log(`worker ${workerId} serving ${[...tasks.keys()].join(", ")} (limit ${limit}) at ${client.apiUrl}`);
-            heartbeat = setInterval(() => {
-              const refs = [...active.values()]
-                .filter((run) => run.connection === conn && !run.settled)
-                .map((run) => ({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken }));
-              conn.outbox.heartbeat(refs);
-            }, message.value.heartbeatIntervalMs || 5_000);
+            conn.heartbeats = startHeartbeatThread({
+              client,
+              sessionId: message.value.sessionId,
+              intervalMs: message.value.heartbeatIntervalMs || 5_000,
+              onRefused: (runId, reason) => onAck(conn, runId, AckKind.HEARTBEAT, false, reason),
+            });
+            leasesChanged(conn);
             if (stopping) beginDrain(conn);
             break;
           case "assignments":
@@ -154,7 +156,7 @@ export function createWorker(options: WorkerOptions): Worker {
         }
       }
     } finally {
-      clearInterval(heartbeat);
+      conn.heartbeats?.stop();
       if (connection === conn) connection = undefined;
       // The server re-queues what this stream held; results from it would be refused now.
       for (const run of active.values()) {
@@ -165,6 +167,15 @@ export function createWorker(options: WorkerOptions): Worker {
       }
       notify();
     }
+  }
+
+  /** Tells the heartbeat thread which leases this connection holds now. */
+  function leasesChanged(conn: Connection): void {
+    conn.heartbeats?.update(() =>
+      [...active.values()]
+        .filter((run) => run.connection === conn && !run.settled)
+        .map((run) => ({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken })),
+    );
   }
 
   function beginDrain(conn: Connection): void {
@@ -203,6 +214,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const run: ActiveRun = { assignment, connection: conn, abort, settled: false };
     active.set(runId, run);
     conn.outbox.started({ runId, leaseToken });
+    leasesChanged(conn);
 
     const fail = (error: ErrorDescription) => {
       if (run.settled) return;
@@ -222,6 +234,9 @@ export function createWorker(options: WorkerOptions): Worker {
 
     const t = tasks.get(assignment.taskKey);
     try {
+      // Let the Started ack and the heartbeat thread's lease list leave first (both go out
+      // at the end of this turn): a task that then blocks the event loop cannot hold them back.
+      await new Promise((resolve) => setImmediate(resolve));
       if (!t) throw Object.assign(new Error(`this worker does not serve task ${assignment.taskKey}`), { name: "UnknownTask" });
       let args: unknown[];
       try {
@@ -255,6 +270,7 @@ export function createWorker(options: WorkerOptions): Worker {
     } finally {
       clearTimeout(timer);
       active.delete(runId);
+      leasesChanged(conn);
       notify();
     }
   }

@@ -170,6 +170,22 @@ describe("delivery under faults", () => {
     }
   });
 
+  it("keeps the lease of a task that blocks the event loop: heartbeats come from another thread", async () => {
+    const env = { TASKWIRE_API_URL: t.server.url, TASKWIRE_HOME: t.home };
+    const worker: ChildProcess = await startProcess([cli, "task", "serve", `${fixtures}:busy`], env, "serving");
+    try {
+      // Twice the lease duration of synchronous work: only heartbeats from elsewhere save it.
+      const busy = task("busy", (_seconds: number) => true, { client: t.client });
+      const run = await busy.delay(3);
+      expect(await run.result(15_000)).toBe(true);
+      const { taskRun } = await t.client.taskRuns.getTaskRun({ id: run.id });
+      expect(taskRun?.redeliveries).toBe(0);
+      expect(taskRun?.attempts).toBe(1);
+    } finally {
+      worker.kill("SIGKILL");
+    }
+  });
+
   it("puts an assignment not acknowledged within the ack window back in the queue", async () => {
     const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "never_acked" } });
     const worker = openRawWorker(t.server.url, { taskKeys: ["never_acked"], limit: 1 });

@@ -28,6 +28,20 @@ ACK_KIND_FAILED: AckKind
 ACK_KIND_RELEASED: AckKind
 ACK_KIND_LOG: AckKind
 
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("session_id", "runs")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    runs: _containers.RepeatedCompositeFieldContainer[LeaseRef]
+    def __init__(self, session_id: _Optional[str] = ..., runs: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ("refused",)
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    refused: _containers.RepeatedCompositeFieldContainer[Ack]
+    def __init__(self, refused: _Optional[_Iterable[_Union[Ack, _Mapping]]] = ...) -> None: ...
+
 class SubscribeTaskRunsRequest(_message.Message):
     __slots__ = ("hello", "started", "heartbeat", "completed", "failed", "logs", "drain", "released")
     HELLO_FIELD_NUMBER: _ClassVar[int]

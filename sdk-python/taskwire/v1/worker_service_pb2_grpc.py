@@ -59,6 +59,11 @@ class WorkerServiceStub(object):
                 request_serializer=taskwire_dot_v1_dot_worker__service__pb2.SubscribeTaskRunsRequest.SerializeToString,
                 response_deserializer=taskwire_dot_v1_dot_worker__service__pb2.SubscribeTaskRunsResponse.FromString,
                 _registered_method=True)
+        self.Heartbeat = channel.unary_unary(
+                '/taskwire.v1.WorkerService/Heartbeat',
+                request_serializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer(object):
@@ -90,6 +95,16 @@ class WorkerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Heartbeat(self, request, context):
+        """Extends leases from outside the stream: for a worker whose stream is served by a thread
+        that a busy task can block (Node's event loop), heartbeats can come from another thread
+        on a connection of their own. Same effect as a Heartbeat message on the stream of
+        `session_id`; NOT_FOUND when that stream is no longer open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +112,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.SubscribeTaskRuns,
                     request_deserializer=taskwire_dot_v1_dot_worker__service__pb2.SubscribeTaskRunsRequest.FromString,
                     response_serializer=taskwire_dot_v1_dot_worker__service__pb2.SubscribeTaskRunsResponse.SerializeToString,
+            ),
+            'Heartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.Heartbeat,
+                    request_deserializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -146,6 +166,33 @@ class WorkerService(object):
             '/taskwire.v1.WorkerService/SubscribeTaskRuns',
             taskwire_dot_v1_dot_worker__service__pb2.SubscribeTaskRunsRequest.SerializeToString,
             taskwire_dot_v1_dot_worker__service__pb2.SubscribeTaskRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Heartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.WorkerService/Heartbeat',
+            taskwire_dot_v1_dot_worker__service__pb2.HeartbeatRequest.SerializeToString,
+            taskwire_dot_v1_dot_worker__service__pb2.HeartbeatResponse.FromString,
             options,
             channel_credentials,
             insecure,

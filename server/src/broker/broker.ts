@@ -132,6 +132,11 @@ export interface Broker {
   disconnectWorker(session: WorkerSession, reason: string): void;
   started(session: WorkerSession, refs: LeaseRef[]): void;
   heartbeat(session: WorkerSession, refs: LeaseRef[]): void;
+  /**
+   * A heartbeat sent outside the stream (WorkerService.Heartbeat) for the stream with this
+   * session id. Returns the refused leases, or undefined when no such stream is open.
+   */
+  heartbeatSession(sessionId: string, refs: LeaseRef[]): LeaseAck[] | undefined;
   completed(session: WorkerSession, results: (LeaseRef & { result: StoredPayload })[]): void;
   failed(session: WorkerSession, failures: (LeaseRef & { error: StoredError })[]): void;
   released(session: WorkerSession, refs: LeaseRef[]): void;
@@ -400,6 +405,16 @@ export function createBroker(options: BrokerOptions): Broker {
     markKeyReady(run.taskKey);
   }
 
+  /**
+   * A heartbeat naming a lease extends it; it also shows the worker has the assignment, so
+   * the ack window stops applying (its Started may be stuck behind a task that blocks the
+   * worker's event loop, while the heartbeat comes from another thread).
+   */
+  function extendLease(lease: Lease, deadline: number): void {
+    lease.deadline = deadline;
+    lease.ackDeadline = Math.max(lease.ackDeadline, deadline);
+  }
+
   /** Frees what a lease held: the worker's slot and its runs' concurrency slots. */
   function endLease(lease: Lease): void {
     leases.delete(lease.run.id);
@@ -572,8 +587,25 @@ export function createBroker(options: BrokerOptions): Broker {
       const deadline = now() + limits.leaseDurationMs;
       for (const ref of refs) {
         const lease = leaseFor(session, ref, "HEARTBEAT");
-        if (lease) lease.deadline = deadline;
+        if (lease) extendLease(lease, deadline);
       }
+    },
+    heartbeatSession(sessionId, refs) {
+      const session = sessions.get(sessionId);
+      if (!session?.connected) return undefined;
+      this.heardFrom(session);
+      const deadline = now() + limits.leaseDurationMs;
+      const refused: LeaseAck[] = [];
+      for (const ref of refs) {
+        const lease = leases.get(ref.runId);
+        if (lease && lease.token === ref.leaseToken && lease.session === session) {
+          extendLease(lease, deadline);
+        } else {
+          const reason = `run ${ref.runId} is not leased under this token to this worker`;
+          refused.push({ ...ref, kind: "HEARTBEAT", accepted: false, reason });
+        }
+      }
+      return refused;
     },
     completed(handle, results) {
       const session = handle as Session;

@@ -31,6 +31,13 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
   const limits = broker.limits;
 
   return {
+    async heartbeat(request) {
+      const refused = broker.heartbeatSession(request.sessionId, request.runs);
+      if (!refused) {
+        throw new ConnectError(`no open SubscribeTaskRuns stream has session_id ${JSON.stringify(request.sessionId)}`, Code.NotFound);
+      }
+      return { refused: refused.map((a) => ({ ...a, kind: AckKind[a.kind] })) };
+    },
     async *subscribeTaskRuns(requests) {
       const incoming = requests[Symbol.asyncIterator]();
       const first = await incoming.next();

@@ -83,6 +83,104 @@ func (AckKind) EnumDescriptor() ([]byte, []int) {
 	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{0}
 }
 
+type HeartbeatRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Welcome.session_id of the worker's open stream.
+	SessionId     string      `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Runs          []*LeaseRef `protobuf:"bytes,2,rep,name=runs,proto3" json:"runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeartbeatRequest) Reset() {
+	*x = HeartbeatRequest{}
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeartbeatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeartbeatRequest) ProtoMessage() {}
+
+func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
+func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *HeartbeatRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *HeartbeatRequest) GetRuns() []*LeaseRef {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+type HeartbeatResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The leases not extended (refused: stale token, finished run); accepted=false.
+	Refused       []*Ack `protobuf:"bytes,1,rep,name=refused,proto3" json:"refused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeartbeatResponse) Reset() {
+	*x = HeartbeatResponse{}
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeartbeatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeartbeatResponse) ProtoMessage() {}
+
+func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
+func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HeartbeatResponse) GetRefused() []*Ack {
+	if x != nil {
+		return x.Refused
+	}
+	return nil
+}
+
 // Worker -> server.
 type SubscribeTaskRunsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -103,7 +201,7 @@ type SubscribeTaskRunsRequest struct {
 
 func (x *SubscribeTaskRunsRequest) Reset() {
 	*x = SubscribeTaskRunsRequest{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -115,7 +213,7 @@ func (x *SubscribeTaskRunsRequest) String() string {
 func (*SubscribeTaskRunsRequest) ProtoMessage() {}
 
 func (x *SubscribeTaskRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -128,7 +226,7 @@ func (x *SubscribeTaskRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeTaskRunsRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeTaskRunsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{0}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SubscribeTaskRunsRequest) GetMessage() isSubscribeTaskRunsRequest_Message {
@@ -279,7 +377,7 @@ type SubscribeTaskRunsResponse struct {
 
 func (x *SubscribeTaskRunsResponse) Reset() {
 	*x = SubscribeTaskRunsResponse{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +389,7 @@ func (x *SubscribeTaskRunsResponse) String() string {
 func (*SubscribeTaskRunsResponse) ProtoMessage() {}
 
 func (x *SubscribeTaskRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +402,7 @@ func (x *SubscribeTaskRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeTaskRunsResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeTaskRunsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{1}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubscribeTaskRunsResponse) GetMessage() isSubscribeTaskRunsResponse_Message {
@@ -414,7 +512,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +524,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +537,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{2}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Hello) GetProtocolVersion() uint32 {
@@ -516,7 +614,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +626,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +639,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{3}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Welcome) GetServerVersion() string {
@@ -605,7 +703,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +715,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +728,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{4}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Assignment) GetRunId() string {
@@ -698,7 +796,7 @@ type Assignments struct {
 
 func (x *Assignments) Reset() {
 	*x = Assignments{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +808,7 @@ func (x *Assignments) String() string {
 func (*Assignments) ProtoMessage() {}
 
 func (x *Assignments) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +821,7 @@ func (x *Assignments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignments.ProtoReflect.Descriptor instead.
 func (*Assignments) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{5}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Assignments) GetAssignments() []*Assignment {
@@ -744,7 +842,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +854,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +867,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{6}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LeaseRef) GetRunId() string {
@@ -796,7 +894,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +906,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +919,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{7}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Started) GetRuns() []*LeaseRef {
@@ -841,7 +939,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +951,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +964,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{8}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Heartbeat) GetRuns() []*LeaseRef {
@@ -887,7 +985,7 @@ type RunResult struct {
 
 func (x *RunResult) Reset() {
 	*x = RunResult{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +997,7 @@ func (x *RunResult) String() string {
 func (*RunResult) ProtoMessage() {}
 
 func (x *RunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1010,7 @@ func (x *RunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
 func (*RunResult) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{9}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunResult) GetRunId() string {
@@ -945,7 +1043,7 @@ type Completed struct {
 
 func (x *Completed) Reset() {
 	*x = Completed{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1055,7 @@ func (x *Completed) String() string {
 func (*Completed) ProtoMessage() {}
 
 func (x *Completed) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1068,7 @@ func (x *Completed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Completed.ProtoReflect.Descriptor instead.
 func (*Completed) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{10}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Completed) GetResults() []*RunResult {
@@ -991,7 +1089,7 @@ type RunFailure struct {
 
 func (x *RunFailure) Reset() {
 	*x = RunFailure{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1101,7 @@ func (x *RunFailure) String() string {
 func (*RunFailure) ProtoMessage() {}
 
 func (x *RunFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1114,7 @@ func (x *RunFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunFailure.ProtoReflect.Descriptor instead.
 func (*RunFailure) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{11}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RunFailure) GetRunId() string {
@@ -1049,7 +1147,7 @@ type Failed struct {
 
 func (x *Failed) Reset() {
 	*x = Failed{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1159,7 @@ func (x *Failed) String() string {
 func (*Failed) ProtoMessage() {}
 
 func (x *Failed) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1172,7 @@ func (x *Failed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failed.ProtoReflect.Descriptor instead.
 func (*Failed) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{12}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Failed) GetFailures() []*RunFailure {
@@ -1093,7 +1191,7 @@ type Logs struct {
 
 func (x *Logs) Reset() {
 	*x = Logs{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1203,7 @@ func (x *Logs) String() string {
 func (*Logs) ProtoMessage() {}
 
 func (x *Logs) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1216,7 @@ func (x *Logs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Logs.ProtoReflect.Descriptor instead.
 func (*Logs) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{13}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Logs) GetLines() []*WorkerLogLine {
@@ -1141,7 +1239,7 @@ type WorkerLogLine struct {
 
 func (x *WorkerLogLine) Reset() {
 	*x = WorkerLogLine{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1251,7 @@ func (x *WorkerLogLine) String() string {
 func (*WorkerLogLine) ProtoMessage() {}
 
 func (x *WorkerLogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1264,7 @@ func (x *WorkerLogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerLogLine.ProtoReflect.Descriptor instead.
 func (*WorkerLogLine) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{14}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WorkerLogLine) GetRunId() string {
@@ -1215,7 +1313,7 @@ type Released struct {
 
 func (x *Released) Reset() {
 	*x = Released{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1325,7 @@ func (x *Released) String() string {
 func (*Released) ProtoMessage() {}
 
 func (x *Released) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1338,7 @@ func (x *Released) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Released.ProtoReflect.Descriptor instead.
 func (*Released) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{15}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Released) GetRuns() []*LeaseRef {
@@ -1261,7 +1359,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1371,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1384,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{16}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Drain) GetGraceMs() uint32 {
@@ -1307,7 +1405,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1417,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1430,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{17}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Cancel) GetRunIds() []string {
@@ -1364,7 +1462,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1474,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1487,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{18}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Ack) GetRunId() string {
@@ -1436,7 +1534,7 @@ type Acks struct {
 
 func (x *Acks) Reset() {
 	*x = Acks{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1448,7 +1546,7 @@ func (x *Acks) String() string {
 func (*Acks) ProtoMessage() {}
 
 func (x *Acks) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,7 +1559,7 @@ func (x *Acks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Acks.ProtoReflect.Descriptor instead.
 func (*Acks) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{19}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Acks) GetAcks() []*Ack {
@@ -1475,7 +1573,13 @@ var File_taskwire_v1_worker_service_proto protoreflect.FileDescriptor
 
 const file_taskwire_v1_worker_service_proto_rawDesc = "" +
 	"\n" +
-	" taskwire/v1/worker_service.proto\x12\vtaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"\xac\x03\n" +
+	" taskwire/v1/worker_service.proto\x12\vtaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"\\\n" +
+	"\x10HeartbeatRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12)\n" +
+	"\x04runs\x18\x02 \x03(\v2\x15.taskwire.v1.LeaseRefR\x04runs\"?\n" +
+	"\x11HeartbeatResponse\x12*\n" +
+	"\arefused\x18\x01 \x03(\v2\x10.taskwire.v1.AckR\arefused\"\xac\x03\n" +
 	"\x18SubscribeTaskRunsRequest\x12*\n" +
 	"\x05hello\x18\x01 \x01(\v2\x12.taskwire.v1.HelloH\x00R\x05hello\x120\n" +
 	"\astarted\x18\x02 \x01(\v2\x14.taskwire.v1.StartedH\x00R\astarted\x126\n" +
@@ -1582,9 +1686,10 @@ const file_taskwire_v1_worker_service_proto_rawDesc = "" +
 	"\x12ACK_KIND_COMPLETED\x10\x03\x12\x13\n" +
 	"\x0fACK_KIND_FAILED\x10\x04\x12\x15\n" +
 	"\x11ACK_KIND_RELEASED\x10\x05\x12\x10\n" +
-	"\fACK_KIND_LOG\x10\x062w\n" +
+	"\fACK_KIND_LOG\x10\x062\xc3\x01\n" +
 	"\rWorkerService\x12f\n" +
-	"\x11SubscribeTaskRuns\x12%.taskwire.v1.SubscribeTaskRunsRequest\x1a&.taskwire.v1.SubscribeTaskRunsResponse(\x010\x01B\xa9\x01\n" +
+	"\x11SubscribeTaskRuns\x12%.taskwire.v1.SubscribeTaskRunsRequest\x1a&.taskwire.v1.SubscribeTaskRunsResponse(\x010\x01\x12J\n" +
+	"\tHeartbeat\x12\x1d.taskwire.v1.HeartbeatRequest\x1a\x1e.taskwire.v1.HeartbeatResponseB\xa9\x01\n" +
 	"\x0fcom.taskwire.v1B\x12WorkerServiceProtoP\x01Z5taskwire.example/go-worker/gen/taskwire/v1;taskwirev1\xa2\x02\x03TXX\xaa\x02\vTaskwire.V1\xca\x02\vTaskwire\\V1\xe2\x02\x17Taskwire\\V1\\GPBMetadata\xea\x02\fTaskwire::V1b\x06proto3"
 
 var (
@@ -1600,68 +1705,74 @@ func file_taskwire_v1_worker_service_proto_rawDescGZIP() []byte {
 }
 
 var file_taskwire_v1_worker_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_taskwire_v1_worker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_taskwire_v1_worker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_taskwire_v1_worker_service_proto_goTypes = []any{
 	(AckKind)(0),                      // 0: taskwire.v1.AckKind
-	(*SubscribeTaskRunsRequest)(nil),  // 1: taskwire.v1.SubscribeTaskRunsRequest
-	(*SubscribeTaskRunsResponse)(nil), // 2: taskwire.v1.SubscribeTaskRunsResponse
-	(*Hello)(nil),                     // 3: taskwire.v1.Hello
-	(*Welcome)(nil),                   // 4: taskwire.v1.Welcome
-	(*Assignment)(nil),                // 5: taskwire.v1.Assignment
-	(*Assignments)(nil),               // 6: taskwire.v1.Assignments
-	(*LeaseRef)(nil),                  // 7: taskwire.v1.LeaseRef
-	(*Started)(nil),                   // 8: taskwire.v1.Started
-	(*Heartbeat)(nil),                 // 9: taskwire.v1.Heartbeat
-	(*RunResult)(nil),                 // 10: taskwire.v1.RunResult
-	(*Completed)(nil),                 // 11: taskwire.v1.Completed
-	(*RunFailure)(nil),                // 12: taskwire.v1.RunFailure
-	(*Failed)(nil),                    // 13: taskwire.v1.Failed
-	(*Logs)(nil),                      // 14: taskwire.v1.Logs
-	(*WorkerLogLine)(nil),             // 15: taskwire.v1.WorkerLogLine
-	(*Released)(nil),                  // 16: taskwire.v1.Released
-	(*Drain)(nil),                     // 17: taskwire.v1.Drain
-	(*Cancel)(nil),                    // 18: taskwire.v1.Cancel
-	(*Ack)(nil),                       // 19: taskwire.v1.Ack
-	(*Acks)(nil),                      // 20: taskwire.v1.Acks
-	(*Payload)(nil),                   // 21: taskwire.v1.Payload
-	(*timestamppb.Timestamp)(nil),     // 22: google.protobuf.Timestamp
-	(*ErrorInfo)(nil),                 // 23: taskwire.v1.ErrorInfo
+	(*HeartbeatRequest)(nil),          // 1: taskwire.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),         // 2: taskwire.v1.HeartbeatResponse
+	(*SubscribeTaskRunsRequest)(nil),  // 3: taskwire.v1.SubscribeTaskRunsRequest
+	(*SubscribeTaskRunsResponse)(nil), // 4: taskwire.v1.SubscribeTaskRunsResponse
+	(*Hello)(nil),                     // 5: taskwire.v1.Hello
+	(*Welcome)(nil),                   // 6: taskwire.v1.Welcome
+	(*Assignment)(nil),                // 7: taskwire.v1.Assignment
+	(*Assignments)(nil),               // 8: taskwire.v1.Assignments
+	(*LeaseRef)(nil),                  // 9: taskwire.v1.LeaseRef
+	(*Started)(nil),                   // 10: taskwire.v1.Started
+	(*Heartbeat)(nil),                 // 11: taskwire.v1.Heartbeat
+	(*RunResult)(nil),                 // 12: taskwire.v1.RunResult
+	(*Completed)(nil),                 // 13: taskwire.v1.Completed
+	(*RunFailure)(nil),                // 14: taskwire.v1.RunFailure
+	(*Failed)(nil),                    // 15: taskwire.v1.Failed
+	(*Logs)(nil),                      // 16: taskwire.v1.Logs
+	(*WorkerLogLine)(nil),             // 17: taskwire.v1.WorkerLogLine
+	(*Released)(nil),                  // 18: taskwire.v1.Released
+	(*Drain)(nil),                     // 19: taskwire.v1.Drain
+	(*Cancel)(nil),                    // 20: taskwire.v1.Cancel
+	(*Ack)(nil),                       // 21: taskwire.v1.Ack
+	(*Acks)(nil),                      // 22: taskwire.v1.Acks
+	(*Payload)(nil),                   // 23: taskwire.v1.Payload
+	(*timestamppb.Timestamp)(nil),     // 24: google.protobuf.Timestamp
+	(*ErrorInfo)(nil),                 // 25: taskwire.v1.ErrorInfo
 }
 var file_taskwire_v1_worker_service_proto_depIdxs = []int32{
-	3,  // 0: taskwire.v1.SubscribeTaskRunsRequest.hello:type_name -> taskwire.v1.Hello
-	8,  // 1: taskwire.v1.SubscribeTaskRunsRequest.started:type_name -> taskwire.v1.Started
-	9,  // 2: taskwire.v1.SubscribeTaskRunsRequest.heartbeat:type_name -> taskwire.v1.Heartbeat
-	11, // 3: taskwire.v1.SubscribeTaskRunsRequest.completed:type_name -> taskwire.v1.Completed
-	13, // 4: taskwire.v1.SubscribeTaskRunsRequest.failed:type_name -> taskwire.v1.Failed
-	14, // 5: taskwire.v1.SubscribeTaskRunsRequest.logs:type_name -> taskwire.v1.Logs
-	17, // 6: taskwire.v1.SubscribeTaskRunsRequest.drain:type_name -> taskwire.v1.Drain
-	16, // 7: taskwire.v1.SubscribeTaskRunsRequest.released:type_name -> taskwire.v1.Released
-	4,  // 8: taskwire.v1.SubscribeTaskRunsResponse.welcome:type_name -> taskwire.v1.Welcome
-	6,  // 9: taskwire.v1.SubscribeTaskRunsResponse.assignments:type_name -> taskwire.v1.Assignments
-	18, // 10: taskwire.v1.SubscribeTaskRunsResponse.cancel:type_name -> taskwire.v1.Cancel
-	20, // 11: taskwire.v1.SubscribeTaskRunsResponse.acks:type_name -> taskwire.v1.Acks
-	17, // 12: taskwire.v1.SubscribeTaskRunsResponse.drain:type_name -> taskwire.v1.Drain
-	21, // 13: taskwire.v1.Assignment.parameters:type_name -> taskwire.v1.Payload
-	22, // 14: taskwire.v1.Assignment.lease_deadline:type_name -> google.protobuf.Timestamp
-	5,  // 15: taskwire.v1.Assignments.assignments:type_name -> taskwire.v1.Assignment
-	7,  // 16: taskwire.v1.Started.runs:type_name -> taskwire.v1.LeaseRef
-	7,  // 17: taskwire.v1.Heartbeat.runs:type_name -> taskwire.v1.LeaseRef
-	21, // 18: taskwire.v1.RunResult.result:type_name -> taskwire.v1.Payload
-	10, // 19: taskwire.v1.Completed.results:type_name -> taskwire.v1.RunResult
-	23, // 20: taskwire.v1.RunFailure.error:type_name -> taskwire.v1.ErrorInfo
-	12, // 21: taskwire.v1.Failed.failures:type_name -> taskwire.v1.RunFailure
-	15, // 22: taskwire.v1.Logs.lines:type_name -> taskwire.v1.WorkerLogLine
-	22, // 23: taskwire.v1.WorkerLogLine.time:type_name -> google.protobuf.Timestamp
-	7,  // 24: taskwire.v1.Released.runs:type_name -> taskwire.v1.LeaseRef
-	0,  // 25: taskwire.v1.Ack.kind:type_name -> taskwire.v1.AckKind
-	19, // 26: taskwire.v1.Acks.acks:type_name -> taskwire.v1.Ack
-	1,  // 27: taskwire.v1.WorkerService.SubscribeTaskRuns:input_type -> taskwire.v1.SubscribeTaskRunsRequest
-	2,  // 28: taskwire.v1.WorkerService.SubscribeTaskRuns:output_type -> taskwire.v1.SubscribeTaskRunsResponse
-	28, // [28:29] is the sub-list for method output_type
-	27, // [27:28] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	9,  // 0: taskwire.v1.HeartbeatRequest.runs:type_name -> taskwire.v1.LeaseRef
+	21, // 1: taskwire.v1.HeartbeatResponse.refused:type_name -> taskwire.v1.Ack
+	5,  // 2: taskwire.v1.SubscribeTaskRunsRequest.hello:type_name -> taskwire.v1.Hello
+	10, // 3: taskwire.v1.SubscribeTaskRunsRequest.started:type_name -> taskwire.v1.Started
+	11, // 4: taskwire.v1.SubscribeTaskRunsRequest.heartbeat:type_name -> taskwire.v1.Heartbeat
+	13, // 5: taskwire.v1.SubscribeTaskRunsRequest.completed:type_name -> taskwire.v1.Completed
+	15, // 6: taskwire.v1.SubscribeTaskRunsRequest.failed:type_name -> taskwire.v1.Failed
+	16, // 7: taskwire.v1.SubscribeTaskRunsRequest.logs:type_name -> taskwire.v1.Logs
+	19, // 8: taskwire.v1.SubscribeTaskRunsRequest.drain:type_name -> taskwire.v1.Drain
+	18, // 9: taskwire.v1.SubscribeTaskRunsRequest.released:type_name -> taskwire.v1.Released
+	6,  // 10: taskwire.v1.SubscribeTaskRunsResponse.welcome:type_name -> taskwire.v1.Welcome
+	8,  // 11: taskwire.v1.SubscribeTaskRunsResponse.assignments:type_name -> taskwire.v1.Assignments
+	20, // 12: taskwire.v1.SubscribeTaskRunsResponse.cancel:type_name -> taskwire.v1.Cancel
+	22, // 13: taskwire.v1.SubscribeTaskRunsResponse.acks:type_name -> taskwire.v1.Acks
+	19, // 14: taskwire.v1.SubscribeTaskRunsResponse.drain:type_name -> taskwire.v1.Drain
+	23, // 15: taskwire.v1.Assignment.parameters:type_name -> taskwire.v1.Payload
+	24, // 16: taskwire.v1.Assignment.lease_deadline:type_name -> google.protobuf.Timestamp
+	7,  // 17: taskwire.v1.Assignments.assignments:type_name -> taskwire.v1.Assignment
+	9,  // 18: taskwire.v1.Started.runs:type_name -> taskwire.v1.LeaseRef
+	9,  // 19: taskwire.v1.Heartbeat.runs:type_name -> taskwire.v1.LeaseRef
+	23, // 20: taskwire.v1.RunResult.result:type_name -> taskwire.v1.Payload
+	12, // 21: taskwire.v1.Completed.results:type_name -> taskwire.v1.RunResult
+	25, // 22: taskwire.v1.RunFailure.error:type_name -> taskwire.v1.ErrorInfo
+	14, // 23: taskwire.v1.Failed.failures:type_name -> taskwire.v1.RunFailure
+	17, // 24: taskwire.v1.Logs.lines:type_name -> taskwire.v1.WorkerLogLine
+	24, // 25: taskwire.v1.WorkerLogLine.time:type_name -> google.protobuf.Timestamp
+	9,  // 26: taskwire.v1.Released.runs:type_name -> taskwire.v1.LeaseRef
+	0,  // 27: taskwire.v1.Ack.kind:type_name -> taskwire.v1.AckKind
+	21, // 28: taskwire.v1.Acks.acks:type_name -> taskwire.v1.Ack
+	3,  // 29: taskwire.v1.WorkerService.SubscribeTaskRuns:input_type -> taskwire.v1.SubscribeTaskRunsRequest
+	1,  // 30: taskwire.v1.WorkerService.Heartbeat:input_type -> taskwire.v1.HeartbeatRequest
+	4,  // 31: taskwire.v1.WorkerService.SubscribeTaskRuns:output_type -> taskwire.v1.SubscribeTaskRunsResponse
+	2,  // 32: taskwire.v1.WorkerService.Heartbeat:output_type -> taskwire.v1.HeartbeatResponse
+	31, // [31:33] is the sub-list for method output_type
+	29, // [29:31] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_worker_service_proto_init() }
@@ -1670,7 +1781,7 @@ func file_taskwire_v1_worker_service_proto_init() {
 		return
 	}
 	file_taskwire_v1_task_run_proto_init()
-	file_taskwire_v1_worker_service_proto_msgTypes[0].OneofWrappers = []any{
+	file_taskwire_v1_worker_service_proto_msgTypes[2].OneofWrappers = []any{
 		(*SubscribeTaskRunsRequest_Hello)(nil),
 		(*SubscribeTaskRunsRequest_Started)(nil),
 		(*SubscribeTaskRunsRequest_Heartbeat)(nil),
@@ -1680,7 +1791,7 @@ func file_taskwire_v1_worker_service_proto_init() {
 		(*SubscribeTaskRunsRequest_Drain)(nil),
 		(*SubscribeTaskRunsRequest_Released)(nil),
 	}
-	file_taskwire_v1_worker_service_proto_msgTypes[1].OneofWrappers = []any{
+	file_taskwire_v1_worker_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*SubscribeTaskRunsResponse_Welcome)(nil),
 		(*SubscribeTaskRunsResponse_Assignments)(nil),
 		(*SubscribeTaskRunsResponse_Cancel)(nil),
@@ -1693,7 +1804,7 @@ func file_taskwire_v1_worker_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_worker_service_proto_rawDesc), len(file_taskwire_v1_worker_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

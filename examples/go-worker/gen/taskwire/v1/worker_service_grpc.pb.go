@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	WorkerService_SubscribeTaskRuns_FullMethodName = "/taskwire.v1.WorkerService/SubscribeTaskRuns"
+	WorkerService_Heartbeat_FullMethodName         = "/taskwire.v1.WorkerService/Heartbeat"
 )
 
 // WorkerServiceClient is the client API for WorkerService service.
@@ -48,6 +49,11 @@ const (
 // that stops heartbeating loses its leases at their deadline.
 type WorkerServiceClient interface {
 	SubscribeTaskRuns(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SubscribeTaskRunsRequest, SubscribeTaskRunsResponse], error)
+	// Extends leases from outside the stream: for a worker whose stream is served by a thread
+	// that a busy task can block (Node's event loop), heartbeats can come from another thread
+	// on a connection of their own. Same effect as a Heartbeat message on the stream of
+	// `session_id`; NOT_FOUND when that stream is no longer open.
+	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 }
 
 type workerServiceClient struct {
@@ -70,6 +76,16 @@ func (c *workerServiceClient) SubscribeTaskRuns(ctx context.Context, opts ...grp
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WorkerService_SubscribeTaskRunsClient = grpc.BidiStreamingClient[SubscribeTaskRunsRequest, SubscribeTaskRunsResponse]
+
+func (c *workerServiceClient) Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HeartbeatResponse)
+	err := c.cc.Invoke(ctx, WorkerService_Heartbeat_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 // WorkerServiceServer is the server API for WorkerService service.
 // All implementations must embed UnimplementedWorkerServiceServer
@@ -97,6 +113,11 @@ type WorkerService_SubscribeTaskRunsClient = grpc.BidiStreamingClient[SubscribeT
 // that stops heartbeating loses its leases at their deadline.
 type WorkerServiceServer interface {
 	SubscribeTaskRuns(grpc.BidiStreamingServer[SubscribeTaskRunsRequest, SubscribeTaskRunsResponse]) error
+	// Extends leases from outside the stream: for a worker whose stream is served by a thread
+	// that a busy task can block (Node's event loop), heartbeats can come from another thread
+	// on a connection of their own. Same effect as a Heartbeat message on the stream of
+	// `session_id`; NOT_FOUND when that stream is no longer open.
+	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	mustEmbedUnimplementedWorkerServiceServer()
 }
 
@@ -109,6 +130,9 @@ type UnimplementedWorkerServiceServer struct{}
 
 func (UnimplementedWorkerServiceServer) SubscribeTaskRuns(grpc.BidiStreamingServer[SubscribeTaskRunsRequest, SubscribeTaskRunsResponse]) error {
 	return status.Error(codes.Unimplemented, "method SubscribeTaskRuns not implemented")
+}
+func (UnimplementedWorkerServiceServer) Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Heartbeat not implemented")
 }
 func (UnimplementedWorkerServiceServer) mustEmbedUnimplementedWorkerServiceServer() {}
 func (UnimplementedWorkerServiceServer) testEmbeddedByValue()                       {}
@@ -138,13 +162,36 @@ func _WorkerService_SubscribeTaskRuns_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WorkerService_SubscribeTaskRunsServer = grpc.BidiStreamingServer[SubscribeTaskRunsRequest, SubscribeTaskRunsResponse]
 
+func _WorkerService_Heartbeat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HeartbeatRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkerServiceServer).Heartbeat(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkerService_Heartbeat_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkerServiceServer).Heartbeat(ctx, req.(*HeartbeatRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WorkerService_ServiceDesc is the grpc.ServiceDesc for WorkerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var WorkerService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "taskwire.v1.WorkerService",
 	HandlerType: (*WorkerServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Heartbeat",
+			Handler:    _WorkerService_Heartbeat_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "SubscribeTaskRuns",

@@ -14,7 +14,50 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/worker_service.proto.
  */
 export const file_taskwire_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YXNrd2lyZS92MS93b3JrZXJfc2VydmljZS5wcm90bxILdGFza3dpcmUudjEi5wIKGFN1YnNjcmliZVRhc2tSdW5zUmVxdWVzdBIjCgVoZWxsbxgBIAEoCzISLnRhc2t3aXJlLnYxLkhlbGxvSAASJwoHc3RhcnRlZBgCIAEoCzIULnRhc2t3aXJlLnYxLlN0YXJ0ZWRIABIrCgloZWFydGJlYXQYAyABKAsyFi50YXNrd2lyZS52MS5IZWFydGJlYXRIABIrCgljb21wbGV0ZWQYBCABKAsyFi50YXNrd2lyZS52MS5Db21wbGV0ZWRIABIlCgZmYWlsZWQYBSABKAsyEy50YXNrd2lyZS52MS5GYWlsZWRIABIhCgRsb2dzGAYgASgLMhEudGFza3dpcmUudjEuTG9nc0gAEiMKBWRyYWluGAcgASgLMhIudGFza3dpcmUudjEuRHJhaW5IABIpCghyZWxlYXNlZBgIIAEoCzIVLnRhc2t3aXJlLnYxLlJlbGVhc2VkSABCCQoHbWVzc2FnZSLvAQoZU3Vic2NyaWJlVGFza1J1bnNSZXNwb25zZRInCgd3ZWxjb21lGAEgASgLMhQudGFza3dpcmUudjEuV2VsY29tZUgAEi8KC2Fzc2lnbm1lbnRzGAIgASgLMhgudGFza3dpcmUudjEuQXNzaWdubWVudHNIABIlCgZjYW5jZWwYAyABKAsyEy50YXNrd2lyZS52MS5DYW5jZWxIABIhCgRhY2tzGAQgASgLMhEudGFza3dpcmUudjEuQWNrc0gAEiMKBWRyYWluGAUgASgLMhIudGFza3dpcmUudjEuRHJhaW5IAEIJCgdtZXNzYWdlIpwBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEhEKCXdvcmtlcl9pZBgCIAEoCRIRCgl0YXNrX2tleXMYAyADKAkSDQoFbGltaXQYBCABKA0SEAoIbGFuZ3VhZ2UYBSABKAkSEwoLc2RrX3ZlcnNpb24YBiABKAkSEAoIaG9zdG5hbWUYByABKAkSCwoDcGlkGAggASgNIqQBCgdXZWxjb21lEhYKDnNlcnZlcl92ZXJzaW9uGAEgASgJEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0SHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAMgASgNEhkKEWxlYXNlX2R1cmF0aW9uX21zGAQgASgNEhkKEW1heF9wYXlsb2FkX2J5dGVzGAUgASgEEhIKCnNlc3Npb25faWQYBiABKAki1AEKCkFzc2lnbm1lbnQSDgoGcnVuX2lkGAEgASgJEhAKCHRhc2tfa2V5GAIgASgJEg8KB2F0dGVtcHQYAyABKA0SEwoLbGVhc2VfdG9rZW4YBCABKAkSKAoKcGFyYW1ldGVycxgFIAEoCzIULnRhc2t3aXJlLnYxLlBheWxvYWQSMgoObGVhc2VfZGVhZGxpbmUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnRpbWVvdXRfbXMYByABKA0SDAoEdGFncxgIIAMoCSI7CgtBc3NpZ25tZW50cxIsCgthc3NpZ25tZW50cxgBIAMoCzIXLnRhc2t3aXJlLnYxLkFzc2lnbm1lbnQiLwoITGVhc2VSZWYSDgoGcnVuX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJIi4KB1N0YXJ0ZWQSIwoEcnVucxgBIAMoCzIVLnRhc2t3aXJlLnYxLkxlYXNlUmVmIjAKCUhlYXJ0YmVhdBIjCgRydW5zGAEgAygLMhUudGFza3dpcmUudjEuTGVhc2VSZWYiVgoJUnVuUmVzdWx0Eg4KBnJ1bl9pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCRIkCgZyZXN1bHQYAyABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkIjQKCUNvbXBsZXRlZBInCgdyZXN1bHRzGAEgAygLMhYudGFza3dpcmUudjEuUnVuUmVzdWx0IlgKClJ1bkZhaWx1cmUSDgoGcnVuX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEiUKBWVycm9yGAMgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvIjMKBkZhaWxlZBIpCghmYWlsdXJlcxgBIAMoCzIXLnRhc2t3aXJlLnYxLlJ1bkZhaWx1cmUiMQoETG9ncxIpCgVsaW5lcxgBIAMoCzIaLnRhc2t3aXJlLnYxLldvcmtlckxvZ0xpbmUifgoNV29ya2VyTG9nTGluZRIOCgZydW5faWQYASABKAkSEwoLbGVhc2VfdG9rZW4YAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGV2ZWwYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSIvCghSZWxlYXNlZBIjCgRydW5zGAEgAygLMhUudGFza3dpcmUudjEuTGVhc2VSZWYiGQoFRHJhaW4SEAoIZ3JhY2VfbXMYASABKA0iKQoGQ2FuY2VsEg8KB3J1bl9pZHMYASADKAkSDgoGcmVhc29uGAIgASgJInAKA0FjaxIOCgZydW5faWQYASABKAkSEwoLbGVhc2VfdG9rZW4YAiABKAkSIgoEa2luZBgDIAEoDjIULnRhc2t3aXJlLnYxLkFja0tpbmQSEAoIYWNjZXB0ZWQYBCABKAgSDgoGcmVhc29uGAUgASgJIiYKBEFja3MSHgoEYWNrcxgBIAMoCzIQLnRhc2t3aXJlLnYxLkFjayqnAQoHQWNrS2luZBIYChRBQ0tfS0lORF9VTlNQRUNJRklFRBAAEhQKEEFDS19LSU5EX1NUQVJURUQQARIWChJBQ0tfS0lORF9IRUFSVEJFQVQQAhIWChJBQ0tfS0lORF9DT01QTEVURUQQAxITCg9BQ0tfS0lORF9GQUlMRUQQBBIVChFBQ0tfS0lORF9SRUxFQVNFRBAFEhAKDEFDS19LSU5EX0xPRxAGMncKDVdvcmtlclNlcnZpY2USZgoRU3Vic2NyaWJlVGFza1J1bnMSJS50YXNrd2lyZS52MS5TdWJzY3JpYmVUYXNrUnVuc1JlcXVlc3QaJi50YXNrd2lyZS52MS5TdWJzY3JpYmVUYXNrUnVuc1Jlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiB0YXNrd2lyZS92MS93b3JrZXJfc2VydmljZS5wcm90bxILdGFza3dpcmUudjEiSwoQSGVhcnRiZWF0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiMKBHJ1bnMYAiADKAsyFS50YXNrd2lyZS52MS5MZWFzZVJlZiI2ChFIZWFydGJlYXRSZXNwb25zZRIhCgdyZWZ1c2VkGAEgAygLMhAudGFza3dpcmUudjEuQWNrIucCChhTdWJzY3JpYmVUYXNrUnVuc1JlcXVlc3QSIwoFaGVsbG8YASABKAsyEi50YXNrd2lyZS52MS5IZWxsb0gAEicKB3N0YXJ0ZWQYAiABKAsyFC50YXNrd2lyZS52MS5TdGFydGVkSAASKwoJaGVhcnRiZWF0GAMgASgLMhYudGFza3dpcmUudjEuSGVhcnRiZWF0SAASKwoJY29tcGxldGVkGAQgASgLMhYudGFza3dpcmUudjEuQ29tcGxldGVkSAASJQoGZmFpbGVkGAUgASgLMhMudGFza3dpcmUudjEuRmFpbGVkSAASIQoEbG9ncxgGIAEoCzIRLnRhc2t3aXJlLnYxLkxvZ3NIABIjCgVkcmFpbhgHIAEoCzISLnRhc2t3aXJlLnYxLkRyYWluSAASKQoIcmVsZWFzZWQYCCABKAsyFS50YXNrd2lyZS52MS5SZWxlYXNlZEgAQgkKB21lc3NhZ2Ui7wEKGVN1YnNjcmliZVRhc2tSdW5zUmVzcG9uc2USJwoHd2VsY29tZRgBIAEoCzIULnRhc2t3aXJlLnYxLldlbGNvbWVIABIvCgthc3NpZ25tZW50cxgCIAEoCzIYLnRhc2t3aXJlLnYxLkFzc2lnbm1lbnRzSAASJQoGY2FuY2VsGAMgASgLMhMudGFza3dpcmUudjEuQ2FuY2VsSAASIQoEYWNrcxgEIAEoCzIRLnRhc2t3aXJlLnYxLkFja3NIABIjCgVkcmFpbhgFIAEoCzISLnRhc2t3aXJlLnYxLkRyYWluSABCCQoHbWVzc2FnZSKcAQoFSGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIRCgl3b3JrZXJfaWQYAiABKAkSEQoJdGFza19rZXlzGAMgAygJEg0KBWxpbWl0GAQgASgNEhAKCGxhbmd1YWdlGAUgASgJEhMKC3Nka192ZXJzaW9uGAYgASgJEhAKCGhvc3RuYW1lGAcgASgJEgsKA3BpZBgIIAEoDSKkAQoHV2VsY29tZRIWCg5zZXJ2ZXJfdmVyc2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgNEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoDRIZChFsZWFzZV9kdXJhdGlvbl9tcxgEIAEoDRIZChFtYXhfcGF5bG9hZF9ieXRlcxgFIAEoBBISCgpzZXNzaW9uX2lkGAYgASgJItQBCgpBc3NpZ25tZW50Eg4KBnJ1bl9pZBgBIAEoCRIQCgh0YXNrX2tleRgCIAEoCRIPCgdhdHRlbXB0GAMgASgNEhMKC2xlYXNlX3Rva2VuGAQgASgJEigKCnBhcmFtZXRlcnMYBSABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEjIKDmxlYXNlX2RlYWRsaW5lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0aW1lb3V0X21zGAcgASgNEgwKBHRhZ3MYCCADKAkiOwoLQXNzaWdubWVudHMSLAoLYXNzaWdubWVudHMYASADKAsyFy50YXNrd2lyZS52MS5Bc3NpZ25tZW50Ii8KCExlYXNlUmVmEg4KBnJ1bl9pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCSIuCgdTdGFydGVkEiMKBHJ1bnMYASADKAsyFS50YXNrd2lyZS52MS5MZWFzZVJlZiIwCglIZWFydGJlYXQSIwoEcnVucxgBIAMoCzIVLnRhc2t3aXJlLnYxLkxlYXNlUmVmIlYKCVJ1blJlc3VsdBIOCgZydW5faWQYASABKAkSEwoLbGVhc2VfdG9rZW4YAiABKAkSJAoGcmVzdWx0GAMgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZCI0CglDb21wbGV0ZWQSJwoHcmVzdWx0cxgBIAMoCzIWLnRhc2t3aXJlLnYxLlJ1blJlc3VsdCJYCgpSdW5GYWlsdXJlEg4KBnJ1bl9pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCRIlCgVlcnJvchgDIAEoCzIWLnRhc2t3aXJlLnYxLkVycm9ySW5mbyIzCgZGYWlsZWQSKQoIZmFpbHVyZXMYASADKAsyFy50YXNrd2lyZS52MS5SdW5GYWlsdXJlIjEKBExvZ3MSKQoFbGluZXMYASADKAsyGi50YXNrd2lyZS52MS5Xb3JrZXJMb2dMaW5lIn4KDVdvcmtlckxvZ0xpbmUSDgoGcnVuX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxldmVsGAQgASgJEg8KB21lc3NhZ2UYBSABKAkiLwoIUmVsZWFzZWQSIwoEcnVucxgBIAMoCzIVLnRhc2t3aXJlLnYxLkxlYXNlUmVmIhkKBURyYWluEhAKCGdyYWNlX21zGAEgASgNIikKBkNhbmNlbBIPCgdydW5faWRzGAEgAygJEg4KBnJlYXNvbhgCIAEoCSJwCgNBY2sSDgoGcnVuX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEiIKBGtpbmQYAyABKA4yFC50YXNrd2lyZS52MS5BY2tLaW5kEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCSImCgRBY2tzEh4KBGFja3MYASADKAsyEC50YXNrd2lyZS52MS5BY2sqpwEKB0Fja0tpbmQSGAoUQUNLX0tJTkRfVU5TUEVDSUZJRUQQABIUChBBQ0tfS0lORF9TVEFSVEVEEAESFgoSQUNLX0tJTkRfSEVBUlRCRUFUEAISFgoSQUNLX0tJTkRfQ09NUExFVEVEEAMSEwoPQUNLX0tJTkRfRkFJTEVEEAQSFQoRQUNLX0tJTkRfUkVMRUFTRUQQBRIQCgxBQ0tfS0lORF9MT0cQBjLDAQoNV29ya2VyU2VydmljZRJmChFTdWJzY3JpYmVUYXNrUnVucxIlLnRhc2t3aXJlLnYxLlN1YnNjcmliZVRhc2tSdW5zUmVxdWVzdBomLnRhc2t3aXJlLnYxLlN1YnNjcmliZVRhc2tSdW5zUmVzcG9uc2UoATABEkoKCUhlYXJ0YmVhdBIdLnRhc2t3aXJlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaHi50YXNrd2lyZS52MS5IZWFydGJlYXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+
+/**
+ * @generated from message taskwire.v1.HeartbeatRequest
+ */
+export type HeartbeatRequest = Message<"taskwire.v1.HeartbeatRequest"> & {
+  /**
+   * Welcome.session_id of the worker's open stream.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: repeated taskwire.v1.LeaseRef runs = 2;
+   */
+  runs: LeaseRef[];
+};
+
+/**
+ * Describes the message taskwire.v1.HeartbeatRequest.
+ * Use `create(HeartbeatRequestSchema)` to create a new message.
+ */
+export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_worker_service, 0);
+
+/**
+ * @generated from message taskwire.v1.HeartbeatResponse
+ */
+export type HeartbeatResponse = Message<"taskwire.v1.HeartbeatResponse"> & {
+  /**
+   * The leases not extended (refused: stale token, finished run); accepted=false.
+   *
+   * @generated from field: repeated taskwire.v1.Ack refused = 1;
+   */
+  refused: Ack[];
+};
+
+/**
+ * Describes the message taskwire.v1.HeartbeatResponse.
+ * Use `create(HeartbeatResponseSchema)` to create a new message.
+ */
+export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_worker_service, 1);
 
 /**
  * Worker -> server.
@@ -81,7 +124,7 @@ export type SubscribeTaskRunsRequest = Message<"taskwire.v1.SubscribeTaskRunsReq
  * Use `create(SubscribeTaskRunsRequestSchema)` to create a new message.
  */
 export const SubscribeTaskRunsRequestSchema: GenMessage<SubscribeTaskRunsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 0);
+  messageDesc(file_taskwire_v1_worker_service, 2);
 
 /**
  * Server -> worker.
@@ -130,7 +173,7 @@ export type SubscribeTaskRunsResponse = Message<"taskwire.v1.SubscribeTaskRunsRe
  * Use `create(SubscribeTaskRunsResponseSchema)` to create a new message.
  */
 export const SubscribeTaskRunsResponseSchema: GenMessage<SubscribeTaskRunsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 1);
+  messageDesc(file_taskwire_v1_worker_service, 3);
 
 /**
  * @generated from message taskwire.v1.Hello
@@ -192,7 +235,7 @@ export type Hello = Message<"taskwire.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 2);
+  messageDesc(file_taskwire_v1_worker_service, 4);
 
 /**
  * @generated from message taskwire.v1.Welcome
@@ -242,7 +285,7 @@ export type Welcome = Message<"taskwire.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 3);
+  messageDesc(file_taskwire_v1_worker_service, 5);
 
 /**
  * @generated from message taskwire.v1.Assignment
@@ -300,7 +343,7 @@ export type Assignment = Message<"taskwire.v1.Assignment"> & {
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema: GenMessage<Assignment> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 4);
+  messageDesc(file_taskwire_v1_worker_service, 6);
 
 /**
  * @generated from message taskwire.v1.Assignments
@@ -317,7 +360,7 @@ export type Assignments = Message<"taskwire.v1.Assignments"> & {
  * Use `create(AssignmentsSchema)` to create a new message.
  */
 export const AssignmentsSchema: GenMessage<Assignments> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 5);
+  messageDesc(file_taskwire_v1_worker_service, 7);
 
 /**
  * Identifies one attempt: the run and the lease it runs under.
@@ -341,7 +384,7 @@ export type LeaseRef = Message<"taskwire.v1.LeaseRef"> & {
  * Use `create(LeaseRefSchema)` to create a new message.
  */
 export const LeaseRefSchema: GenMessage<LeaseRef> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 6);
+  messageDesc(file_taskwire_v1_worker_service, 8);
 
 /**
  * The worker accepted these assignments and started them.
@@ -360,7 +403,7 @@ export type Started = Message<"taskwire.v1.Started"> & {
  * Use `create(StartedSchema)` to create a new message.
  */
 export const StartedSchema: GenMessage<Started> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 7);
+  messageDesc(file_taskwire_v1_worker_service, 9);
 
 /**
  * Extends the leases of these runs (normally all the worker holds).
@@ -379,7 +422,7 @@ export type Heartbeat = Message<"taskwire.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 8);
+  messageDesc(file_taskwire_v1_worker_service, 10);
 
 /**
  * @generated from message taskwire.v1.RunResult
@@ -406,7 +449,7 @@ export type RunResult = Message<"taskwire.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 9);
+  messageDesc(file_taskwire_v1_worker_service, 11);
 
 /**
  * @generated from message taskwire.v1.Completed
@@ -423,7 +466,7 @@ export type Completed = Message<"taskwire.v1.Completed"> & {
  * Use `create(CompletedSchema)` to create a new message.
  */
 export const CompletedSchema: GenMessage<Completed> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 10);
+  messageDesc(file_taskwire_v1_worker_service, 12);
 
 /**
  * @generated from message taskwire.v1.RunFailure
@@ -450,7 +493,7 @@ export type RunFailure = Message<"taskwire.v1.RunFailure"> & {
  * Use `create(RunFailureSchema)` to create a new message.
  */
 export const RunFailureSchema: GenMessage<RunFailure> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 11);
+  messageDesc(file_taskwire_v1_worker_service, 13);
 
 /**
  * @generated from message taskwire.v1.Failed
@@ -467,7 +510,7 @@ export type Failed = Message<"taskwire.v1.Failed"> & {
  * Use `create(FailedSchema)` to create a new message.
  */
 export const FailedSchema: GenMessage<Failed> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 12);
+  messageDesc(file_taskwire_v1_worker_service, 14);
 
 /**
  * @generated from message taskwire.v1.Logs
@@ -484,7 +527,7 @@ export type Logs = Message<"taskwire.v1.Logs"> & {
  * Use `create(LogsSchema)` to create a new message.
  */
 export const LogsSchema: GenMessage<Logs> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 13);
+  messageDesc(file_taskwire_v1_worker_service, 15);
 
 /**
  * @generated from message taskwire.v1.WorkerLogLine
@@ -521,7 +564,7 @@ export type WorkerLogLine = Message<"taskwire.v1.WorkerLogLine"> & {
  * Use `create(WorkerLogLineSchema)` to create a new message.
  */
 export const WorkerLogLineSchema: GenMessage<WorkerLogLine> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 14);
+  messageDesc(file_taskwire_v1_worker_service, 16);
 
 /**
  * Runs handed back unstarted or interrupted by a shutdown: they go back to the queue
@@ -541,7 +584,7 @@ export type Released = Message<"taskwire.v1.Released"> & {
  * Use `create(ReleasedSchema)` to create a new message.
  */
 export const ReleasedSchema: GenMessage<Released> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 15);
+  messageDesc(file_taskwire_v1_worker_service, 17);
 
 /**
  * Stop sending work (worker -> server), or finish up and disconnect (server -> worker).
@@ -562,7 +605,7 @@ export type Drain = Message<"taskwire.v1.Drain"> & {
  * Use `create(DrainSchema)` to create a new message.
  */
 export const DrainSchema: GenMessage<Drain> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 16);
+  messageDesc(file_taskwire_v1_worker_service, 18);
 
 /**
  * Stop these runs: abort them and report Failed (they end CANCELLED).
@@ -586,7 +629,7 @@ export type Cancel = Message<"taskwire.v1.Cancel"> & {
  * Use `create(CancelSchema)` to create a new message.
  */
 export const CancelSchema: GenMessage<Cancel> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 17);
+  messageDesc(file_taskwire_v1_worker_service, 19);
 
 /**
  * @generated from message taskwire.v1.Ack
@@ -626,7 +669,7 @@ export type Ack = Message<"taskwire.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 18);
+  messageDesc(file_taskwire_v1_worker_service, 20);
 
 /**
  * @generated from message taskwire.v1.Acks
@@ -643,7 +686,7 @@ export type Acks = Message<"taskwire.v1.Acks"> & {
  * Use `create(AcksSchema)` to create a new message.
  */
 export const AcksSchema: GenMessage<Acks> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 19);
+  messageDesc(file_taskwire_v1_worker_service, 21);
 
 /**
  * @generated from enum taskwire.v1.AckKind
@@ -723,6 +766,19 @@ export const WorkerService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof SubscribeTaskRunsRequestSchema;
     output: typeof SubscribeTaskRunsResponseSchema;
+  },
+  /**
+   * Extends leases from outside the stream: for a worker whose stream is served by a thread
+   * that a busy task can block (Node's event loop), heartbeats can come from another thread
+   * on a connection of their own. Same effect as a Heartbeat message on the stream of
+   * `session_id`; NOT_FOUND when that stream is no longer open.
+   *
+   * @generated from rpc taskwire.v1.WorkerService.Heartbeat
+   */
+  heartbeat: {
+    methodKind: "unary";
+    input: typeof HeartbeatRequestSchema;
+    output: typeof HeartbeatResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskwire_v1_worker_service, 0);

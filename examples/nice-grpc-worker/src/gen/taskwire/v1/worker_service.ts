@@ -77,6 +77,17 @@ export function ackKindToJSON(object: AckKind): string {
   }
 }
 
+export interface HeartbeatRequest {
+  /** Welcome.session_id of the worker's open stream. */
+  sessionId: string;
+  runs: LeaseRef[];
+}
+
+export interface HeartbeatResponse {
+  /** The leases not extended (refused: stale token, finished run); accepted=false. */
+  refused: Ack[];
+}
+
 /** Worker -> server. */
 export interface SubscribeTaskRunsRequest {
   message:
@@ -236,6 +247,164 @@ export interface Ack {
 export interface Acks {
   acks: Ack[];
 }
+
+function createBaseHeartbeatRequest(): HeartbeatRequest {
+  return { sessionId: "", runs: [] };
+}
+
+export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
+  encode(message: HeartbeatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    for (const v of message.runs) {
+      LeaseRef.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.runs.push(LeaseRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeartbeatRequest {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      runs: globalThis.Array.isArray(object?.runs) ? object.runs.map((e: any) => LeaseRef.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: HeartbeatRequest): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.runs?.length) {
+      obj.runs = message.runs.map((e) => LeaseRef.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HeartbeatRequest>): HeartbeatRequest {
+    return HeartbeatRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HeartbeatRequest>): HeartbeatRequest {
+    const message = createBaseHeartbeatRequest();
+    message.sessionId = object.sessionId ?? "";
+    message.runs = object.runs?.map((e) => LeaseRef.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHeartbeatResponse(): HeartbeatResponse {
+  return { refused: [] };
+}
+
+export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
+  encode(message: HeartbeatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.refused) {
+      Ack.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refused.push(Ack.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeartbeatResponse {
+    return {
+      refused: globalThis.Array.isArray(object?.refused) ? object.refused.map((e: any) => Ack.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: HeartbeatResponse): unknown {
+    const obj: any = {};
+    if (message.refused?.length) {
+      obj.refused = message.refused.map((e) => Ack.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HeartbeatResponse>): HeartbeatResponse {
+    return HeartbeatResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HeartbeatResponse>): HeartbeatResponse {
+    const message = createBaseHeartbeatResponse();
+    message.refused = object.refused?.map((e) => Ack.fromPartial(e)) || [];
+    return message;
+  },
+};
 
 function createBaseSubscribeTaskRunsRequest(): SubscribeTaskRunsRequest {
   return { message: undefined };
@@ -2570,6 +2739,20 @@ export const WorkerServiceDefinition = {
       responseStream: true,
       options: {},
     },
+    /**
+     * Extends leases from outside the stream: for a worker whose stream is served by a thread
+     * that a busy task can block (Node's event loop), heartbeats can come from another thread
+     * on a connection of their own. Same effect as a Heartbeat message on the stream of
+     * `session_id`; NOT_FOUND when that stream is no longer open.
+     */
+    heartbeat: {
+      name: "Heartbeat",
+      requestType: HeartbeatRequest as typeof HeartbeatRequest,
+      requestStream: false,
+      responseType: HeartbeatResponse as typeof HeartbeatResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2578,6 +2761,13 @@ export interface WorkerServiceImplementation<CallContextExt = {}> {
     request: AsyncIterable<SubscribeTaskRunsRequest>,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<SubscribeTaskRunsResponse>>;
+  /**
+   * Extends leases from outside the stream: for a worker whose stream is served by a thread
+   * that a busy task can block (Node's event loop), heartbeats can come from another thread
+   * on a connection of their own. Same effect as a Heartbeat message on the stream of
+   * `session_id`; NOT_FOUND when that stream is no longer open.
+   */
+  heartbeat(request: HeartbeatRequest, context: CallContext & CallContextExt): Promise<DeepPartial<HeartbeatResponse>>;
 }
 
 export interface WorkerServiceClient<CallOptionsExt = {}> {
@@ -2585,6 +2775,13 @@ export interface WorkerServiceClient<CallOptionsExt = {}> {
     request: AsyncIterable<DeepPartial<SubscribeTaskRunsRequest>>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<SubscribeTaskRunsResponse>;
+  /**
+   * Extends leases from outside the stream: for a worker whose stream is served by a thread
+   * that a busy task can block (Node's event loop), heartbeats can come from another thread
+   * on a connection of their own. Same effect as a Heartbeat message on the stream of
+   * `session_id`; NOT_FOUND when that stream is no longer open.
+   */
+  heartbeat(request: DeepPartial<HeartbeatRequest>, options?: CallOptions & CallOptionsExt): Promise<HeartbeatResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -1,0 +1,29 @@
+// The body of the heartbeat thread (see heartbeat-thread.ts): every interval, one
+// WorkerService.Heartbeat call with the leases the main thread last reported.
+import { parentPort, workerData } from "node:worker_threads";
+import type { LeaseRefInit } from "./heartbeat-thread.js";
+import { createTaskwireClient } from "./taskwire-client.js";
+
+const { apiUrl, apiKey, tlsCaFile, sessionId, intervalMs } = workerData as {
+  apiUrl: string;
+  apiKey?: string;
+  tlsCaFile?: string;
+  sessionId: string;
+  intervalMs: number;
+};
+const client = createTaskwireClient({ apiUrl, apiKey: apiKey ?? "", tlsCaFile });
+let runs: LeaseRefInit[] = [];
+parentPort?.on("message", (latest: LeaseRefInit[]) => {
+  runs = latest;
+});
+setInterval(async () => {
+  try {
+    const { refused } = await client.workers.heartbeat({ sessionId, runs }, { timeoutMs: intervalMs * 2 });
+    if (refused.length > 0) {
+      parentPort?.postMessage({ refused: refused.map((ack) => ({ runId: ack.runId, reason: ack.reason })) });
+    }
+  } catch {
+    // The stream is gone or the server unreachable: the main thread reconnects and starts
+    // a new heartbeat thread for its new stream.
+  }
+}, intervalMs);
