@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { connect, isIP } from "node:net";
 import { connect as tlsConnect, rootCertificates } from "node:tls";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "./gen/index.js";
 import { createRunWatcher } from "./run-watcher.js";
@@ -45,14 +45,13 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   const apiKey = options.apiKey ?? settings?.apiKey;
   const caFile = options.tlsCaFile ?? settings?.tlsCa;
   const ca = caFile ? [...rootCertificates, readFileSync(caFile, "utf8")] : undefined;
-  const interceptors: Interceptor[] = apiKey
-    ? [
-        (next) => (request) => {
-          request.header.set("authorization", `Bearer ${apiKey}`);
-          return next(request);
-        },
-      ]
-    : [];
+  const interceptors: Interceptor[] = [connectionLossAsUnavailable];
+  if (apiKey) {
+    interceptors.push((next) => (request) => {
+      request.header.set("authorization", `Bearer ${apiKey}`);
+      return next(request);
+    });
+  }
   const transport = createGrpcTransport({
     baseUrl: apiUrl,
     interceptors,
@@ -90,3 +89,22 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
     close: watcher.close,
   };
 }
+
+/**
+ * A server that dies mid-call surfaces from the HTTP/2 stack as ABORTED ("read
+ * ECONNRESET") or CANCELED ("stream closed with error code CANCEL") as well as UNAVAILABLE.
+ * All three mean the same to a caller (the server went away; retry later, with an
+ * idempotency key if the call was a schedule), so they are reported as UNAVAILABLE.
+ */
+const connectionLossAsUnavailable: Interceptor = (next) => async (request) => {
+  try {
+    return await next(request);
+  } catch (error) {
+    const lost =
+      error instanceof ConnectError &&
+      ((error.code === Code.Aborted && /ECONNRESET|EPIPE|socket hang up/.test(error.rawMessage)) ||
+        (error.code === Code.Canceled && /stream closed with error code/.test(error.rawMessage)));
+    if (!lost) throw error;
+    throw new ConnectError(`the connection to the server was lost: ${(error as ConnectError).rawMessage}`, Code.Unavailable, undefined, undefined, error);
+  }
+};
