@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { pino } from "pino";
-import { createTaskwireClient, createWorker, currentRun, exponentialBackoff, task, TaskRunError } from "taskwire";
+import { createTaskwireClient, createWorker, currentRun, exponentialBackoff, NonRetryableError, task, TaskRunError } from "taskwire";
 import { TaskRunState } from "taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProcess } from "../src/bench/processes.js";
@@ -14,6 +14,7 @@ import { eventually, startTestServer, type TestServer } from "./support/test-ser
 let t: TestServer;
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url));
+const jsFixture = fileURLToPath(new URL("./fixtures/echo-js.mjs", import.meta.url));
 
 beforeAll(async () => {
   t = await startTestServer({ leaseDurationMs: 1_500, heartbeatIntervalMs: 300, ackTimeoutMs: 600, maxPayloadBytes: 64 * 1024 });
@@ -144,6 +145,40 @@ describe("task options", () => {
     } finally {
       await worker.stop();
     }
+  });
+});
+
+describe("errors that end a run at once", () => {
+  it("does not retry a NonRetryableError, whatever retries are left", async () => {
+    const strict = task(function strict() {
+      throw new NonRetryableError("bad address");
+    }, { client: t.client, retries: 3 });
+    const worker = serveNow(strict);
+    try {
+      const run = await strict.delay();
+      const error = (await run.result(5_000).catch((e: unknown) => e)) as TaskRunError;
+      expect(error.remoteType).toBe("NonRetryableError");
+      expect((await run.wait()).attempts).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("fences off a worker that ignores a timeout: the attempt fails, its late result is refused", async () => {
+    const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "ignores_timeout", options: { timeoutSeconds: 0.2 } } });
+    const worker = openRawWorker(t.server.url, { taskKeys: ["ignores_timeout"], limit: 1 });
+    const assignment = await eventually(() => worker.assignments[0]);
+    expect(assignment.timeoutMs).toBe(200);
+    const ref = { runId: id, leaseToken: assignment.leaseToken };
+    worker.send({ message: { case: "started", value: { runs: [ref] } } });
+    await eventually(async () => (await stateOf(id)) === "FAILED", 5_000);
+    worker.send({ message: { case: "completed", value: { results: [{ ...ref, result: { contentType: "application/json", data: new TextEncoder().encode("1") } }] } } });
+    const refusal = await eventually(() => worker.acks.find((a) => a.runId === id && !a.accepted));
+    expect(refusal.reason).toMatch(/not leased to this worker/);
+    const { taskRun } = await t.client.taskRuns.getTaskRun({ id });
+    expect(taskRun?.error?.type).toBe("TimeoutError");
+    expect(TaskRunState[taskRun?.state ?? 0]).toBe("FAILED");
+    await worker.kill();
   });
 });
 
@@ -298,6 +333,18 @@ describe("concurrency limits", () => {
       await worker.stop();
     }
     expect((await taskwire("concurrency-limit", "delete", "task_key:oneAtATime")).status).toBe(0);
+    // A plain JavaScript module served by the CLI, and a scheduled run cancelled from the CLI.
+    const jsWorker = await startProcess([cli, "task", "serve", `${jsFixture}:shout`, "--limit", "2"], env, "serving");
+    try {
+      const shout = task("shout", (_text: string) => "", { client: t.client });
+      expect(await (await shout.delay("hello")).result(10_000)).toBe("HELLO!");
+    } finally {
+      jsWorker.kill("SIGKILL");
+    }
+    const later = await one.applyAsync([], { delaySeconds: 3600 });
+    const cancel = await taskwire("task-run", "cancel", later.id);
+    expect(cancel.status).toBe(0);
+    expect((await later.wait()).state).toBe("CANCELLED");
     const missing = await taskwire("concurrency-limit", "delete", "task_key:oneAtATime");
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/NOT_FOUND: no concurrency limit for tag "task_key:oneAtATime"/);
