@@ -20,7 +20,11 @@ import {
 import { planClaims } from "./claim-plan.js";
 import { createConcurrencyLimits } from "./concurrency-limits.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
+import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
 import { createWatchRegistry, type Watcher } from "./watch-registry.js";
+import type { AckKind, LeaseAck, LeasedRun, LeaseRef, WorkerChannel, WorkerInfo, WorkerSession } from "./worker-channel.js";
+
+export type { AckKind, LeaseAck, LeasedRun, LeaseRef, WorkerChannel, WorkerInfo, WorkerSession } from "./worker-channel.js";
 
 export interface BrokerLimits {
   leaseDurationMs: number;
@@ -48,35 +52,6 @@ export interface BrokerOptions {
   clock?: () => number;
 }
 
-/** How the broker talks to one connected worker; the RPC layer turns these into messages. */
-export interface WorkerChannel {
-  assign(runs: LeasedRun[]): void;
-  ack(acks: LeaseAck[]): void;
-  cancel(runIds: string[], reason: string): void;
-  drain(graceMs: number): void;
-}
-
-export interface LeasedRun {
-  run: RunRecord;
-  leaseToken: string;
-  leaseDeadline: number;
-}
-
-export type AckKind = "STARTED" | "HEARTBEAT" | "COMPLETED" | "FAILED" | "RELEASED" | "LOG";
-
-export interface LeaseAck {
-  runId: string;
-  leaseToken: string;
-  kind: AckKind;
-  accepted: boolean;
-  reason: string;
-}
-
-export interface LeaseRef {
-  runId: string;
-  leaseToken: string;
-}
-
 export interface BrokerStats {
   workersConnected: number;
   runsLeased: number;
@@ -89,16 +64,6 @@ export interface ConcurrencyLimitInfo {
   tag: string;
   limit: number;
   active: number;
-}
-
-export interface WorkerInfo {
-  workerId: string;
-  taskKeys: string[];
-  limit: number;
-}
-
-export interface WorkerSession extends WorkerInfo {
-  readonly sessionId: string;
 }
 
 interface Session extends WorkerSession {
@@ -368,36 +333,16 @@ export function createBroker(options: BrokerOptions): Broker {
     );
   }
 
-  function transition(run: RunRecord, state: RunState, patch: Transition["patch"] | Omit<Transition["patch"], "state">, message = ""): Transition {
-    return {
-      runId: run.id,
-      from: ["PENDING", "RUNNING"],
-      patch: { ...patch, state },
-      events: [{ state, at: now(), attempt: run.attempts, message }],
-    };
+  function transition(run: RunRecord, state: RunState, patch: Omit<Transition["patch"], "state">, message = ""): Transition {
+    return leasedRunTransition(run, state, patch, now(), message);
   }
 
   function cancelledTransition(lease: Lease, error?: StoredError): Transition {
-    const reason = lease.cancelReason ?? "cancelled";
-    return transition(lease.run, "CANCELLED", {
-      endedAt: now(),
-      error: error ?? { type: "Cancelled", message: reason, stack: "", retryable: false },
-    }, reason);
+    return cancelled(lease.run, lease.cancelReason ?? "cancelled", now(), error);
   }
 
-  /** A lost attempt: back to the queue without using a retry, or FAILED past max redeliveries. */
   function lostTransition(run: RunRecord, reason: string, countsAsRedelivery: boolean): Transition {
-    const redeliveries = run.redeliveries + (countsAsRedelivery ? 1 : 0);
-    const max = run.options.maxRedeliveries || limits.defaultMaxRedeliveries;
-    if (redeliveries > max) {
-      const message = `the run was lost ${redeliveries} times (max_redeliveries ${max}); last: ${reason}`;
-      return transition(run, "FAILED", {
-        redeliveries,
-        endedAt: now(),
-        error: { type: "MaxRedeliveriesExceeded", message, stack: "", retryable: false },
-      }, message);
-    }
-    return transition(run, "SCHEDULED", { redeliveries, scheduledAt: now(), workerId: undefined }, `requeued: ${reason}`);
+    return lost(run, reason, countsAsRedelivery, now(), limits.defaultMaxRedeliveries);
   }
 
   function requeue(run: RunRecord, reason: string, countsAsRedelivery: boolean): void {
@@ -439,15 +384,9 @@ export function createBroker(options: BrokerOptions): Broker {
     if (lease.cancelReason) return finishLease(lease, cancelledTransition(lease, error), "FAILED");
     if (shouldRetry(run.options, run.retriesUsed, error.retryable)) {
       const delay = retryDelayMs(run.options, run.retriesUsed);
-      const scheduledAt = now() + delay;
-      const t = transition(run, "SCHEDULED", {
-        retriesUsed: run.retriesUsed + 1,
-        scheduledAt,
-        error,
-        workerId: undefined,
-      }, `retry ${run.retriesUsed + 1} of ${run.options.retries} in ${delay / 1000}s after ${error.type}: ${error.message}`);
-      finishLease(lease, t, "FAILED");
-      wakeNoLaterThan(scheduledAt);
+      const at = now();
+      finishLease(lease, retryTransition(run, error, at, delay), "FAILED");
+      wakeNoLaterThan(at + delay);
       if (delay === 0) markKeyReady(run.taskKey);
       return;
     }
