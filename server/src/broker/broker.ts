@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { randomBytesFromPool } from "../random-pool.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
@@ -122,6 +123,9 @@ export interface Broker {
   close(graceMs: number): Promise<void>;
 }
 
+/** How long a RUNNING transition may wait for company before it is committed alone. */
+const STARTED_WRITE_DELAY_MS = 50;
+
 interface PendingWork {
   batch: WriteBatch;
   after: ((result: CommitResult) => void)[];
@@ -155,6 +159,8 @@ export function createBroker(options: BrokerOptions): Broker {
   let keysTouchedDuringCommit = new Set<string>();
   let pending: PendingWork = emptyWork();
   let dispatchWanted = true;
+  let startedTimer: NodeJS.Timeout | undefined;
+  let startedDue = false;
   let flushQueued = false;
   let committing = false;
   let closing = false;
@@ -191,6 +197,19 @@ export function createBroker(options: BrokerOptions): Broker {
   async function flush(): Promise<void> {
     flushQueued = false;
     if (committing) return;
+    // RUNNING alone is worth no fsync: it waits (up to STARTED_WRITE_DELAY_MS) for a result
+    // or another write to travel with. Started and Completed of a short task then cost one
+    // UPDATE in one commit, even when they arrive in separate messages.
+    if (isBatchEmpty(pending.batch) && !dispatchWanted && !closing && !startedDue && pending.started.size > 0) {
+      startedTimer ??= setTimeout(() => {
+        startedDue = true;
+        queueFlush();
+      }, STARTED_WRITE_DELAY_MS);
+      return;
+    }
+    clearTimeout(startedTimer);
+    startedTimer = undefined;
+    startedDue = false;
     const work = pending;
     pending = emptyWork();
     work.batch.transitions.push(...work.started.values());
@@ -264,7 +283,7 @@ export function createBroker(options: BrokerOptions): Broker {
     const granted: LeasedRun[] = runs.map((run) => {
       const lease: Lease = {
         run,
-        token: randomBytes(12).toString("base64url"),
+        token: randomBytesFromPool(12).toString("base64url"),
         session,
         running: false,
         deadline: at + limits.leaseDurationMs,

@@ -1,11 +1,11 @@
-import { randomBytes } from "node:crypto";
+import { randomBytesFromPool } from "../random-pool.js";
 
 /**
  * A UUIDv7: time-ordered, so new ids land at the end of the id index instead of at random
  * places in it (random UUIDv4 ids made each insert touch a different B-tree page).
  */
 export function newRunId(now: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = randomBytesFromPool(16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = (bytes[6] & 0x0f) | 0x70;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
