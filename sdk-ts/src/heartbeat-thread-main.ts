@@ -20,7 +20,7 @@ setInterval(async () => {
   try {
     const { refused } = await client.workers.heartbeat({ sessionId, runs }, { timeoutMs: intervalMs * 2 });
     if (refused.length > 0) {
-      parentPort?.postMessage({ refused: refused.map((ack) => ({ runId: ack.runId, reason: ack.reason })) });
+      parentPort?.postMessage({ refused: refused.map((ack) => ({ runId: ack.runId, leaseToken: ack.leaseToken, reason: ack.reason })) });
     }
   } catch {
     // The stream is gone or the server unreachable: the main thread reconnects and starts

@@ -17,7 +17,9 @@ export interface HeartbeatThreadOptions {
   sessionId: string;
   intervalMs: number;
   /** A lease the server would not extend: the run is no longer this worker's. */
-  onRefused(runId: string, reason: string): void;
+  onRefused(runId: string, leaseToken: string, reason: string): void;
+  /** The thread could not start or died: heartbeats must come from elsewhere. */
+  onFailure(error: Error): void;
 }
 
 /**
@@ -32,10 +34,14 @@ export function startHeartbeatThread(options: HeartbeatThreadOptions): Heartbeat
   });
   // Never the reason a process stays up.
   thread.unref();
-  thread.on("message", (message: { refused: { runId: string; reason: string }[] }) => {
-    for (const { runId, reason } of message.refused) options.onRefused(runId, reason);
+  thread.on("message", (message: { refused: { runId: string; leaseToken: string; reason: string }[] }) => {
+    for (const { runId, leaseToken, reason } of message.refused) options.onRefused(runId, leaseToken, reason);
   });
-  thread.on("error", () => {});
+  let stopped = false;
+  thread.on("error", (error) => options.onFailure(error));
+  thread.on("exit", (code) => {
+    if (!stopped && code !== 0) options.onFailure(new Error(`the heartbeat thread exited with code ${code}`));
+  });
   let latest: () => LeaseRefInit[] = () => [];
   let queued = false;
   return {
@@ -50,6 +56,7 @@ export function startHeartbeatThread(options: HeartbeatThreadOptions): Heartbeat
       });
     },
     stop() {
+      stopped = true;
       void thread.terminate();
     },
   };

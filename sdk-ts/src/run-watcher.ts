@@ -52,8 +52,12 @@ export function createRunWatcher(client: Client<typeof TaskRunService>): RunWatc
         void error;
         return;
       }
-      if (stream === current) stream = undefined;
-      if (waiters.size > 0) open();
+      // Ended cleanly (closed for lingering, or the server shut down). A newer stream may
+      // already be the current one; otherwise waiters still waiting need a new one, after a
+      // pause so that a server ending every stream at once is not hammered.
+      if (stream !== current) return;
+      stream = undefined;
+      if (waiters.size > 0) setTimeout(() => waiters.size > 0 && !stream && open(), 100);
     })();
   }
 

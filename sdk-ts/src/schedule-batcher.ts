@@ -19,9 +19,12 @@ type SendBatch = (specs: Spec[]) => Promise<ScheduleTaskRunResponse[]>;
 export function createScheduleBatcher(send: SendBatch): ScheduleBatcher {
   let queue: { spec: Spec; resolve: (r: ScheduleTaskRunResponse) => void; reject: (e: unknown) => void }[] = [];
 
+  /** Under the server's 10,000 runs per request, and well under its message size limit. */
+  const MAX_BATCH = 1_000;
+
   async function flush(): Promise<void> {
-    const batch = queue;
-    queue = [];
+    const batch = queue.splice(0, MAX_BATCH);
+    if (queue.length > 0) setImmediate(() => void flush());
     try {
       const results = await send(batch.map((item) => item.spec));
       batch.forEach((item, i) => item.resolve(results[i]));

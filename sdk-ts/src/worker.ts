@@ -50,10 +50,12 @@ interface Connection {
   outbox: WorkerOutbox;
   close(): void;
   abort: AbortController;
-  /** Results sent and not yet acknowledged as durable. */
+  /** Lease tokens of results sent and not yet acknowledged as durable. */
   unacked: Set<string>;
   draining: boolean;
   heartbeats?: HeartbeatThread;
+  /** Heartbeats on the stream, only when the heartbeat thread could not run. */
+  heartbeatTimer?: NodeJS.Timeout;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -133,7 +135,12 @@ export function createWorker(options: WorkerOptions): Worker {
               client,
               sessionId: message.value.sessionId,
               intervalMs: message.value.heartbeatIntervalMs || 5_000,
-              onRefused: (runId, reason) => onAck(conn, runId, AckKind.HEARTBEAT, false, reason),
+              onRefused: (runId, leaseToken, reason) => onAck(conn, runId, leaseToken, AckKind.HEARTBEAT, false, reason),
+              onFailure: (error) => {
+                // Without its thread, heartbeats go on the stream: a busy task can delay them.
+                log(`heartbeat thread failed (${error.message}); heartbeats go on the stream instead`);
+                conn.heartbeatTimer ??= setInterval(() => conn.outbox.heartbeat(heldBy(conn)), message.value.heartbeatIntervalMs || 5_000);
+              },
             });
             leasesChanged(conn);
             if (stopping) beginDrain(conn);
@@ -147,7 +154,7 @@ export function createWorker(options: WorkerOptions): Worker {
             }
             break;
           case "acks":
-            for (const ack of message.value.acks) onAck(conn, ack.runId, ack.kind, ack.accepted, ack.reason);
+            for (const ack of message.value.acks) onAck(conn, ack.runId, ack.leaseToken, ack.kind, ack.accepted, ack.reason);
             notify();
             break;
           case "drain":
@@ -157,6 +164,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     } finally {
       conn.heartbeats?.stop();
+      clearInterval(conn.heartbeatTimer);
       if (connection === conn) connection = undefined;
       // The server re-queues what this stream held; results from it would be refused now.
       for (const run of active.values()) {
@@ -170,12 +178,14 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   /** Tells the heartbeat thread which leases this connection holds now. */
+  function heldBy(conn: Connection) {
+    return [...active.values()]
+      .filter((run) => run.connection === conn && !run.settled)
+      .map((run) => ({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken }));
+  }
+
   function leasesChanged(conn: Connection): void {
-    conn.heartbeats?.update(() =>
-      [...active.values()]
-        .filter((run) => run.connection === conn && !run.settled)
-        .map((run) => ({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken })),
-    );
+    conn.heartbeats?.update(() => heldBy(conn));
   }
 
   function beginDrain(conn: Connection): void {
@@ -188,7 +198,7 @@ export function createWorker(options: WorkerOptions): Worker {
         if (run.connection !== conn || run.settled) continue;
         run.settled = true;
         run.abort.abort(new Error("the worker is shutting down; the run was handed back"));
-        conn.unacked.add(run.assignment.runId);
+        conn.unacked.add(run.assignment.leaseToken);
         conn.outbox.released({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken });
       }
       // Only close once every result is durable, or it could be lost with the stream.
@@ -197,11 +207,12 @@ export function createWorker(options: WorkerOptions): Worker {
     })();
   }
 
-  function onAck(conn: Connection, runId: string, kind: AckKind, accepted: boolean, reason: string): void {
-    if (kind === AckKind.COMPLETED || kind === AckKind.FAILED || kind === AckKind.RELEASED) conn.unacked.delete(runId);
+  function onAck(conn: Connection, runId: string, leaseToken: string, kind: AckKind, accepted: boolean, reason: string): void {
+    if (kind === AckKind.COMPLETED || kind === AckKind.FAILED || kind === AckKind.RELEASED) conn.unacked.delete(leaseToken);
     if (accepted) return;
+    // Matched by lease token: the same run may be here again under a newer lease.
     const run = active.get(runId);
-    if (run && !run.settled && (kind === AckKind.STARTED || kind === AckKind.HEARTBEAT)) {
+    if (run && run.assignment.leaseToken === leaseToken && !run.settled && (kind === AckKind.STARTED || kind === AckKind.HEARTBEAT)) {
       run.settled = true;
       run.abort.abort(new Error(`the server took the run back: ${reason}`));
     }
@@ -219,7 +230,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const fail = (error: ErrorDescription) => {
       if (run.settled) return;
       run.settled = true;
-      conn.unacked.add(runId);
+      conn.unacked.add(leaseToken);
       conn.outbox.failed({ runId, leaseToken, error });
     };
     const timer =
@@ -260,7 +271,7 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!run.settled) {
         const data = encodeJson(value, "result");
         run.settled = true;
-        conn.unacked.add(runId);
+        conn.unacked.add(leaseToken);
         conn.outbox.completed({ runId, leaseToken, result: { contentType: JSON_CONTENT_TYPE, data } });
       }
     } catch (error) {
@@ -269,7 +280,8 @@ export function createWorker(options: WorkerOptions): Worker {
       fail(description);
     } finally {
       clearTimeout(timer);
-      active.delete(runId);
+      // Only this attempt's entry: a later attempt of the same run may have replaced it.
+      if (active.get(runId) === run) active.delete(runId);
       leasesChanged(conn);
       notify();
     }
@@ -310,7 +322,9 @@ export function createWorker(options: WorkerOptions): Worker {
       const conn = connection;
       if (conn) {
         beginDrain(conn);
-        await until(() => conn.abort.signal.aborted || connection !== conn, graceMs + 10_000);
+        await until(() => connection !== conn, graceMs + 10_000);
+        // A server that never ends the stream (a half-open connection) must not hold us up.
+        conn.abort.abort();
       }
       for (const run of active.values()) run.abort.abort(new Error("the worker stopped"));
       await loop;

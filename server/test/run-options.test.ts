@@ -350,3 +350,39 @@ describe("concurrency limits", () => {
     expect(missing.stderr).toMatch(/NOT_FOUND: no concurrency limit for tag "task_key:oneAtATime"/);
   });
 });
+
+describe("review regressions", () => {
+  it("keeps the server idle with a run scheduled 30 days ahead (no timer overflow loop)", async () => {
+    const far = task(function farAhead() {}, { client: t.client });
+    await far.applyAsync([], { delaySeconds: 30 * 24 * 3600 });
+    const commits = async () => Number(/^taskwire_commits_total (\d+)$/m.exec(await (await fetch(`${t.server.url}/metrics`)).text())?.[1]);
+    const before = await commits();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await commits()) - before).toBeLessThan(5);
+  });
+
+  it("does not hold back untagged runs while a concurrency limit on some runs of the key is full", async () => {
+    await t.client.taskRuns.setConcurrencyLimit({ tag: "one_x", limit: 1 });
+    const release: (() => void)[] = [];
+    const mixed = task(async function mixedLimits(name: string) {
+      if (name.startsWith("x")) await new Promise<void>((resolve) => release.push(resolve));
+      return name;
+    }, { client: t.client });
+    const x = await Promise.all(["x1", "x2"].map((name) => mixed.applyAsync([name], { tags: ["one_x"] })));
+    const y = await Promise.all(Array.from({ length: 8 }, (_, i) => mixed.delay(`y${i}`)));
+    const worker = createWorker({ tasks: [mixed], client: t.client, limit: 10, log: () => {} });
+    void worker.start();
+    try {
+      // Every y run finishes while x1 holds the only slot of its limit.
+      expect(await Promise.all(y.map((run) => run.result(5_000)))).toEqual(y.map((_, i) => `y${i}`));
+      await eventually(() => release.length === 1);
+      release[0]();
+      await eventually(() => release.length === 2);
+      release[1]();
+      expect(await Promise.all(x.map((run) => run.result(5_000)))).toEqual(["x1", "x2"]);
+    } finally {
+      await worker.stop();
+      await t.client.taskRuns.deleteConcurrencyLimit({ tag: "one_x" });
+    }
+  });
+});

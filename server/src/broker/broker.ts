@@ -128,7 +128,7 @@ const STARTED_WRITE_DELAY_MS = 50;
 
 interface PendingWork {
   batch: WriteBatch;
-  after: ((result: CommitResult) => void)[];
+  after: ((result: CommitResult, batch: WriteBatch) => void)[];
   failed: ((error: unknown) => void)[];
   /** Each changed run as it will be once committed, so watchers need no read back. */
   snapshots: Map<string, RunRecord>;
@@ -160,6 +160,9 @@ export function createBroker(options: BrokerOptions): Broker {
   let pending: PendingWork = emptyWork();
   let dispatchWanted = true;
   let startedTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryAt = 0;
+  let commitFailures = 0;
   let startedDue = false;
   let flushQueued = false;
   let committing = false;
@@ -181,7 +184,11 @@ export function createBroker(options: BrokerOptions): Broker {
     setImmediate(flush);
   }
 
-  function write(fill: (batch: WriteBatch) => void, after?: (result: CommitResult) => void, failed?: (error: unknown) => void): void {
+  function write(
+    fill: (batch: WriteBatch) => void,
+    after?: (result: CommitResult, batch: WriteBatch) => void,
+    failed?: (error: unknown) => void,
+  ): void {
     fill(pending.batch);
     if (after) pending.after.push(after);
     if (failed) pending.failed.push(failed);
@@ -210,12 +217,31 @@ export function createBroker(options: BrokerOptions): Broker {
     clearTimeout(startedTimer);
     startedTimer = undefined;
     startedDue = false;
+    if (now() < retryAt) {
+      retryTimer ??= setTimeout(() => {
+        retryTimer = undefined;
+        queueFlush();
+      }, retryAt - now());
+      return;
+    }
     const work = pending;
     pending = emptyWork();
     work.batch.transitions.push(...work.started.values());
     const plan = dispatchWanted && !closing ? planDispatch() : [];
     dispatchWanted = false;
-    for (const claim of plan) work.batch.claims.push(claim.request);
+    // Concurrency slots are taken as the store claims; a failed commit gives them back.
+    const admitted: RunRecord[] = [];
+    let refused = false;
+    const admit = (run: RunRecord) => {
+      const ok = concurrency.admit(run);
+      if (ok) admitted.push(run);
+      else refused = true;
+      return ok;
+    };
+    for (const claim of plan) {
+      claim.request.admit = admit;
+      work.batch.claims.push(claim.request);
+    }
     if (isBatchEmpty(work.batch)) return;
     committing = true;
     keysTouchedDuringCommit = new Set();
@@ -224,29 +250,57 @@ export function createBroker(options: BrokerOptions): Broker {
       result = await store.commit(work.batch);
     } catch (error) {
       committing = false;
-      logger.error({ err: error }, "commit failed");
-      for (const fail of work.failed) fail(error);
-      // Claims planned for this batch did not happen; try dispatching again.
-      dispatchWanted = true;
-      queueFlush();
+      for (const run of admitted) concurrency.release(run);
+      retryFailedWork(work, error);
       return;
     }
     committing = false;
+    commitFailures = 0;
+    // Retries scheduled for later need the timer; onWake may have read the store before.
+    const at = now();
+    for (const t of work.batch.transitions) {
+      if (t.patch.state === "SCHEDULED" && (t.patch.scheduledAt ?? 0) > at) wakeNoLaterThan(t.patch.scheduledAt ?? at);
+    }
     counters.commitsTotal++;
     counters.runsScheduledTotal += result.inserted.filter((r) => !r.existing).length;
     for (const claimed of result.claimed) counters.claimsTotal += claimed.length;
     // Acks first: a worker sees its result acknowledged before the run that takes its slot.
-    for (const after of work.after) after(result);
+    for (const after of work.after) after(result, work.batch);
     // One Assignments message per worker per commit, however many claims filled it: the
     // worker then answers with one Started and one Completed message, not one per claim.
     const granted = new Map<Session, LeasedRun[]>();
     plan.forEach((claim, i) => {
-      const leased = grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i]);
+      const leased = grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i], refused);
       if (leased.length > 0) granted.set(claim.owner, [...(granted.get(claim.owner) ?? []), ...leased]);
     });
     for (const [session, runs] of granted) session.channel.assign(runs);
     await publishChanges(work, result);
     if (dispatchWanted || hasPendingWrites()) queueFlush();
+  }
+
+  /**
+   * A commit failed (disk full, I/O error): nothing it held is dropped. Its writes go back
+   * in front of what came since and are retried with a backoff (0.1 s doubling to 5 s);
+   * callers wait, or give up at their own deadlines. Claims are planned afresh.
+   */
+  function retryFailedWork(work: PendingWork, error: unknown): void {
+    commitFailures++;
+    const delay = Math.min(100 * 2 ** (commitFailures - 1), 5_000);
+    logger.error({ err: error, retryInMs: delay, failures: commitFailures }, "commit failed; retrying");
+    work.batch.claims = [];
+    const next = pending;
+    pending = work;
+    pending.batch.inserts.push(...next.batch.inserts);
+    pending.batch.transitions.push(...next.batch.transitions);
+    pending.batch.logs.push(...next.batch.logs);
+    pending.after.push(...next.after);
+    pending.failed.push(...next.failed);
+    for (const [id, run] of next.snapshots) pending.snapshots.set(id, run);
+    // Started transitions already moved into the batch; later ones still merge from here.
+    pending.started = next.started;
+    dispatchWanted = true;
+    retryAt = now() + delay;
+    queueFlush();
   }
 
   function planDispatch() {
@@ -262,12 +316,14 @@ export function createBroker(options: BrokerOptions): Broker {
     const excludeTags = concurrency.saturated();
     return planClaims(rotated, (key) => !idleKeys.has(key), now()).map((claim) => ({
       owner: claim.owner.session,
-      request: { ...claim.request, excludeTags, admit: concurrency.admit },
+      request: { ...claim.request, excludeTags },
     }));
   }
 
-  function grantLeases(session: Session, taskKeys: string[], max: number, runs: RunRecord[]): LeasedRun[] {
-    if (runs.length < max) {
+  function grantLeases(session: Session, taskKeys: string[], max: number, runs: RunRecord[], limited: boolean): LeasedRun[] {
+    // Short means the keys ran dry, unless a concurrency limit turned runs away: then other
+    // runs of the same keys may be waiting behind them.
+    if (runs.length < max && !limited) {
       for (const key of taskKeys) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
     }
     if (runs.length === 0) return [];
@@ -415,14 +471,9 @@ export function createBroker(options: BrokerOptions): Broker {
   function sweepLeases(): void {
     const at = now();
     for (const lease of [...leases.values()]) {
-      if (!lease.running && at > lease.ackDeadline) {
-        loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`);
-      } else if (at > lease.deadline) {
-        // A worker that stopped heartbeating is likely stuck: it gets no more work until it
-        // is heard from again, or the run would go straight back to it.
-        lease.session.silent = true;
-        loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`);
-      } else if (lease.timeoutAt !== undefined && at > lease.timeoutAt) {
+      // An attempt past its timeout fails as timed out (and may retry), even if its lease
+      // ran out in the same sweep: the timeout is what the user asked for.
+      if (lease.timeoutAt !== undefined && at > lease.timeoutAt) {
         // The worker should have aborted the attempt itself; fence it off and fail the attempt.
         const seconds = lease.run.options.timeoutSeconds;
         lease.session.channel.cancel([lease.run.id], `timed out after ${seconds}s`);
@@ -432,6 +483,13 @@ export function createBroker(options: BrokerOptions): Broker {
           stack: "",
           retryable: true,
         });
+      } else if (!lease.running && at > lease.ackDeadline) {
+        loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`);
+      } else if (at > lease.deadline) {
+        // A worker that stopped heartbeating is likely stuck: it gets no more work until it
+        // is heard from again, or the run would go straight back to it.
+        lease.session.silent = true;
+        loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`);
       }
     }
   }
@@ -440,17 +498,54 @@ export function createBroker(options: BrokerOptions): Broker {
     if (at >= wakeAt) return;
     wakeAt = at;
     clearTimeout(wakeTimer);
-    wakeTimer = setTimeout(onWake, Math.max(0, at - now()));
+    // setTimeout fires at once past 2^31-1 ms (24.8 days); a far timer re-arms when it fires.
+    wakeTimer = setTimeout(onWake, Math.min(Math.max(0, at - now()), 2_147_483_647));
     wakeTimer.unref();
   }
 
   async function onWake(): Promise<void> {
+    if (wakeAt > now() + 1_000) {
+      const at = wakeAt;
+      wakeAt = Number.POSITIVE_INFINITY;
+      return wakeNoLaterThan(at);
+    }
     wakeAt = Number.POSITIVE_INFINITY;
     idleKeys.clear();
     dispatchWanted = true;
     queueFlush();
     const next = await store.nextScheduledAt(now());
     if (next !== undefined) wakeNoLaterThan(next);
+  }
+
+  async function cancelRun(runId: string, attempt: number): Promise<RunRecord> {
+    const lease = leases.get(runId);
+    if (lease) {
+      lease.cancelReason ??= "cancelled on request";
+      if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
+      return lease.run;
+    }
+    const run = await getRun(runId);
+    if (FINAL_STATES.has(run.state)) {
+      throw new ConnectError(`task run ${runId} is already ${run.state}; only unfinished runs can be cancelled`, Code.FailedPrecondition);
+    }
+    const t: Transition = {
+      runId,
+      from: ["SCHEDULED"],
+      patch: { state: "CANCELLED", endedAt: now() },
+      events: [{ state: "CANCELLED", at: now(), attempt: run.attempts, message: "cancelled on request" }],
+    };
+    const applied = await new Promise<boolean>((resolve, reject) => {
+      write(
+        (batch) => batch.transitions.push(t),
+        (result, batch) => resolve(result.applied[batch.transitions.indexOf(t)]),
+        reject,
+      );
+    });
+    if (applied) return getRun(runId);
+    // Not applied: a worker claimed it meanwhile (the lease path handles it now), or its
+    // lease had just ended and the result was committed with this write (now final).
+    if (attempt < 3) return cancelRun(runId, attempt + 1);
+    throw new ConnectError(`task run ${runId} changed state while being cancelled; try again`, Code.Aborted);
   }
 
   async function getRun(runId: string): Promise<RunRecord> {
@@ -467,13 +562,13 @@ export function createBroker(options: BrokerOptions): Broker {
     schedule(runs) {
       if (runs.length === 0) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
-        let offset = 0;
         write(
-          (batch) => {
-            offset = batch.inserts.length;
-            batch.inserts.push(...runs);
+          (batch) => batch.inserts.push(...runs),
+          (result, batch) => {
+            // Found by identity: a batch retried after a failed commit may hold more before it.
+            const offset = batch.inserts.indexOf(runs[0]);
+            resolve(result.inserted.slice(offset, offset + runs.length));
           },
-          (result) => resolve(result.inserted.slice(offset, offset + runs.length)),
           reject,
         );
         const at = now();
@@ -618,37 +713,7 @@ export function createBroker(options: BrokerOptions): Broker {
     drainWorker(handle) {
       (handle as Session).draining = true;
     },
-    async cancel(runId) {
-      const lease = leases.get(runId);
-      if (lease) {
-        lease.cancelReason ??= "cancelled on request";
-        if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
-        return lease.run;
-      }
-      const run = await getRun(runId);
-      if (FINAL_STATES.has(run.state)) {
-        throw new ConnectError(`task run ${runId} is already ${run.state}; only unfinished runs can be cancelled`, Code.FailedPrecondition);
-      }
-      const t: Transition = {
-        runId,
-        from: ["SCHEDULED"],
-        patch: { state: "CANCELLED", endedAt: now() },
-        events: [{ state: "CANCELLED", at: now(), attempt: run.attempts, message: "cancelled on request" }],
-      };
-      const applied = await new Promise<boolean>((resolve, reject) => {
-        let index = 0;
-        write(
-          (batch) => {
-            index = batch.transitions.length;
-            batch.transitions.push(t);
-          },
-          (result) => resolve(result.applied[index]),
-          reject,
-        );
-      });
-      // Not applied: a worker claimed it meanwhile; the lease path above handles it now.
-      return applied ? getRun(runId) : this.cancel(runId);
-    },
+    cancel: (runId) => cancelRun(runId, 1),
     getRun,
     async watch(watcher, runIds) {
       watches.add(watcher, runIds);
@@ -721,9 +786,18 @@ export function createBroker(options: BrokerOptions): Broker {
         endLease(lease);
         writeTransition(lease.run, lostTransition(lease.run, "the server shut down", false));
       }
-      while (committing || hasPendingWrites()) {
-        if (!committing) await flush();
+      // Bounded: a store that keeps failing must not keep the process from exiting.
+      const giveUpAt = now() + 10_000;
+      while ((committing || hasPendingWrites()) && now() < giveUpAt) {
+        if (!committing && now() >= retryAt) await flush();
         else await new Promise((r) => setTimeout(r, 5));
+      }
+      clearTimeout(retryTimer);
+      clearTimeout(startedTimer);
+      if (hasPendingWrites()) {
+        logger.error("shut down with writes the store would not take; their runs are re-queued at the next start");
+        const error = new ConnectError("the server shut down before it could store this", Code.Unavailable);
+        for (const fail of pending.failed) fail(error);
       }
     },
   };

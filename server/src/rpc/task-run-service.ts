@@ -110,6 +110,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
     async *watchTaskRuns(requests, context) {
       const out = createAsyncQueue<MessageInitShape<typeof WatchTaskRunsResponseSchema>>();
       let watcher: Watcher | undefined;
+      let closed = false;
       const reading = (async () => {
         for await (const request of requests) {
           watcher ??= {
@@ -119,6 +120,8 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
           if (request.unwatchRunIds.length > 0) broker.unwatch(watcher, request.unwatchRunIds);
           if (request.runIds.length > 0) {
             const unknown = await broker.watch(watcher, request.runIds);
+            // The caller went away while this watch was being set up: undo it.
+            if (closed) broker.unwatch(watcher);
             if (unknown.length > 0) out.push({ unknownRunIds: unknown });
           }
         }
@@ -131,6 +134,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
       try {
         yield* out;
       } finally {
+        closed = true;
         if (watcher) broker.unwatch(watcher);
       }
     },
