@@ -1,6 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +7,7 @@ import { promisify } from "node:util";
 import { createTaskwireClient, setDefaultClient, task, TaskRunError, type TaskwireClient } from "taskwire";
 import { TaskRunState } from "taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../server/src/bench/processes.js";
 
 // One protocol, three languages: real processes against a real server. A TypeScript,
 // Python or Go worker runs what a caller in another language scheduled by task key.
@@ -98,17 +98,6 @@ async function buildGoWorker(): Promise<string> {
     );
   }
   return output;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function getRun(id: string) {
