@@ -248,6 +248,8 @@ export function createWorker(options: WorkerOptions): Worker {
       // Let the Started ack and the heartbeat thread's lease list leave first (both go out
       // at the end of this turn): a task that then blocks the event loop cannot hold them back.
       await new Promise((resolve) => setImmediate(resolve));
+      // Cancelled, timed out or taken back meanwhile: do not start it at all.
+      if (run.settled) return;
       if (!t) throw Object.assign(new Error(`this worker does not serve task ${assignment.taskKey}`), { name: "UnknownTask" });
       let args: unknown[];
       try {
