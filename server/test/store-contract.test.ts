@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { newRunId } from "../src/store/run-id.js";
+import { createSqliteStore } from "../src/store/sqlite-store.js";
+import { emptyBatch, type NewRun, type RunRecord, type Store, type Transition } from "../src/store/store.js";
+
+/**
+ * The store contract, as one suite every store implementation must pass (today SQLite; a
+ * PostgreSQL store would be added to `stores` below and run against a real database).
+ */
+const stores: [string, () => { store: Store; cleanup(): void }][] = [
+  [
+    "SQLite file",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "taskwire-store-"));
+      return { store: createSqliteStore({ path: join(dir, "taskwire.db") }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  ],
+];
+
+const NOW = Date.UTC(2026, 10, 24);
+const json = (value: unknown) => ({ contentType: "application/json", data: new TextEncoder().encode(JSON.stringify(value)) });
+
+function newRun(taskKey: string, over: Partial<RunRecord> = {}, options: Partial<RunRecord["options"]> = {}): NewRun {
+  const record: RunRecord = {
+    id: newRunId(NOW),
+    taskKey,
+    state: "SCHEDULED",
+    parameters: json({ args: [], kwargs: {} }),
+    options: { retries: 0, retryDelaySeconds: [], retryJitterFactor: 0, timeoutSeconds: 0, priority: 0, idempotencyKey: "", tags: [], maxRedeliveries: 5, ...options },
+    attempts: 0,
+    retriesUsed: 0,
+    redeliveries: 0,
+    createdAt: NOW,
+    scheduledAt: NOW,
+    foreground: false,
+    ...over,
+  };
+  return { record, history: [{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }], logs: [] };
+}
+
+async function insert(store: Store, ...runs: NewRun[]) {
+  const batch = emptyBatch();
+  batch.inserts.push(...runs);
+  return (await store.commit(batch)).inserted;
+}
+
+async function claim(store: Store, taskKeys: string[], max: number, now = NOW, excludeTags: string[] = []) {
+  const batch = emptyBatch();
+  batch.claims.push({ taskKeys, max, workerId: "w1", now, excludeTags });
+  return (await store.commit(batch)).claimed[0];
+}
+
+for (const [name, make] of stores) {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => void;
+    beforeEach(() => {
+      ({ store, cleanup } = make());
+    });
+    afterEach(async () => {
+      await store.close();
+      cleanup();
+    });
+
+    it("stores runs and reads them back as written", async () => {
+      const run = newRun("greet", {}, { tags: ["a"], retryDelaySeconds: [1, 2] });
+      await insert(store, run);
+      const [read] = await store.getRuns([run.record.id]);
+      expect(read).toMatchObject({ id: run.record.id, taskKey: "greet", state: "SCHEDULED", options: run.record.options });
+      expect(new TextDecoder().decode(read.parameters.data)).toBe('{"args":[],"kwargs":{}}');
+      expect(await store.getHistory(run.record.id)).toEqual([{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }]);
+    });
+
+    it("returns the first run for a second insert with the same idempotency key", async () => {
+      const first = newRun("pay", {}, { idempotencyKey: "order-1" });
+      const second = newRun("pay", {}, { idempotencyKey: "order-1" });
+      const other = newRun("refund", {}, { idempotencyKey: "order-1" });
+      expect(await insert(store, first, second, other)).toEqual([
+        { id: first.record.id, existing: false },
+        { id: first.record.id, existing: true },
+        { id: other.record.id, existing: false },
+      ]);
+    });
+
+    it("claims due runs by priority, then scheduled time, and never a run twice", async () => {
+      const low = newRun("k", {}, { priority: 0 });
+      const high = newRun("k", {}, { priority: 5 });
+      const later = newRun("k", { scheduledAt: NOW + 60_000 });
+      await insert(store, low, high, later);
+      const claimed = await claim(store, ["k"], 10);
+      expect(claimed.map((r) => r.id)).toEqual([high.record.id, low.record.id]);
+      expect(claimed.every((r) => r.state === "PENDING" && r.attempts === 1 && r.workerId === "w1")).toBe(true);
+      expect(await claim(store, ["k"], 10)).toEqual([]);
+      expect((await claim(store, ["k"], 10, NOW + 60_000)).map((r) => r.id)).toEqual([later.record.id]);
+    });
+
+    it("interleaves the keys of one claim", async () => {
+      await insert(store, ...["a", "a", "a", "b", "b", "b"].map((key) => newRun(key)));
+      expect((await claim(store, ["a", "b"], 4)).map((r) => r.taskKey)).toEqual(["a", "b", "a", "b"]);
+    });
+
+    it("leaves runs of a saturated tag queued", async () => {
+      await insert(store, newRun("k", {}, { tags: ["db"] }), newRun("k"));
+      const claimed = await claim(store, ["k"], 10, NOW, ["db"]);
+      expect(claimed.map((r) => r.options.tags)).toEqual([[]]);
+    });
+
+    it("applies a transition only from the states it names, with its history rows", async () => {
+      const run = newRun("k");
+      await insert(store, run);
+      const [claimed] = await claim(store, ["k"], 1);
+      const complete: Transition = {
+        runId: claimed.id,
+        from: ["PENDING", "RUNNING"],
+        patch: { state: "COMPLETED", endedAt: NOW + 5, result: json(42) },
+        events: [
+          { state: "RUNNING", at: NOW + 1, attempt: 1, message: "" },
+          { state: "COMPLETED", at: NOW + 5, attempt: 1, message: "" },
+        ],
+      };
+      const batch = emptyBatch();
+      batch.transitions.push(complete, { ...complete, patch: { state: "FAILED" }, events: [] });
+      expect((await store.commit(batch)).applied).toEqual([true, false]);
+      const [read] = await store.getRuns([run.record.id]);
+      expect(read.state).toBe("COMPLETED");
+      expect(new TextDecoder().decode(read.result?.data)).toBe("42");
+      expect((await store.getHistory(run.record.id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
+    });
+
+    it("re-queues runs left PENDING or RUNNING by a crash", async () => {
+      await insert(store, newRun("k"), newRun("k"));
+      await claim(store, ["k"], 2);
+      expect(await store.requeueAbandoned(NOW + 10)).toBe(2);
+      expect((await store.countByState()).SCHEDULED).toBe(2);
+    });
+
+    it("lists newest first, filters, and pages", async () => {
+      const runs = Array.from({ length: 5 }, (_, i) => newRun(i % 2 ? "odd" : "even", {}, { tags: i === 4 ? ["x"] : [] }));
+      await insert(store, ...runs);
+      const first = await store.listRuns({ taskKeys: [], states: [], tag: "", limit: 3 });
+      expect(first.runs.map((r) => r.id)).toEqual(runs.slice(2).reverse().map((r) => r.record.id));
+      const rest = await store.listRuns({ taskKeys: [], states: [], tag: "", limit: 3, before: first.next });
+      expect(rest.runs.map((r) => r.id)).toEqual(runs.slice(0, 2).reverse().map((r) => r.record.id));
+      expect(rest.next).toBeUndefined();
+      expect((await store.listRuns({ taskKeys: ["odd"], states: [], tag: "", limit: 10 })).runs).toHaveLength(2);
+      expect((await store.listRuns({ taskKeys: [], states: [], tag: "x", limit: 10 })).runs).toHaveLength(1);
+    });
+
+    it("knows the next scheduled time, keeps concurrency limits, and deletes expired finished runs", async () => {
+      await insert(store, newRun("k", { scheduledAt: NOW + 5_000 }), newRun("k", { scheduledAt: NOW + 9_000 }));
+      expect(await store.nextScheduledAt(NOW)).toBe(NOW + 5_000);
+      await store.setConcurrencyLimit({ tag: "db", limit: 2 });
+      await store.setConcurrencyLimit({ tag: "db", limit: 3 });
+      expect(await store.listConcurrencyLimits()).toEqual([{ tag: "db", limit: 3 }]);
+      expect(await store.deleteConcurrencyLimit("db")).toBe(true);
+      expect(await store.deleteConcurrencyLimit("db")).toBe(false);
+      const done = newRun("k", { state: "COMPLETED", endedAt: NOW });
+      await insert(store, done);
+      expect(await store.deleteFinished(NOW + 1, 100)).toBe(1);
+      expect(await store.getRuns([done.record.id])).toEqual([]);
+      expect((await store.countByState()).SCHEDULED).toBe(2);
+    });
+  });
+}
