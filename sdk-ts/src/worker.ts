@@ -84,16 +84,24 @@ export function createWorker(options: WorkerOptions): Worker {
   let connection: Connection | undefined;
   let stopping = false;
   let wakeBackoff: (() => void) | undefined;
-  let changed: (() => void) | undefined;
   let loop: Promise<void> | undefined;
 
-  const notify = () => changed?.();
+  /** Whoever waits in `until` for the runs or acks to change; woken on every change. */
+  const waiting = new Set<() => void>();
+  const notify = () => {
+    for (const wake of waiting) wake();
+  };
   const until = async (condition: () => boolean, ms: number) => {
     const deadline = Date.now() + ms;
     while (!condition() && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
-        changed = resolve;
-        setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now())));
+        const timer = setTimeout(wake, deadline - Date.now());
+        function wake() {
+          clearTimeout(timer);
+          waiting.delete(wake);
+          resolve();
+        }
+        waiting.add(wake);
       });
     }
     return condition();

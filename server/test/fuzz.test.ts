@@ -15,6 +15,7 @@ import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema, TaskRunS
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRawWorker } from "./support/raw-worker.js";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";
+import { json } from "./support/json-payload.js";
 
 // Malformed input from callers and workers: the server must answer with a proper error
 // (or a valid success), keep serving, and change no run it should not. Deterministic: one
@@ -40,7 +41,6 @@ function createRandom(state: number) {
 }
 
 let t: TestServer;
-const json = (value: unknown) => ({ contentType: "application/json", data: new TextEncoder().encode(JSON.stringify(value)) });
 const text = (data: Uint8Array | undefined) => new TextDecoder().decode(data);
 
 /** The runs the test watches, by role. */

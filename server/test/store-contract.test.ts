@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newRunId } from "../src/store/run-id.js";
 import { createSqliteStore } from "../src/store/sqlite-store.js";
 import { emptyBatch, type NewRun, type RunRecord, type Store, type Transition } from "../src/store/store.js";
+import { json } from "./support/json-payload.js";
 
 /**
  * The store contract, as one suite every store implementation must pass (today SQLite; a
@@ -21,7 +22,6 @@ const stores: [string, () => { store: Store; cleanup(): void }][] = [
 ];
 
 const NOW = Date.UTC(2026, 10, 24);
-const json = (value: unknown) => ({ contentType: "application/json", data: new TextEncoder().encode(JSON.stringify(value)) });
 
 function newRun(taskKey: string, over: Partial<RunRecord> = {}, options: Partial<RunRecord["options"]> = {}): NewRun {
   const record: RunRecord = {

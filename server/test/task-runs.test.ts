@@ -3,6 +3,7 @@ import { createWorker, task, TaskRunError, UnserializableValueError } from "task
 import { TaskRunState } from "taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";
+import { json } from "./support/json-payload.js";
 
 let t: TestServer;
 
@@ -13,8 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.stop();
 });
-
-const json = (value: unknown) => ({ contentType: "application/json", data: new TextEncoder().encode(JSON.stringify(value)) });
 
 async function expectConnectError(promise: Promise<unknown>, code: Code, text: RegExp) {
   const error = await promise.then(

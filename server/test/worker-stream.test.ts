@@ -3,6 +3,7 @@ import { AckKind, TaskRunState } from "taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRawWorker } from "./support/raw-worker.js";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";
+import { json } from "./support/json-payload.js";
 
 let t: TestServer;
 
@@ -13,8 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.stop();
 });
-
-const json = (value: unknown) => ({ contentType: "application/json", data: new TextEncoder().encode(JSON.stringify(value)) });
 
 async function schedule(taskKey: string, count: number): Promise<string[]> {
   const { runs } = await t.client.taskRuns.scheduleTaskRuns({

@@ -459,9 +459,8 @@ export function createBroker(options: BrokerOptions): Broker {
     if (lease.cancelReason) return finishLease(lease, cancelledTransition(lease, error), "FAILED");
     if (shouldRetry(run.options, run.retriesUsed, error.retryable)) {
       const delay = retryDelayMs(run.options, run.retriesUsed);
-      const at = now();
-      finishLease(lease, retryTransition(run, error, at, delay), "FAILED");
-      wakeNoLaterThan(at + delay);
+      // The wake-up timer is set once the retry is committed (see flush).
+      finishLease(lease, retryTransition(run, error, now(), delay), "FAILED");
       if (delay === 0) markKeyReady(run.taskKey);
       return;
     }

@@ -1,14 +1,11 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { createListeningServer, type ListeningServer, trackSocket } from "./listening-server.js";
 import { replaySocket } from "./replay-socket.js";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
-export interface DualProtocolServer {
-  listen(port: number, host: string): Promise<number>;
-  close(): Promise<void>;
-}
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0");
 
@@ -17,7 +14,7 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0");
  * (Connect and gRPC-Web from browsers and curl, the web UI, /healthz). The first bytes of
  * each connection decide: HTTP/2 always opens with the preface "PRI * HTTP/2.0".
  */
-export function createDualProtocolServer(handler: Handler): DualProtocolServer {
+export function createDualProtocolServer(handler: Handler): ListeningServer {
   const h2 = http2.createServer({}, handler);
   const h1 = http.createServer(handler);
   h1.keepAliveTimeout = 65_000;
@@ -29,10 +26,7 @@ export function createDualProtocolServer(handler: Handler): DualProtocolServer {
   });
 
   const server = net.createServer((socket) => {
-    // Without it, small stream messages wait for Nagle: about 40 ms each.
-    socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    trackSocket(sockets, socket);
     socket.on("error", () => socket.destroy());
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -53,23 +47,8 @@ export function createDualProtocolServer(handler: Handler): DualProtocolServer {
     socket.on("data", onData);
   });
 
-  return {
-    listen(port, host) {
-      return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          resolve((server.address() as net.AddressInfo).port);
-        });
-      });
-    },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions) session.close();
-      h1.closeIdleConnections();
-      await new Promise((r) => setTimeout(r, 100));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-  };
+  return createListeningServer(server, sockets, () => {
+    for (const session of sessions) session.close();
+    h1.closeIdleConnections();
+  });
 }
