@@ -3,6 +3,7 @@ import { defaultClient } from "./default-client.js";
 import { recordForegroundRun } from "./foreground-recorder.js";
 import { encodeParameters, JSON_CONTENT_TYPE } from "./json-payload.js";
 import { type RunContext, withRunContext } from "./run-context.js";
+import { serve } from "./serve.js";
 import { createTaskRunFuture, type TaskRunFuture } from "./task-run-future.js";
 import type { TaskwireClient } from "./taskwire-client.js";
 
@@ -128,8 +129,7 @@ export function task<A extends unknown[], R>(
     fn,
     delay: (...args: A) => applyAsync(args),
     applyAsync,
-    async serve(serveOptions?: { limit?: number }) {
-      const { serve } = await import("./serve.js");
+    serve(serveOptions?: { limit?: number }) {
       return serve(call as Task, { ...serveOptions });
     },
   }) as unknown as Task<A, R>;
