@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { TaskRunService, WorkerService } from "taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
@@ -10,6 +10,7 @@ import { createTlsServer } from "./http/tls-server.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
+import { acquireSqliteFileLock, type SqliteFileLock } from "./store/sqlite-file-lock.js";
 import { createSqliteStore } from "./store/sqlite-store.js";
 import type { Store } from "./store/store.js";
 import { startRetention } from "./store/retention.js";
@@ -40,17 +41,37 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function openStore(options: ServerOptions): Store {
+function databasePath(options: ServerOptions): string {
   const url = options.databaseUrl;
-  if (!url) return createSqliteStore({ path: join(options.home, "taskwire.db") });
-  if (url.startsWith("sqlite:")) return createSqliteStore({ path: url.slice("sqlite:".length) });
+  if (!url) return join(options.home, "taskwire.db");
+  if (url.startsWith("sqlite:")) return url.slice("sqlite:".length);
   throw new Error(`TASKWIRE_DATABASE_URL ${JSON.stringify(url)}: only sqlite:<path> is supported by this build`);
+}
+
+/**
+ * Opens the store once this process is the only server on it: a second server would
+ * re-queue the first one's runs in flight, and both would run them.
+ *
+ * @throws DatabaseInUseError when another live server holds the database.
+ */
+function openStore(path: string, logger: Logger): { store: Store; lock?: SqliteFileLock } {
+  const lock = path === ":memory:" ? undefined : acquireSqliteFileLock(path);
+  try {
+    const store = createSqliteStore({
+      path,
+      onFileLost: (error) => logger.fatal({ err: error }, "the database file is gone: refusing every write"),
+    });
+    return { store, lock };
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
 }
 
 /** Starts the taskwire server: gRPC, Connect, the web UI and /healthz on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? "info", base: { service: "taskwire" } });
-  const store = openStore(options);
+  const { store, lock } = openStore(databasePath(options), logger);
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const concurrencyLimits = await store.listConcurrencyLimits();
@@ -70,8 +91,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async fallback(req, res) {
       const url = new URL(req.url ?? "/", "http://localhost");
       if (url.pathname === "/healthz") {
-        res.writeHead(200, { "content-type": "text/plain" });
-        res.end("ok\n");
+        const fatal = store.fatalError();
+        res.writeHead(fatal ? 503 : 200, { "content-type": "text/plain" });
+        res.end(fatal ? `unhealthy: ${fatal}\n` : "ok\n");
         return;
       }
       if (options.apiKey && !hasApiKey(req.headers.authorization ?? url.searchParams.get("api_key"), options.apiKey)) {
@@ -94,9 +116,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   const http = options.tls ? createTlsServer(rpc, options.tls) : createDualProtocolServer(rpc);
-  const port = await http.listen(options.port, options.host);
+  let port: number;
+  try {
+    port = await http.listen(options.port, options.host);
+  } catch (error) {
+    retention.stop();
+    await broker.close(0);
+    await store.close();
+    lock?.release();
+    throw error;
+  }
   const scheme = options.tls ? "https" : "http";
   const url = `${scheme}://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  lock?.recordUrl(url);
   logger.info({ url, database: store.location }, "taskwire server listening");
   let closing: Promise<void> | undefined;
   return {
@@ -109,6 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await broker.close(options.shutdownGraceMs ?? 10_000);
         await http.close();
         await store.close();
+        lock?.release();
         logger.info("taskwire server stopped");
       })();
       return closing;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Settings } from "taskwire";
 import type { RunningServer } from "../server.js";
+import { DatabaseInUseError } from "../store/database-in-use-error.js";
 import { CliError } from "./cli-error.js";
 import { redactSecret } from "./redact-secret.js";
 
@@ -9,7 +10,8 @@ import { redactSecret } from "./redact-secret.js";
  * Starts a taskwire server from resolved settings and prints the one line that tells the
  * user where it listens and where it stores runs. Shared by `server start` and `demo`.
  *
- * @throws CliError when the address cannot be listened on (port in use, no permission).
+ * @throws CliError when the address cannot be listened on (port in use, no permission), or
+ *   when another server holds the database.
  */
 export async function startConfiguredServer(settings: Settings): Promise<RunningServer> {
   const { serverHost: host, serverPort: port } = settings;
@@ -41,6 +43,7 @@ export async function startConfiguredServer(settings: Settings): Promise<Running
       limits: { maxPayloadBytes: settings.maxPayloadBytes },
     });
   } catch (error) {
+    if (error instanceof DatabaseInUseError) throw new CliError(error.message, { cause: error });
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
       throw new CliError(

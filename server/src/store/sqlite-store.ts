@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { createDatabaseFileGuard, type DatabaseFileLostError } from "./database-file-guard.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import type {
   ClaimRequest,
@@ -20,6 +21,13 @@ import type {
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
   path: string;
+  /** Called once when the file is found deleted or replaced; every write is refused after. */
+  onFileLost?: (error: DatabaseFileLostError) => void;
+}
+
+export interface SqliteStore extends Store {
+  /** The open connection, for inspection and fault injection; writes through it bypass the broker. */
+  readonly database: Database.Database;
 }
 
 interface RunRow {
@@ -63,13 +71,14 @@ const PATCH_SQL: Record<keyof RunPatch, string> = {
  * returned survives a power cut. better-sqlite3 is synchronous; a commit blocks the event
  * loop for its fsync, which is why the broker hands it whole batches.
  */
-export function createSqliteStore(options: SqliteStoreOptions): Store {
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
   migrate(db);
+  const guard = options.path === ":memory:" ? undefined : createDatabaseFileGuard(options.path, options.onFileLost);
 
   const insertRun = db.prepare(`
     INSERT INTO task_runs (id, task_key, state, parameters, parameters_type, options, priority,
@@ -223,10 +232,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { inserted, applied, claimed };
   });
 
+  /**
+   * Runs a write, then checks that the file written is still the database file before the
+   * write is reported done: after a delete or a replace it would be lost at the next start.
+   */
+  function guarded<T>(write: () => T): T {
+    guard?.check();
+    const result = write();
+    guard?.check();
+    return result;
+  }
+
   return {
+    database: db,
     location: options.path === ":memory:" ? "sqlite::memory:" : `sqlite:${options.path}`,
     async commit(batch) {
-      return commitTransaction(batch);
+      return guarded(() => commitTransaction(batch));
     },
     async getRuns(ids) {
       const runs: RunRecord[] = [];
@@ -272,7 +293,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return (selectNextDue.get(now) as number | null) ?? undefined;
     },
     async requeueAbandoned(now) {
-      return db.transaction(() => {
+      return guarded(db.transaction(() => {
         const ids = db
           .prepare("SELECT id, attempts FROM task_runs WHERE state IN ('PENDING', 'RUNNING')")
           .all() as { id: string; attempts: number }[];
@@ -283,24 +304,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           insertEvent.run(id, "SCHEDULED", now, attempts, "requeued: the server restarted while it ran");
         }
         return ids.length;
-      })();
+      }));
     },
     async countByState() {
       const rows = db.prepare("SELECT state, count(*) AS n FROM task_runs GROUP BY state").all() as { state: RunState; n: number }[];
       return Object.fromEntries(rows.map((row) => [row.state, row.n]));
     },
     async setConcurrencyLimit({ tag, limit }) {
-      db.prepare(`INSERT INTO concurrency_limits (tag, "limit") VALUES (?, ?)
-        ON CONFLICT (tag) DO UPDATE SET "limit" = excluded."limit"`).run(tag, limit);
+      guarded(() => db.prepare(`INSERT INTO concurrency_limits (tag, "limit") VALUES (?, ?)
+        ON CONFLICT (tag) DO UPDATE SET "limit" = excluded."limit"`).run(tag, limit));
     },
     async deleteConcurrencyLimit(tag) {
-      return db.prepare("DELETE FROM concurrency_limits WHERE tag = ?").run(tag).changes > 0;
+      return guarded(() => db.prepare("DELETE FROM concurrency_limits WHERE tag = ?").run(tag).changes > 0);
     },
     async listConcurrencyLimits() {
       return db.prepare('SELECT tag, "limit" AS "limit" FROM concurrency_limits ORDER BY tag').all() as { tag: string; limit: number }[];
     },
     async deleteFinished(cutoff, limit) {
-      return db.transaction(() => {
+      return guarded(db.transaction(() => {
         const ids = selectExpired.all(cutoff, limit) as string[];
         for (const id of ids) {
           deleteEvents.run(id);
@@ -308,7 +329,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           deleteRun.run(id);
         }
         return ids.length;
-      })();
+      }));
+    },
+    fatalError() {
+      return guard?.lostReason();
     },
     async close() {
       db.close();

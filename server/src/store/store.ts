@@ -178,6 +178,11 @@ export interface Store {
   listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]>;
   /** Deletes up to `limit` runs that ended before `cutoff`, with their history and logs. */
   deleteFinished(cutoff: number, limit: number): Promise<number>;
+  /**
+   * Why the store refuses every write for good, else undefined: its file was deleted or
+   * replaced while open, so what it writes would be lost at the next start.
+   */
+  fatalError(): string | undefined;
   close(): Promise<void>;
 }
 
