@@ -19,6 +19,7 @@ import {
   type WriteBatch,
 } from "../store/store.js";
 import { planClaims } from "./claim-plan.js";
+import { commitRefusal } from "./commit-refusal.js";
 import { createConcurrencyLimits } from "./concurrency-limits.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
@@ -126,10 +127,22 @@ export interface Broker {
 /** How long a RUNNING transition may wait for company before it is committed alone. */
 const STARTED_WRITE_DELAY_MS = 50;
 
+/**
+ * A write a caller waits for (schedule, cancel, a foreground record): if its commit fails it
+ * is taken out of the batch and the caller is told at once, never retried behind its back.
+ */
+interface CallerWrite {
+  inserts: NewRun[];
+  transitions: Transition[];
+  after: (result: CommitResult, batch: WriteBatch) => void;
+  fail: (error: ConnectError) => void;
+}
+
 interface PendingWork {
   batch: WriteBatch;
+  /** Told once the batch is committed; these writes are retried until it is. */
   after: ((result: CommitResult, batch: WriteBatch) => void)[];
-  failed: ((error: unknown) => void)[];
+  callers: CallerWrite[];
   /** Each changed run as it will be once committed, so watchers need no read back. */
   snapshots: Map<string, RunRecord>;
   /** RUNNING transitions not written yet: a result in the same batch absorbs them. */
@@ -137,7 +150,7 @@ interface PendingWork {
 }
 
 function emptyWork(): PendingWork {
-  return { batch: emptyBatch(), after: [], failed: [], snapshots: new Map(), started: new Map() };
+  return { batch: emptyBatch(), after: [], callers: [], snapshots: new Map(), started: new Map() };
 }
 
 /**
@@ -184,14 +197,25 @@ export function createBroker(options: BrokerOptions): Broker {
     setImmediate(flush);
   }
 
+  /** Queues a write; with `failed`, a caller's write that fails at once when its commit does. */
   function write(
     fill: (batch: WriteBatch) => void,
     after?: (result: CommitResult, batch: WriteBatch) => void,
-    failed?: (error: unknown) => void,
+    failed?: (error: ConnectError) => void,
   ): void {
+    const { inserts, transitions } = pending.batch;
+    const [insertsBefore, transitionsBefore] = [inserts.length, transitions.length];
     fill(pending.batch);
-    if (after) pending.after.push(after);
-    if (failed) pending.failed.push(failed);
+    if (failed && after) {
+      pending.callers.push({
+        inserts: inserts.slice(insertsBefore),
+        transitions: transitions.slice(transitionsBefore),
+        after,
+        fail: failed,
+      });
+    } else if (after) {
+      pending.after.push(after);
+    }
     queueFlush();
   }
 
@@ -217,7 +241,8 @@ export function createBroker(options: BrokerOptions): Broker {
     clearTimeout(startedTimer);
     startedTimer = undefined;
     startedDue = false;
-    if (now() < retryAt) {
+    // A caller's write does not wait out the backoff: it is tried now, and told now.
+    if (now() < retryAt && pending.callers.length === 0) {
       retryTimer ??= setTimeout(() => {
         retryTimer = undefined;
         queueFlush();
@@ -266,6 +291,7 @@ export function createBroker(options: BrokerOptions): Broker {
     for (const claimed of result.claimed) counters.claimsTotal += claimed.length;
     // Acks first: a worker sees its result acknowledged before the run that takes its slot.
     for (const after of work.after) after(result, work.batch);
+    for (const caller of work.callers) caller.after(result, work.batch);
     // One Assignments message per worker per commit, however many claims filled it: the
     // worker then answers with one Started and one Completed message, not one per claim.
     const granted = new Map<Session, LeasedRun[]>();
@@ -279,14 +305,25 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   /**
-   * A commit failed (disk full, I/O error): nothing it held is dropped. Its writes go back
-   * in front of what came since and are retried with a backoff (0.1 s doubling to 5 s);
-   * callers wait, or give up at their own deadlines. Claims are planned afresh.
+   * A commit failed (disk full, I/O error, the database file gone). Callers' writes are
+   * dropped and their callers told at once: a caller that gave up must never find its write
+   * committed later. The rest (results, lease and retry transitions, logs) must not be lost:
+   * it goes back in front of what came since and is retried with a backoff (0.1 s doubling
+   * to 5 s), which also finds out when the disk has room again. Claims are planned afresh.
    */
   function retryFailedWork(work: PendingWork, error: unknown): void {
     commitFailures++;
     const delay = Math.min(100 * 2 ** (commitFailures - 1), 5_000);
-    logger.error({ err: error, retryInMs: delay, failures: commitFailures }, "commit failed; retrying");
+    const refused = work.callers.length;
+    if (refused > 0) {
+      const dropped = new Set<NewRun | Transition>(work.callers.flatMap((c) => [...c.inserts, ...c.transitions]));
+      work.batch.inserts = work.batch.inserts.filter((insert) => !dropped.has(insert));
+      work.batch.transitions = work.batch.transitions.filter((t) => !dropped.has(t));
+      const refusal = commitRefusal(error, store.location);
+      for (const caller of work.callers) caller.fail(refusal);
+      work.callers = [];
+    }
+    logger.error({ err: error, retryInMs: delay, failures: commitFailures, refusedCallers: refused }, "commit failed; retrying");
     work.batch.claims = [];
     const next = pending;
     pending = work;
@@ -294,7 +331,7 @@ export function createBroker(options: BrokerOptions): Broker {
     pending.batch.transitions.push(...next.batch.transitions);
     pending.batch.logs.push(...next.batch.logs);
     pending.after.push(...next.after);
-    pending.failed.push(...next.failed);
+    pending.callers.push(...next.callers);
     for (const [id, run] of next.snapshots) pending.snapshots.set(id, run);
     // Started transitions already moved into the batch; later ones still merge from here.
     pending.started = next.started;
@@ -752,7 +789,9 @@ export function createBroker(options: BrokerOptions): Broker {
       return { workersConnected: sessions.size, runsLeased: leases.size, ...counters };
     },
     async setConcurrencyLimit(tag, limit) {
-      await store.setConcurrencyLimit({ tag, limit });
+      await store.setConcurrencyLimit({ tag, limit }).catch((error: unknown) => {
+        throw commitRefusal(error, store.location);
+      });
       concurrency.set({ tag, limit }, [...leases.values()].map((lease) => lease.run));
       idleKeys.clear();
       dispatchWanted = true;
@@ -760,7 +799,10 @@ export function createBroker(options: BrokerOptions): Broker {
       return concurrency.list().find((l) => l.tag === tag) ?? { tag, limit, active: 0 };
     },
     async deleteConcurrencyLimit(tag) {
-      if (!(await store.deleteConcurrencyLimit(tag))) {
+      const deleted = await store.deleteConcurrencyLimit(tag).catch((error: unknown) => {
+        throw commitRefusal(error, store.location);
+      });
+      if (!deleted) {
         throw new ConnectError(`no concurrency limit for tag ${JSON.stringify(tag)}`, Code.NotFound);
       }
       concurrency.delete(tag);
@@ -796,7 +838,7 @@ export function createBroker(options: BrokerOptions): Broker {
       if (hasPendingWrites()) {
         logger.error("shut down with writes the store would not take; their runs are re-queued at the next start");
         const error = new ConnectError("the server shut down before it could store this", Code.Unavailable);
-        for (const fail of pending.failed) fail(error);
+        for (const caller of pending.callers) caller.fail(error);
       }
     },
   };
