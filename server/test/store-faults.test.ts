@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { createBroker, type LeaseAck, type LeasedRun } from "../src/broker/broker.js";
@@ -48,12 +49,37 @@ describe("a store that fails to commit", () => {
     await broker.close(0);
   });
 
-  it("answers a schedule once its commit finally succeeds", async () => {
+  it("refuses a schedule at once when its commit fails, never commits it later, and keeps the result it was committed with", async () => {
     const { store, failNextCommits } = flakyStore();
     const broker = createBroker({ store, logger: pino({ level: "silent" }) });
-    failNextCommits(1);
+    const assigned: LeasedRun[] = [];
+    const acks: LeaseAck[] = [];
+    const session = broker.connectWorker(
+      { workerId: "w", taskKeys: ["k"], limit: 1 },
+      { assign: (runs) => assigned.push(...runs), ack: (a) => acks.push(...a), cancel: () => {}, drain: () => {} },
+    );
     const [{ id }] = await broker.schedule([runFromSpec({ taskKey: "k" }, "run", broker.limits, Date.now())]);
-    expect((await broker.getRun(id)).state).toBe("SCHEDULED");
+    const lease = await eventually(() => assigned[0]);
+    const ref = { runId: id, leaseToken: lease.leaseToken };
+    broker.started(session, [ref]);
+
+    // One commit holding a worker's result and a caller's schedule, and it fails.
+    failNextCommits(1);
+    broker.completed(session, [{ ...ref, result: { contentType: "application/json", data: new TextEncoder().encode('"done"') } }]);
+    const refused = await broker.schedule([runFromSpec({ taskKey: "other" }, "run", broker.limits, Date.now())]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.Unavailable);
+    expect((refused as ConnectError).rawMessage).toContain("disk I/O error");
+
+    const ack = await eventually(() => acks.find((a) => a.kind === "COMPLETED"), 5_000);
+    expect(ack.accepted).toBe(true);
+    expect((await broker.getRun(id)).state).toBe("COMPLETED");
+    await broker.schedule([runFromSpec({ taskKey: "later" }, "run", broker.limits, Date.now())]);
+    const { runs } = await store.listRuns({ taskKeys: [], states: [], tag: "", limit: 10 });
+    expect(runs.map((run) => run.taskKey).sort()).toEqual(["k", "later"]);
     await broker.close(0);
   });
 });
