@@ -1,6 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { type DatabaseHolder, DatabaseInUseError } from "./database-in-use-error.js";
 
@@ -22,9 +22,11 @@ export interface SqliteFileLock {
  */
 export function acquireSqliteFileLock(path: string): SqliteFileLock {
   mkdirSync(dirname(path), { recursive: true });
-  const holderFile = `${path}.lock-holder`;
+  // One lock file per database, however its directory is spelled (symlinks, "..").
+  const base = join(realpathSync(dirname(path)), basename(path));
+  const holderFile = `${base}.lock-holder`;
   // timeout 0: a held lock is refused at once rather than waited for (5 s by default).
-  const lock = new Database(`${path}.lock`, { timeout: 0 });
+  const lock = new Database(`${base}.lock`, { timeout: 0 });
   try {
     lock.pragma("locking_mode = EXCLUSIVE");
     lock.pragma(`user_version = ${process.pid}`);
