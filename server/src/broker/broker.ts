@@ -323,7 +323,7 @@ export function createBroker(options: BrokerOptions): Broker {
       for (const caller of work.callers) caller.fail(refusal);
       work.callers = [];
     }
-    logger.error({ err: error, retryInMs: delay, failures: commitFailures, refusedCallers: refused }, "commit failed; retrying");
+    logger.error({ err: error, retryInMs: delay, failures: commitFailures, refusedCallers: refused }, "commit failed; callers refused, the rest retried");
     work.batch.claims = [];
     const next = pending;
     pending = work;
