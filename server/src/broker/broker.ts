@@ -171,6 +171,9 @@ export function createBroker(options: BrokerOptions): Broker {
   const counters = { commitsTotal: 0, runsScheduledTotal: 0, claimsTotal: 0 };
   let wakeTimer: NodeJS.Timeout | undefined;
   let wakeAt = Number.POSITIVE_INFINITY;
+  /** Changed runs whose watchers were not told yet: reading them back failed. */
+  const unpublished = new Set<string>();
+  let republishTimer: NodeJS.Timeout | undefined;
   const sweepTimer = setInterval(sweepLeases, Math.min(1000, limits.leaseDurationMs / 4));
   sweepTimer.unref();
 
@@ -181,7 +184,21 @@ export function createBroker(options: BrokerOptions): Broker {
   function queueFlush(): void {
     if (flushQueued || committing) return;
     flushQueued = true;
-    setImmediate(flush);
+    setImmediate(flushFromLoop);
+  }
+
+  /**
+   * A flush nobody awaits: what it throws (a store read failing with SQLITE_BUSY, say) is
+   * logged and the flush tried again, instead of crashing the process as an unhandled
+   * rejection. Writes it did not commit are still pending; the dispatch is planned afresh.
+   */
+  function flushFromLoop(): void {
+    flush().catch((error: unknown) => {
+      logger.error({ err: error }, "flush failed; trying again in 1 s");
+      dispatchWanted = true;
+      retryAt = Math.max(retryAt, now() + 1_000);
+      queueFlush();
+    });
   }
 
   function write(
@@ -362,7 +379,39 @@ export function createBroker(options: BrokerOptions): Broker {
     if (ids.length === 0) return;
     const known = ids.map((id) => changed.get(id)).filter((run): run is RunRecord => run !== undefined);
     const unknown = ids.filter((id) => !changed.get(id));
-    watches.publish(unknown.length > 0 ? [...known, ...(await store.getRuns(unknown))] : known);
+    let read: RunRecord[] = [];
+    if (unknown.length > 0) {
+      try {
+        read = await store.getRuns(unknown);
+      } catch (error) {
+        republishLater(unknown, error);
+      }
+    }
+    watches.publish([...known, ...read]);
+  }
+
+  /**
+   * Reading changed runs for their watchers failed (SQLITE_BUSY outlasted the store's 5 s
+   * busy timeout, say): the change is committed, so the watchers get it from a read 1 s
+   * later, again until one succeeds; at most one log line a second while it lasts.
+   */
+  function republishLater(runIds: readonly string[], error: unknown): void {
+    if (closing) return;
+    for (const id of runIds) unpublished.add(id);
+    logger.error({ err: error, runs: unpublished.size }, "could not read changed runs for their watchers; trying again in 1 s");
+    republishTimer ??= setTimeout(republish, 1_000);
+    republishTimer.unref();
+  }
+
+  function republish(): void {
+    republishTimer = undefined;
+    const ids = watches.watched(unpublished);
+    unpublished.clear();
+    if (ids.length === 0) return;
+    store
+      .getRuns(ids)
+      .then((runs) => watches.publish(runs))
+      .catch((error: unknown) => republishLater(ids, error));
   }
 
   /** Queues a transition of a run the broker holds, with the run as it will be after it. */
@@ -502,7 +551,7 @@ export function createBroker(options: BrokerOptions): Broker {
     wakeTimer.unref();
   }
 
-  async function onWake(): Promise<void> {
+  function onWake(): void {
     if (wakeAt > now() + 1_000) {
       const at = wakeAt;
       wakeAt = Number.POSITIVE_INFINITY;
@@ -512,8 +561,25 @@ export function createBroker(options: BrokerOptions): Broker {
     idleKeys.clear();
     dispatchWanted = true;
     queueFlush();
-    const next = await store.nextScheduledAt(now());
-    if (next !== undefined) wakeNoLaterThan(next);
+    wakeForNextScheduled();
+  }
+
+  /**
+   * Sets the timer for the next run scheduled for later. A failed read (SQLITE_BUSY) must
+   * not leave the timer unset, or those runs would wait for an unrelated write: it is
+   * read again in 1 s.
+   */
+  function wakeForNextScheduled(): void {
+    store.nextScheduledAt(now()).then(
+      (next) => {
+        if (next !== undefined) wakeNoLaterThan(next);
+      },
+      (error: unknown) => {
+        if (closing) return;
+        logger.error({ err: error }, "could not read when the next scheduled run is due; trying again in 1 s");
+        wakeNoLaterThan(now() + 1_000);
+      },
+    );
   }
 
   async function cancelRun(runId: string, attempt: number): Promise<RunRecord> {
@@ -554,7 +620,7 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   // Runs scheduled for later, from before a restart, need the timer too.
-  void store.nextScheduledAt(now()).then((next) => next !== undefined && wakeNoLaterThan(next));
+  wakeForNextScheduled();
 
   return {
     limits,
