@@ -188,9 +188,10 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   /**
-   * A flush nobody awaits: what it throws (a store read failing with SQLITE_BUSY, say) is
-   * logged and the flush tried again, instead of crashing the process as an unhandled
-   * rejection. Writes it did not commit are still pending; the dispatch is planned afresh.
+   * A flush nobody awaits. A failed commit is retried inside it and a failed read for the
+   * watchers read again later; anything else it throws after its commit (a watcher's or a
+   * worker's channel) is logged and the dispatch planned afresh 1 s later, instead of
+   * ending the process as an unhandled rejection.
    */
   function flushFromLoop(): void {
     flush().catch((error: unknown) => {
