@@ -69,6 +69,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
     },
     fallback: catchHandlerErrors(logger, async (req, res) => {
+      if (!URL.canParse(req.url ?? "/", "http://localhost")) {
+        res.writeHead(400, { "content-type": "text/plain" });
+        res.end(`the request target ${JSON.stringify(req.url)} is not a URL path\n`);
+        return;
+      }
       const url = new URL(req.url ?? "/", "http://localhost");
       if (url.pathname === "/healthz") {
         res.writeHead(200, { "content-type": "text/plain" });
