@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every suite of the repository, then one line with the totals.
-// TypeScript (vitest), Python (pytest, in a venv this script creates), Go (go test).
+// TypeScript (vitest), Python (pytest, in a venv this script creates), Go (go test),
+// eslint, and the checks of generated code.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -77,6 +78,25 @@ if (wanted("python")) {
   const attr = (name) => Number(new RegExp(`<testsuite[^>]* ${name}="(\\d+)"`).exec(xml)?.[1] ?? 0);
   const failed = attr("failures") + attr("errors");
   count("python", attr("tests") - failed - attr("skipped"), failed, attr("skipped"), result.status !== 0);
+}
+
+if (wanted("lint")) {
+  // eslint (eslint.config.js): one pass per file linted clean, one failure per file with a
+  // finding, so a finding shows in the totals like a failed test.
+  const file = join(out, "eslint.json");
+  const result = run("npx", ["eslint", "--format", "json", "--output-file", file, "."]);
+  const files = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : [];
+  let passed = 0;
+  let failed = 0;
+  for (const { filePath, messages } of files) {
+    if (messages.length === 0) {
+      passed++;
+      continue;
+    }
+    failed++;
+    for (const m of messages) console.log(`${filePath}:${m.line}:${m.column}  ${m.message}  ${m.ruleId ?? ""}`);
+  }
+  count("lint", passed, failed, 0, result.status !== 0);
 }
 
 if (wanted("checks")) {

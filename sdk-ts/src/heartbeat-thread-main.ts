@@ -16,7 +16,9 @@ let runs: LeaseRefInit[] = [];
 parentPort?.on("message", (latest: LeaseRefInit[]) => {
   runs = latest;
 });
-setInterval(async () => {
+
+/** One heartbeat; it never rejects: every error is caught here. */
+async function beat(): Promise<void> {
   try {
     const { refused } = await client.workers.heartbeat({ sessionId, runs }, { timeoutMs: intervalMs * 2 });
     if (refused.length > 0) {
@@ -26,4 +28,7 @@ setInterval(async () => {
     // The stream is gone or the server unreachable: the main thread reconnects and starts
     // a new heartbeat thread for its new stream.
   }
-}, intervalMs);
+}
+
+// beat() cannot reject (see above); nothing is lost by not awaiting it.
+setInterval(() => void beat(), intervalMs);

@@ -4,6 +4,7 @@ import { type Logger, pino } from "pino";
 import { TaskRunService, WorkerService } from "taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
+import { catchHandlerErrors } from "./http/catch-handler-errors.js";
 import { createDualProtocolServer } from "./http/dual-protocol-server.js";
 import { renderMetrics } from "./http/metrics.js";
 import { createTlsServer } from "./http/tls-server.js";
@@ -88,7 +89,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       router.service(TaskRunService, createTaskRunService({ broker, store }));
       router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
     },
-    async fallback(req, res) {
+    fallback: catchHandlerErrors(logger, async (req, res) => {
+      if (!URL.canParse(req.url ?? "/", "http://localhost")) {
+        res.writeHead(400, { "content-type": "text/plain" });
+        res.end(`the request target ${JSON.stringify(req.url)} is not a URL path\n`);
+        return;
+      }
       const url = new URL(req.url ?? "/", "http://localhost");
       if (url.pathname === "/healthz") {
         const fatal = store.fatalError();
@@ -103,17 +109,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       try {
         if (url.pathname === "/metrics") {
+          // Read first: once the header is out, a failed read could only cut the body short.
+          const metrics = await renderMetrics(broker, store);
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-          res.end(await renderMetrics(broker, store));
+          res.end(metrics);
           return;
         }
         if (await ui(res, url)) return;
       } catch (error) {
-        logger.error({ err: error }, "UI request failed");
+        logger.error({ err: error, path: url.pathname }, "reading the store for an HTTP request failed");
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`could not read from the store: ${error instanceof Error ? error.message : String(error)}\n`);
+        return;
       }
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found\n");
-    },
+    }),
   });
   const http = options.tls ? createTlsServer(rpc, options.tls) : createDualProtocolServer(rpc);
   let port: number;

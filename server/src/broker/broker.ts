@@ -184,6 +184,9 @@ export function createBroker(options: BrokerOptions): Broker {
   const counters = { commitsTotal: 0, runsScheduledTotal: 0, claimsTotal: 0 };
   let wakeTimer: NodeJS.Timeout | undefined;
   let wakeAt = Number.POSITIVE_INFINITY;
+  /** Changed runs whose watchers were not told yet: reading them back failed. */
+  const unpublished = new Set<string>();
+  let republishTimer: NodeJS.Timeout | undefined;
   const sweepTimer = setInterval(sweepLeases, Math.min(1000, limits.leaseDurationMs / 4));
   sweepTimer.unref();
 
@@ -194,7 +197,22 @@ export function createBroker(options: BrokerOptions): Broker {
   function queueFlush(): void {
     if (flushQueued || committing) return;
     flushQueued = true;
-    setImmediate(flush);
+    setImmediate(flushFromLoop);
+  }
+
+  /**
+   * A flush nobody awaits. A failed commit is retried inside it and a failed read for the
+   * watchers read again later; anything else it throws after its commit (a watcher's or a
+   * worker's channel) is logged and the dispatch planned afresh 1 s later, instead of
+   * ending the process as an unhandled rejection.
+   */
+  function flushFromLoop(): void {
+    flush().catch((error: unknown) => {
+      logger.error({ err: error }, "flush failed; trying again in 1 s");
+      dispatchWanted = true;
+      retryAt = Math.max(retryAt, now() + 1_000);
+      queueFlush();
+    });
   }
 
   /** Queues a write; with `failed`, a caller's write that fails at once when its commit does. */
@@ -399,7 +417,39 @@ export function createBroker(options: BrokerOptions): Broker {
     if (ids.length === 0) return;
     const known = ids.map((id) => changed.get(id)).filter((run): run is RunRecord => run !== undefined);
     const unknown = ids.filter((id) => !changed.get(id));
-    watches.publish(unknown.length > 0 ? [...known, ...(await store.getRuns(unknown))] : known);
+    let read: RunRecord[] = [];
+    if (unknown.length > 0) {
+      try {
+        read = await store.getRuns(unknown);
+      } catch (error) {
+        republishLater(unknown, error);
+      }
+    }
+    watches.publish([...known, ...read]);
+  }
+
+  /**
+   * Reading changed runs for their watchers failed (SQLITE_BUSY outlasted the store's 5 s
+   * busy timeout, say): the change is committed, so the watchers get it from a read 1 s
+   * later, again until one succeeds; at most one log line a second while it lasts.
+   */
+  function republishLater(runIds: readonly string[], error: unknown): void {
+    if (closing) return;
+    for (const id of runIds) unpublished.add(id);
+    logger.error({ err: error, runs: unpublished.size }, "could not read changed runs for their watchers; trying again in 1 s");
+    republishTimer ??= setTimeout(republish, 1_000);
+    republishTimer.unref();
+  }
+
+  function republish(): void {
+    republishTimer = undefined;
+    const ids = watches.watched(unpublished);
+    unpublished.clear();
+    if (ids.length === 0) return;
+    store
+      .getRuns(ids)
+      .then((runs) => watches.publish(runs))
+      .catch((error: unknown) => republishLater(ids, error));
   }
 
   /** Queues a transition of a run the broker holds, with the run as it will be after it. */
@@ -539,7 +589,7 @@ export function createBroker(options: BrokerOptions): Broker {
     wakeTimer.unref();
   }
 
-  async function onWake(): Promise<void> {
+  function onWake(): void {
     if (wakeAt > now() + 1_000) {
       const at = wakeAt;
       wakeAt = Number.POSITIVE_INFINITY;
@@ -549,8 +599,25 @@ export function createBroker(options: BrokerOptions): Broker {
     idleKeys.clear();
     dispatchWanted = true;
     queueFlush();
-    const next = await store.nextScheduledAt(now());
-    if (next !== undefined) wakeNoLaterThan(next);
+    wakeForNextScheduled();
+  }
+
+  /**
+   * Sets the timer for the next run scheduled for later. A failed read (SQLITE_BUSY) must
+   * not leave the timer unset, or those runs would wait for an unrelated write: it is
+   * read again in 1 s.
+   */
+  function wakeForNextScheduled(): void {
+    store.nextScheduledAt(now()).then(
+      (next) => {
+        if (next !== undefined) wakeNoLaterThan(next);
+      },
+      (error: unknown) => {
+        if (closing) return;
+        logger.error({ err: error }, "could not read when the next scheduled run is due; trying again in 1 s");
+        wakeNoLaterThan(now() + 1_000);
+      },
+    );
   }
 
   async function cancelRun(runId: string, attempt: number): Promise<RunRecord> {
@@ -591,7 +658,7 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   // Runs scheduled for later, from before a restart, need the timer too.
-  void store.nextScheduledAt(now()).then((next) => next !== undefined && wakeNoLaterThan(next));
+  wakeForNextScheduled();
 
   return {
     limits,
