@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startPostgres, stopPostgres } from "./postgres.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), "taskwire-test-results-"));
@@ -59,7 +60,17 @@ if (wanted("go") && existsSync(join(root, "examples/go-worker/go.mod"))) {
 
 if (wanted("ts")) {
   const file = join(out, "vitest.json");
-  const result = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${file}`]);
+  // One private PostgreSQL cluster for the whole run; each test file makes its own database.
+  const postgres = await startPostgres();
+  console.log(`PostgreSQL for the tests: ${postgres.url}`);
+  let result;
+  try {
+    result = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${file}`], {
+      env: { ...process.env, TASKWIRE_TEST_DATABASE_URL: postgres.url },
+    });
+  } finally {
+    stopPostgres(postgres.dir);
+  }
   const report = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
   count(
     "typescript",
