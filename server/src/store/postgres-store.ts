@@ -32,8 +32,8 @@ export function postgresLocation(connectionString: string): string {
   }
 }
 
-/** A pool on the database, with int8 parsed as numbers; also used for the server lock. */
-export function createPostgresPool(connectionString: string, max = 10): pg.Pool {
+/** A pool on the database, with int8 parsed as numbers. */
+function createPool(connectionString: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, types });
   // An idle connection that the database dropped (restart, failover) is removed from the
   // pool and reported here; without a listener the process would crash.
@@ -47,7 +47,7 @@ export function createPostgresPool(connectionString: string, max = 10): pg.Pool 
  * schema is created or migrated before this resolves.
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<Store> {
-  const pool = createPostgresPool(options.connectionString, options.maxConnections ?? 10);
+  const pool = createPool(options.connectionString, options.maxConnections ?? 10);
   try {
     const client = await pool.connect();
     try {
