@@ -28,6 +28,8 @@ export function usePostgres(): TestPostgres {
       const cluster = await startPostgres();
       adminUrl = cluster.url as string;
       clusterDir = cluster.dir as string;
+      // Should afterAll never run (the file's process ends early), the cluster still stops.
+      process.once("exit", stopOnce);
     }
     database = `taskwire_test_${randomBytes(6).toString("hex")}`;
     await admin(adminUrl, `CREATE DATABASE ${database}`);
@@ -38,8 +40,15 @@ export function usePostgres(): TestPostgres {
 
   afterAll(async () => {
     if (adminUrl && database) await admin(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    if (clusterDir) stopPostgres(clusterDir);
+    stopOnce();
   }, 60_000);
+
+  function stopOnce() {
+    if (!clusterDir) return;
+    const dir = clusterDir;
+    clusterDir = undefined;
+    stopPostgres(dir);
+  }
 
   return {
     get url() {
