@@ -82,6 +82,26 @@ for (const [name, make] of stores) {
       expect(await store.getHistory(run.record.id)).toEqual([{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }]);
     });
 
+    it("keeps payload bytes exactly, and reads runs back in the order asked", async () => {
+      const bytes = new Uint8Array([0, 255, 92, 34, 123, 44, 10, 0x80]);
+      const a = newRun("k", { parameters: { contentType: "application/octet-stream", data: bytes } });
+      const b = newRun("k");
+      await insert(store, a, b);
+      const batch = emptyBatch();
+      batch.transitions.push({
+        runId: a.record.id,
+        from: ["SCHEDULED"],
+        patch: { state: "COMPLETED", endedAt: NOW, result: { contentType: "application/octet-stream", data: bytes.slice().reverse() } },
+        events: [],
+      });
+      await store.commit(batch);
+      const read = await store.getRuns([b.record.id, "no-such-run", a.record.id]);
+      expect(read.map((r) => r.id)).toEqual([b.record.id, a.record.id]);
+      expect([...read[1].parameters.data]).toEqual([...bytes]);
+      expect(read[1].parameters.contentType).toBe("application/octet-stream");
+      expect([...(read[1].result?.data ?? [])]).toEqual([...bytes].reverse());
+    });
+
     it("returns the first run for a second insert with the same idempotency key", async () => {
       const first = newRun("pay", {}, { idempotencyKey: "order-1" });
       const second = newRun("pay", {}, { idempotencyKey: "order-1" });
