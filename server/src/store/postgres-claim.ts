@@ -9,7 +9,9 @@ import type { ClaimRequest, RunRecord, TransitionRecord } from "./store.js";
  * turn rather than one key's backlog first. SKIP LOCKED: rows another transaction is
  * claiming are passed over instead of waited for.
  */
-const CLAIM_SQL = `
+const CLAIM = {
+  name: "taskwire_claim",
+  text: `
   WITH keys AS (
     SELECT key, ord FROM unnest($1::text[]) WITH ORDINALITY AS k (key, ord)
   ),
@@ -31,13 +33,17 @@ const CLAIM_SQL = `
   UPDATE task_runs AS t SET state = 'PENDING', attempts = t.attempts + 1, worker_id = $5
   FROM picked AS p
   WHERE t.seq = p.seq
-  RETURNING t.*, p.worker_id AS previous_worker_id, p.rank, p.ord`;
+  RETURNING t.*, p.worker_id AS previous_worker_id, p.rank, p.ord`,
+};
 
 /** Runs refused by `admit` go back exactly as they were, within the same transaction. */
-const UNCLAIM_SQL = `
+const UNCLAIM = {
+  name: "taskwire_unclaim",
+  text: `
   UPDATE task_runs AS t SET state = 'SCHEDULED', attempts = t.attempts - 1, worker_id = v.worker_id
   FROM unnest($1::bigint[], $2::text[]) AS v (seq, worker_id)
-  WHERE t.seq = v.seq`;
+  WHERE t.seq = v.seq`,
+};
 
 type ClaimedRow = PostgresRunRow & { previous_worker_id: string | null; rank: number; ord: number };
 
@@ -55,7 +61,7 @@ export async function claimRuns(
   const excluded = request.excludeTags ?? [];
   const keys = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
   if (keys.length === 0 || request.max <= 0) return [];
-  const { rows } = await client.query<ClaimedRow>(CLAIM_SQL, [keys, request.now, excluded, request.max, request.workerId]);
+  const { rows } = await client.query<ClaimedRow>({ ...CLAIM, values: [keys, request.now, excluded, request.max, request.workerId] });
   rows.sort((a, b) => a.rank - b.rank || a.ord - b.ord);
   // Fewer than asked: every key's due runs were all taken, so the keys are dry for now.
   if (rows.length < request.max) for (const key of keys) exhausted.add(key);
@@ -73,7 +79,7 @@ export async function claimRuns(
     claimed.push(record);
   }
   if (refused.length > 0) {
-    await client.query(UNCLAIM_SQL, [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)]);
+    await client.query({ ...UNCLAIM, values: [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)] });
   }
   return claimed;
 }

@@ -9,6 +9,8 @@ type RunEvent = TransitionRecord & { runId: string };
  * Writes one batch inside the caller's transaction, with a fixed number of statements
  * whatever its size: one INSERT for the new runs, one UPDATE per group of transitions, one
  * statement per claim request, one INSERT for all history rows and one for all log lines.
+ * The statements are named, so each connection prepares them once: planning the claim
+ * alone cost 0.8 ms, a third of its execution with 20,000 runs queued (EXPLAIN ANALYZE).
  */
 export async function commitBatch(client: ClientBase, batch: WriteBatch): Promise<CommitResult> {
   const events: RunEvent[] = [];
@@ -25,7 +27,9 @@ export async function commitBatch(client: ClientBase, batch: WriteBatch): Promis
 }
 
 // Priority, idempotency key and tags are columns for the indexes; they come from `options`.
-const INSERT_RUNS_SQL = `
+const INSERT_RUNS = {
+  name: "taskwire_insert_runs",
+  text: `
   INSERT INTO task_runs (id, task_key, state, parameters, parameters_type, options, priority,
     idempotency_key, tags, result, result_type, error, attempts, retries_used, redeliveries,
     created_at, scheduled_at, started_at, ended_at, worker_id, foreground)
@@ -41,11 +45,15 @@ const INSERT_RUNS_SQL = `
       attempts, retries_used, redeliveries, created_at, scheduled_at, started_at, ended_at,
       worker_id, foreground)
   ON CONFLICT (task_key, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING id`;
+  RETURNING id`,
+};
 
-const FIND_IDEMPOTENT_SQL = `
+const FIND_IDEMPOTENT = {
+  name: "taskwire_find_idempotent",
+  text: `
   SELECT id, task_key, idempotency_key FROM task_runs
-  WHERE (task_key, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
+  WHERE (task_key, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+};
 
 /**
  * A run whose task key and idempotency key exist already is not inserted; the existing id
@@ -67,7 +75,7 @@ async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEven
   }
   const records = fresh.map((run) => run.record);
   const column = <T>(pick: (run: (typeof records)[number]) => T) => records.map(pick);
-  const { rows } = await client.query<{ id: string }>(INSERT_RUNS_SQL, [
+  const { rows } = await client.query<{ id: string }>({ ...INSERT_RUNS, values: [
     column((r) => r.id),
     column((r) => r.taskKey),
     column((r) => r.state),
@@ -86,7 +94,7 @@ async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEven
     column((r) => r.endedAt ?? null),
     column((r) => r.workerId ?? null),
     column((r) => r.foreground),
-  ]);
+  ] });
   const stored = new Set(rows.map((row) => row.id));
   for (const run of fresh) {
     if (!stored.has(run.record.id)) continue;
@@ -97,10 +105,10 @@ async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEven
   const existingId = new Map<string, string>();
   const conflicting = fresh.filter((run) => !stored.has(run.record.id));
   if (conflicting.length > 0) {
-    const found = await client.query<{ id: string; task_key: string; idempotency_key: string }>(FIND_IDEMPOTENT_SQL, [
+    const found = await client.query<{ id: string; task_key: string; idempotency_key: string }>({ ...FIND_IDEMPOTENT, values: [
       conflicting.map((run) => run.record.taskKey),
       conflicting.map((run) => run.record.options.idempotencyKey),
-    ]);
+    ] });
     for (const row of found.rows) existingId.set(`${row.task_key}\u0000${row.idempotency_key}`, row.id);
   }
   return inserts.map((run) => {
@@ -126,7 +134,9 @@ const FIELD_BITS = {
   workerId: 256,
 } as const;
 
-const APPLY_TRANSITIONS_SQL = `
+const APPLY_TRANSITIONS = {
+  name: "taskwire_apply_transitions",
+  text: `
   UPDATE task_runs AS t SET
     state = v.state,
     result = CASE WHEN v.fields & 1 <> 0 THEN v.result ELSE t.result END,
@@ -144,7 +154,8 @@ const APPLY_TRANSITIONS_SQL = `
     AS v (id, from_states, fields, state, result, result_type, error, attempts, retries_used,
       redeliveries, scheduled_at, started_at, ended_at, worker_id)
   WHERE t.id = v.id AND t.state = ANY (string_to_array(v.from_states, ','))
-  RETURNING t.id`;
+  RETURNING t.id`,
+};
 
 /**
  * Transitions apply in order, each only from its `from` states. One UPDATE covers a group
@@ -159,7 +170,7 @@ async function applyTransitions(client: ClientBase, transitions: Transition[], e
     let end = start;
     while (end < transitions.length && !seen.has(transitions[end].runId)) seen.add(transitions[end++].runId);
     const group = transitions.slice(start, end);
-    const { rows } = await client.query<{ id: string }>(APPLY_TRANSITIONS_SQL, transitionColumns(group));
+    const { rows } = await client.query<{ id: string }>({ ...APPLY_TRANSITIONS, values: transitionColumns(group) });
     const changed = new Set(rows.map((row) => row.id));
     for (const transition of group) {
       const ok = changed.has(transition.runId);
@@ -193,32 +204,38 @@ function transitionColumns(group: Transition[]): unknown[] {
   ];
 }
 
-const INSERT_EVENTS_SQL = `
+const INSERT_EVENTS = {
+  name: "taskwire_insert_events",
+  text: `
   INSERT INTO task_run_events (run_id, state, at, attempt, message)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[])`;
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[])`,
+};
 
 async function insertEvents(client: ClientBase, events: RunEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await client.query(INSERT_EVENTS_SQL, [
+  await client.query({ ...INSERT_EVENTS, values: [
     events.map((e) => e.runId),
     events.map((e) => e.state),
     events.map((e) => e.at),
     events.map((e) => e.attempt),
     events.map((e) => e.message),
-  ]);
+  ] });
 }
 
-const INSERT_LOGS_SQL = `
+const INSERT_LOGS = {
+  name: "taskwire_insert_logs",
+  text: `
   INSERT INTO task_run_logs (run_id, at, level, message, attempt)
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[])`;
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[])`,
+};
 
 async function insertLogs(client: ClientBase, logs: LogRecord[]): Promise<void> {
   if (logs.length === 0) return;
-  await client.query(INSERT_LOGS_SQL, [
+  await client.query({ ...INSERT_LOGS, values: [
     logs.map((l) => l.runId),
     logs.map((l) => l.at),
     logs.map((l) => l.level),
     logs.map((l) => l.message),
     logs.map((l) => l.attempt),
-  ]);
+  ] });
 }
