@@ -11,6 +11,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The directory holding initdb and pg_ctl: the newest /usr/lib/postgresql/N/bin, else PATH. */
 function binDir() {
@@ -81,7 +82,7 @@ export function stopPostgres(dir) {
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop())) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [command, dir] = process.argv.slice(2);
   if (command === "start") {
     const cluster = await startPostgres();
