@@ -1,6 +1,5 @@
-import { join } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type Logger, pino } from "pino";
+import { pino } from "pino";
 import { TaskRunService, WorkerService } from "taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
@@ -10,9 +9,7 @@ import { createTlsServer } from "./http/tls-server.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
-import { lockPostgresDatabase } from "./store/postgres-server-lock.js";
-import { createPostgresStore } from "./store/postgres-store.js";
-import { createSqliteStore } from "./store/sqlite-store.js";
+import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
 import { startRetention } from "./store/retention.js";
 import { createUiHandler } from "./ui/ui-handler.js";
@@ -42,38 +39,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-interface OpenedStore {
-  store: Store;
-  /** Lets another server serve the database (PostgreSQL); after `store.close()`. */
-  unlock(): Promise<void>;
-}
-
-async function openStore(options: ServerOptions, logger: Logger): Promise<OpenedStore> {
-  const url = options.databaseUrl;
-  const unlocked = async () => {};
-  if (!url) return { store: createSqliteStore({ path: join(options.home, "taskwire.db") }), unlock: unlocked };
-  if (url.startsWith("sqlite:")) return { store: createSqliteStore({ path: url.slice("sqlite:".length) }), unlock: unlocked };
-  if (url.startsWith("postgresql://") || url.startsWith("postgres://")) {
-    // One server per database until leases live in the store: see postgres-server-lock.ts.
-    const lock = await lockPostgresDatabase(url, (error) =>
-      logger.error({ err: error }, "lost the connection holding the single-server lock on the database"),
-    );
-    try {
-      return { store: await createPostgresStore({ connectionString: url }), unlock: () => lock.release() };
-    } catch (error) {
-      await lock.release();
-      throw error;
-    }
-  }
-  throw new Error(
-    `TASKWIRE_DATABASE_URL ${JSON.stringify(url)}: expected sqlite:<path>, postgresql://… or postgres://…`,
-  );
-}
-
 /** Starts the taskwire server: gRPC, Connect, the web UI and /healthz on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? "info", base: { service: "taskwire" } });
-  const { store, unlock } = await openStore(options, logger);
+  const { store, unlock } = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger });
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const concurrencyLimits = await store.listConcurrencyLimits();
