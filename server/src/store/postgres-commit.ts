@@ -44,20 +44,24 @@ const INSERT_RUNS = {
     AS v (id, task_key, state, parameters, parameters_type, options, result, result_type, error,
       attempts, retries_used, redeliveries, created_at, scheduled_at, started_at, ended_at,
       worker_id, foreground)
-  ON CONFLICT (task_key, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  ON CONFLICT DO NOTHING
   RETURNING id`,
 };
 
-const FIND_IDEMPOTENT = {
-  name: "taskwire_find_idempotent",
+const FIND_EXISTING = {
+  name: "taskwire_find_existing",
   text: `
   SELECT id, task_key, idempotency_key FROM task_runs
-  WHERE (task_key, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+  WHERE id = ANY ($1::text[])
+    OR (task_key, idempotency_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
 };
 
 /**
  * A run whose task key and idempotency key exist already is not inserted; the existing id
  * is returned instead. Two such runs in one batch resolve to the first, as on SQLite.
+ * A run whose own id exists already was stored by an earlier try of this batch whose
+ * COMMIT was in doubt (the connection broke before its answer): it counts as inserted,
+ * so the broker's retry of the batch does not fail on the id forever.
  */
 async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEvent[], logs: LogRecord[]) {
   if (inserts.length === 0) return [];
@@ -101,15 +105,23 @@ async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEven
     for (const event of run.history) events.push({ ...event, runId: run.record.id });
     logs.push(...run.logs);
   }
-  // Runs that met an existing idempotency key: the id already stored.
+  // Runs not inserted: stored before under their own id, or under their idempotency key.
   const existingId = new Map<string, string>();
   const conflicting = fresh.filter((run) => !stored.has(run.record.id));
   if (conflicting.length > 0) {
-    const found = await client.query<{ id: string; task_key: string; idempotency_key: string }>({ ...FIND_IDEMPOTENT, values: [
-      conflicting.map((run) => run.record.taskKey),
-      conflicting.map((run) => run.record.options.idempotencyKey),
-    ] });
-    for (const row of found.rows) existingId.set(`${row.task_key}\u0000${row.idempotency_key}`, row.id);
+    const keyed = conflicting.filter((run) => run.record.options.idempotencyKey);
+    const found = await client.query<{ id: string; task_key: string; idempotency_key: string | null }>({
+      ...FIND_EXISTING,
+      values: [
+        conflicting.map((run) => run.record.id),
+        keyed.map((run) => run.record.taskKey),
+        keyed.map((run) => run.record.options.idempotencyKey),
+      ],
+    });
+    for (const row of found.rows) {
+      stored.add(row.id);
+      if (row.idempotency_key !== null) existingId.set(`${row.task_key}\u0000${row.idempotency_key}`, row.id);
+    }
   }
   return inserts.map((run) => {
     const key = idempotencyKey(run);
