@@ -61,7 +61,10 @@ export async function claimRuns(
   const excluded = request.excludeTags ?? [];
   const keys = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
   if (keys.length === 0 || request.max <= 0) return [];
-  const { rows } = await client.query<ClaimedRow>({ ...CLAIM, values: [keys, request.now, excluded, request.max, request.workerId] });
+  const { rows } = await client.query<ClaimedRow>({
+    ...CLAIM,
+    values: [keys, request.now, excluded, request.max, request.workerId],
+  });
   rows.sort((a, b) => a.rank - b.rank || a.ord - b.ord);
   // Fewer than asked: every key's due runs were all taken, so the keys are dry for now.
   if (rows.length < request.max) for (const key of keys) exhausted.add(key);
@@ -79,7 +82,10 @@ export async function claimRuns(
     claimed.push(record);
   }
   if (refused.length > 0) {
-    await client.query({ ...UNCLAIM, values: [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)] });
+    await client.query({
+      ...UNCLAIM,
+      values: [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)],
+    });
   }
   return claimed;
 }

@@ -79,26 +79,29 @@ async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEven
   }
   const records = fresh.map((run) => run.record);
   const column = <T>(pick: (run: (typeof records)[number]) => T) => records.map(pick);
-  const { rows } = await client.query<{ id: string }>({ ...INSERT_RUNS, values: [
-    column((r) => r.id),
-    column((r) => r.taskKey),
-    column((r) => r.state),
-    column((r) => toBuffer(r.parameters.data)),
-    column((r) => r.parameters.contentType),
-    column((r) => JSON.stringify(r.options)),
-    column((r) => toBuffer(r.result?.data)),
-    column((r) => r.result?.contentType ?? null),
-    column((r) => (r.error ? JSON.stringify(r.error) : null)),
-    column((r) => r.attempts),
-    column((r) => r.retriesUsed),
-    column((r) => r.redeliveries),
-    column((r) => r.createdAt),
-    column((r) => r.scheduledAt),
-    column((r) => r.startedAt ?? null),
-    column((r) => r.endedAt ?? null),
-    column((r) => r.workerId ?? null),
-    column((r) => r.foreground),
-  ] });
+  const { rows } = await client.query<{ id: string }>({
+    ...INSERT_RUNS,
+    values: [
+      column((r) => r.id),
+      column((r) => r.taskKey),
+      column((r) => r.state),
+      column((r) => toBuffer(r.parameters.data)),
+      column((r) => r.parameters.contentType),
+      column((r) => JSON.stringify(r.options)),
+      column((r) => toBuffer(r.result?.data)),
+      column((r) => r.result?.contentType ?? null),
+      column((r) => (r.error ? JSON.stringify(r.error) : null)),
+      column((r) => r.attempts),
+      column((r) => r.retriesUsed),
+      column((r) => r.redeliveries),
+      column((r) => r.createdAt),
+      column((r) => r.scheduledAt),
+      column((r) => r.startedAt ?? null),
+      column((r) => r.endedAt ?? null),
+      column((r) => r.workerId ?? null),
+      column((r) => r.foreground),
+    ],
+  });
   const stored = new Set(rows.map((row) => row.id));
   for (const run of fresh) {
     if (!stored.has(run.record.id)) continue;
@@ -225,13 +228,16 @@ const INSERT_EVENTS = {
 
 async function insertEvents(client: ClientBase, events: RunEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await client.query({ ...INSERT_EVENTS, values: [
-    events.map((e) => e.runId),
-    events.map((e) => e.state),
-    events.map((e) => e.at),
-    events.map((e) => e.attempt),
-    events.map((e) => e.message),
-  ] });
+  await client.query({
+    ...INSERT_EVENTS,
+    values: [
+      events.map((e) => e.runId),
+      events.map((e) => e.state),
+      events.map((e) => e.at),
+      events.map((e) => e.attempt),
+      events.map((e) => e.message),
+    ],
+  });
 }
 
 const INSERT_LOGS = {
@@ -243,11 +249,14 @@ const INSERT_LOGS = {
 
 async function insertLogs(client: ClientBase, logs: LogRecord[]): Promise<void> {
   if (logs.length === 0) return;
-  await client.query({ ...INSERT_LOGS, values: [
-    logs.map((l) => l.runId),
-    logs.map((l) => l.at),
-    logs.map((l) => l.level),
-    logs.map((l) => l.message),
-    logs.map((l) => l.attempt),
-  ] });
+  await client.query({
+    ...INSERT_LOGS,
+    values: [
+      logs.map((l) => l.runId),
+      logs.map((l) => l.at),
+      logs.map((l) => l.level),
+      logs.map((l) => l.message),
+      logs.map((l) => l.attempt),
+    ],
+  });
 }

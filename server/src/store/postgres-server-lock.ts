@@ -32,7 +32,8 @@ export async function lockPostgresDatabase(
   });
   try {
     const { rows } = await client.query<{ locked: boolean; schema: string }>(
-      "SELECT pg_try_advisory_lock(hashtextextended('taskwire server ' || current_schema(), 0)) AS locked, current_schema() AS schema",
+      `SELECT pg_try_advisory_lock(hashtextextended('taskwire server ' || current_schema(), 0)) AS locked,
+         current_schema() AS schema`,
     );
     if (!rows[0].locked) {
       throw new DatabaseInUseError(
