@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startPostgres, stopPostgres } from "./postgres.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), "taskwire-test-results-"));
@@ -60,7 +61,23 @@ if (wanted("go") && existsSync(join(root, "examples/go-worker/go.mod"))) {
 
 if (wanted("ts")) {
   const file = join(out, "vitest.json");
-  const result = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${file}`]);
+  // One private PostgreSQL cluster for the whole run; each test file makes its own database.
+  // If it cannot start, the PostgreSQL tests try themselves and fail with the reason.
+  let postgres;
+  try {
+    postgres = await startPostgres();
+    console.log(`PostgreSQL for the tests: ${postgres.url}`);
+  } catch (error) {
+    console.log(`could not start PostgreSQL for the tests: ${error.message}`);
+  }
+  let result;
+  try {
+    result = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${file}`], {
+      env: postgres ? { ...process.env, TASKWIRE_TEST_DATABASE_URL: postgres.url } : process.env,
+    });
+  } finally {
+    if (postgres) stopPostgres(postgres.dir);
+  }
   const report = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
   count(
     "typescript",

@@ -10,7 +10,10 @@ import { createTaskwireClient, type TaskwireClient } from "taskwire";
  */
 export const CONFORMANCE_LIMITS = { leaseDurationMs: 3_000, heartbeatIntervalMs: 500, ackTimeoutMs: 2_000 };
 
-/** A real taskwire server in this process, on a free loopback port, with its own SQLite home. */
+/**
+ * A real taskwire server in this process, on a free loopback port, with its own SQLite home
+ * (or the PostgreSQL database of `databaseUrl`).
+ */
 export interface ConformanceServer {
   readonly url: string;
   readonly port: number;
@@ -25,6 +28,8 @@ export interface ConformanceServer {
 export interface ConformanceServerOptions {
   /** pino level for the server's own log; default "silent". */
   logLevel?: string;
+  /** A postgresql:// URL to store runs in instead of SQLite in the temporary home. */
+  databaseUrl?: string;
 }
 
 export async function startConformanceServer(options: ConformanceServerOptions = {}): Promise<ConformanceServer> {
@@ -34,6 +39,7 @@ export async function startConformanceServer(options: ConformanceServerOptions =
       host: "127.0.0.1",
       port,
       home,
+      databaseUrl: options.databaseUrl,
       logLevel: options.logLevel ?? "silent",
       limits: CONFORMANCE_LIMITS,
       shutdownGraceMs: 2_000,

@@ -21,6 +21,7 @@ options:
   --limit <n>                the worker's limit (default 3)
   --verbose                  print the worker's output as it comes
   --server-log-level <level> the server's log level (default silent)
+  --database-url <url>       store runs in this PostgreSQL database (postgresql://…), not SQLite
 `;
 
 function parseCommandLineArgs() {
@@ -32,6 +33,7 @@ function parseCommandLineArgs() {
         limit: { type: "string", default: "3" },
         verbose: { type: "boolean", default: false },
         "server-log-level": { type: "string" },
+        "database-url": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }).values;
@@ -65,6 +67,7 @@ try {
     only: values.only?.split(",").map((name) => name.trim()),
     limit,
     serverLogLevel: values["server-log-level"],
+    databaseUrl: values["database-url"],
     onServer(server) {
       process.stdout.write(`taskwire worker conformance\n  worker: ${values.worker}\n  server: ${server.url}\n\n`);
     },

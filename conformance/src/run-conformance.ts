@@ -39,6 +39,8 @@ export interface ConformanceOptions {
   limit?: number;
   /** pino level for the server's log; default "silent". */
   serverLogLevel?: string;
+  /** Store the server's runs in this PostgreSQL database (postgresql://…); default SQLite. */
+  databaseUrl?: string;
   /** Called once the server is up, before the worker starts. */
   onServer?(server: ConformanceServer): void;
   /** Called as each scenario ends. */
@@ -82,7 +84,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const limit = options.limit ?? 3;
   const output: string[] = [];
   let workerNumber = 0;
-  const server = await startConformanceServer({ logLevel: options.serverLogLevel });
+  const server = await startConformanceServer({ logLevel: options.serverLogLevel, databaseUrl: options.databaseUrl });
   options.onServer?.(server);
   const workerHome = mkdtempSync(join(tmpdir(), "taskwire-conformance-worker-"));
   // Only the settings given here: the machine's profile or TASKWIRE_* must not leak in.

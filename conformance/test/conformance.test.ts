@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { usePostgres } from "../../server/test/support/postgres-database.js";
 import { type ConformanceReport, runConformance, SCENARIOS } from "../src/run-conformance.js";
 
 // The workers as a user runs them; `npm test` builds the TypeScript one first (tsc -b).
@@ -12,6 +13,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const tsWorker = "conformance/dist/workers/ts-worker.js";
 const python = "sdk-python/.venv/bin/python";
 const goWorkerDir = `${root}examples/go-worker`;
+const postgres = usePostgres();
 
 /**
  * The Python SDK's venv, made as scripts/test.mjs makes it (same stamp), for a fresh checkout
@@ -39,6 +41,13 @@ describe("worker conformance", () => {
   it("the TypeScript SDK's worker passes every scenario", async () => {
     if (!existsSync(`${root}${tsWorker}`)) throw new Error(`${tsWorker} does not exist: build first with \`npx tsc -b\``);
     const report = await runConformance({ workerCommand: `${process.execPath} ${tsWorker}`, cwd: root });
+    expect(failures(report), report.workerOutput.join("\n")).toEqual({});
+    expect(report.results.map((r) => r.name)).toEqual(SCENARIOS.map((s) => s.name));
+  }, 90_000);
+
+  it("the TypeScript SDK's worker passes every scenario against a server on PostgreSQL", async () => {
+    if (!existsSync(`${root}${tsWorker}`)) throw new Error(`${tsWorker} does not exist: build first with \`npx tsc -b\``);
+    const report = await runConformance({ workerCommand: `${process.execPath} ${tsWorker}`, cwd: root, databaseUrl: postgres.url });
     expect(failures(report), report.workerOutput.join("\n")).toEqual({});
     expect(report.results.map((r) => r.name)).toEqual(SCENARIOS.map((s) => s.name));
   }, 90_000);

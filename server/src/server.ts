@@ -1,6 +1,5 @@
-import { join } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type Logger, pino } from "pino";
+import { pino } from "pino";
 import { TaskRunService, WorkerService } from "taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
@@ -11,8 +10,7 @@ import { createTlsServer } from "./http/tls-server.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
-import { acquireSqliteFileLock, type SqliteFileLock } from "./store/sqlite-file-lock.js";
-import { createSqliteStore } from "./store/sqlite-store.js";
+import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
 import { startRetention } from "./store/retention.js";
 import { createUiHandler } from "./ui/ui-handler.js";
@@ -42,37 +40,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function databasePath(options: ServerOptions): string {
-  const url = options.databaseUrl;
-  if (!url) return join(options.home, "taskwire.db");
-  if (url.startsWith("sqlite:")) return url.slice("sqlite:".length);
-  throw new Error(`TASKWIRE_DATABASE_URL ${JSON.stringify(url)}: only sqlite:<path> is supported by this build`);
-}
-
-/**
- * Opens the store once this process is the only server on it: a second server would
- * re-queue the first one's runs in flight, and both would run them.
- *
- * @throws DatabaseInUseError when another live server holds the database.
- */
-function openStore(path: string, logger: Logger): { store: Store; lock?: SqliteFileLock } {
-  const lock = path === ":memory:" ? undefined : acquireSqliteFileLock(path);
-  try {
-    const store = createSqliteStore({
-      path,
-      onFileLost: (error) => logger.fatal({ err: error }, "the database file is gone: refusing every write"),
-    });
-    return { store, lock };
-  } catch (error) {
-    lock?.release();
-    throw error;
-  }
-}
-
 /** Starts the taskwire server: gRPC, Connect, the web UI and /healthz on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? "info", base: { service: "taskwire" } });
-  const { store, lock } = openStore(databasePath(options), logger);
+  const { store, unlock, recordUrl } = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger });
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const concurrencyLimits = await store.listConcurrencyLimits();
@@ -134,12 +105,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     retention.stop();
     await broker.close(0);
     await store.close();
-    lock?.release();
+    await unlock();
     throw error;
   }
   const scheme = options.tls ? "https" : "http";
   const url = `${scheme}://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
-  lock?.recordUrl(url);
+  recordUrl(url);
   logger.info({ url, database: store.location }, "taskwire server listening");
   let closing: Promise<void> | undefined;
   return {
@@ -152,7 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await broker.close(options.shutdownGraceMs ?? 10_000);
         await http.close();
         await store.close();
-        lock?.release();
+        await unlock();
         logger.info("taskwire server stopped");
       })();
       return closing;

@@ -3,21 +3,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newRunId } from "../src/store/run-id.js";
+import { createPostgresStore } from "../src/store/postgres-store.js";
 import { createSqliteStore } from "../src/store/sqlite-store.js";
 import { emptyBatch, type NewRun, type RunRecord, type Store, type Transition } from "../src/store/store.js";
 import { json } from "./support/json-payload.js";
+import { usePostgres } from "./support/postgres-database.js";
+
+const postgres = usePostgres();
 
 /**
- * The store contract, as one suite every store implementation must pass (today SQLite; a
- * PostgreSQL store would be added to `stores` below and run against a real database).
+ * The store contract, as one suite every store implementation must pass: SQLite in a
+ * file of its own, PostgreSQL in a schema of its own per test.
  */
-const stores: [string, () => { store: Store; cleanup(): void }][] = [
+const stores: [string, () => Promise<{ store: Store; cleanup(): void }>][] = [
   [
     "SQLite file",
-    () => {
+    async () => {
       const dir = mkdtempSync(join(tmpdir(), "taskwire-store-"));
       return { store: createSqliteStore({ path: join(dir, "taskwire.db") }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
     },
+  ],
+  [
+    "PostgreSQL",
+    async () => ({ store: await createPostgresStore({ connectionString: await postgres.newSchema() }), cleanup: () => {} }),
   ],
 ];
 
@@ -57,8 +65,8 @@ for (const [name, make] of stores) {
   describe(`store contract: ${name}`, () => {
     let store: Store;
     let cleanup: () => void;
-    beforeEach(() => {
-      ({ store, cleanup } = make());
+    beforeEach(async () => {
+      ({ store, cleanup } = await make());
     });
     afterEach(async () => {
       await store.close();
@@ -72,6 +80,26 @@ for (const [name, make] of stores) {
       expect(read).toMatchObject({ id: run.record.id, taskKey: "greet", state: "SCHEDULED", options: run.record.options });
       expect(new TextDecoder().decode(read.parameters.data)).toBe('{"args":[],"kwargs":{}}');
       expect(await store.getHistory(run.record.id)).toEqual([{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }]);
+    });
+
+    it("keeps payload bytes exactly, and reads runs back in the order asked", async () => {
+      const bytes = new Uint8Array([0, 255, 92, 34, 123, 44, 10, 0x80]);
+      const a = newRun("k", { parameters: { contentType: "application/octet-stream", data: bytes } });
+      const b = newRun("k");
+      await insert(store, a, b);
+      const batch = emptyBatch();
+      batch.transitions.push({
+        runId: a.record.id,
+        from: ["SCHEDULED"],
+        patch: { state: "COMPLETED", endedAt: NOW, result: { contentType: "application/octet-stream", data: bytes.slice().reverse() } },
+        events: [],
+      });
+      await store.commit(batch);
+      const read = await store.getRuns([b.record.id, "no-such-run", a.record.id]);
+      expect(read.map((r) => r.id)).toEqual([b.record.id, a.record.id]);
+      expect([...read[1].parameters.data]).toEqual([...bytes]);
+      expect(read[1].parameters.contentType).toBe("application/octet-stream");
+      expect([...(read[1].result?.data ?? [])]).toEqual([...bytes].reverse());
     });
 
     it("returns the first run for a second insert with the same idempotency key", async () => {
@@ -106,6 +134,83 @@ for (const [name, make] of stores) {
       await insert(store, newRun("k", {}, { tags: ["db"] }), newRun("k"));
       const claimed = await claim(store, ["k"], 10, NOW, ["db"]);
       expect(claimed.map((r) => r.options.tags)).toEqual([[]]);
+    });
+
+    it("returns the stored run for an idempotency key committed earlier", async () => {
+      const first = newRun("pay", {}, { idempotencyKey: "order-2" });
+      await insert(store, first);
+      const again = newRun("pay", {}, { idempotencyKey: "order-2" });
+      expect(await insert(store, again)).toEqual([{ id: first.record.id, existing: true }]);
+      expect(await store.getRuns([again.record.id])).toEqual([]);
+      expect(await store.getHistory(first.record.id)).toHaveLength(1);
+    });
+
+    it("leaves a run that admit refuses queued exactly as it was", async () => {
+      const tagged = newRun("k", {}, { tags: ["gpu"] });
+      const plain = newRun("k");
+      await insert(store, tagged, plain);
+      const batch = emptyBatch();
+      batch.claims.push({ taskKeys: ["k"], max: 10, workerId: "w1", now: NOW, admit: (run) => !run.options.tags.includes("gpu") });
+      const [claimed] = (await store.commit(batch)).claimed;
+      expect(claimed.map((r) => r.id)).toEqual([plain.record.id]);
+      const [left] = await store.getRuns([tagged.record.id]);
+      expect(left).toMatchObject({ state: "SCHEDULED", attempts: 0 });
+      expect(left.workerId).toBeUndefined();
+      expect(await store.getHistory(tagged.record.id)).toHaveLength(1);
+      expect((await claim(store, ["k"], 10)).map((r) => [r.id, r.attempts])).toEqual([[tagged.record.id, 1]]);
+    });
+
+    it("gives the claims of one commit what the earlier ones left", async () => {
+      const runs = [newRun("k"), newRun("k"), newRun("k")];
+      await insert(store, ...runs);
+      const batch = emptyBatch();
+      batch.claims.push({ taskKeys: ["k"], max: 2, workerId: "w1", now: NOW }, { taskKeys: ["k"], max: 2, workerId: "w2", now: NOW });
+      const [first, second] = (await store.commit(batch)).claimed;
+      expect(first.map((r) => r.id)).toEqual(runs.slice(0, 2).map((r) => r.record.id));
+      expect(second.map((r) => [r.id, r.workerId])).toEqual([[runs[2].record.id, "w2"]]);
+    });
+
+    it("never claims a run twice when commits run at once", async () => {
+      const runs = Array.from({ length: 20 }, () => newRun("k"));
+      await insert(store, ...runs);
+      const claims = await Promise.all(Array.from({ length: 4 }, () => claim(store, ["k"], 8)));
+      const ids = claims.flat().map((r) => r.id);
+      expect(ids).toHaveLength(20);
+      expect(new Set(ids).size).toBe(20);
+      expect(await store.countByState()).toEqual({ PENDING: 20 });
+    });
+
+    it("sets only the fields a transition names, and clears those it sets to nothing", async () => {
+      await insert(store, newRun("k"));
+      const [claimed] = await claim(store, ["k"], 1);
+      const batch = emptyBatch();
+      batch.transitions.push({
+        runId: claimed.id,
+        from: ["PENDING"],
+        patch: { state: "SCHEDULED", workerId: undefined, redeliveries: 1, scheduledAt: NOW + 1_000 },
+        events: [{ state: "SCHEDULED", at: NOW + 1, attempt: 1, message: "worker lost" }],
+      });
+      expect((await store.commit(batch)).applied).toEqual([true]);
+      const [read] = await store.getRuns([claimed.id]);
+      expect(read).toMatchObject({ state: "SCHEDULED", attempts: 1, redeliveries: 1, scheduledAt: NOW + 1_000, retriesUsed: 0 });
+      expect(read.workerId).toBeUndefined();
+      expect((await store.getHistory(claimed.id)).at(-1)).toEqual({ state: "SCHEDULED", at: NOW + 1, attempt: 1, message: "worker lost" });
+    });
+
+    it("keeps log lines in order and reads them after a time", async () => {
+      const run = newRun("k");
+      run.logs = [{ runId: run.record.id, at: NOW, level: "info", message: "first", attempt: 0 }];
+      await insert(store, run);
+      const batch = emptyBatch();
+      batch.logs.push(
+        { runId: run.record.id, at: NOW + 2, level: "error", message: "third", attempt: 1 },
+        { runId: run.record.id, at: NOW + 1, level: "info", message: "second", attempt: 1 },
+      );
+      await store.commit(batch);
+      expect((await store.listLogs(run.record.id, 0, 10)).map((l) => l.message)).toEqual(["first", "second", "third"]);
+      expect(await store.listLogs(run.record.id, NOW + 1, 10)).toEqual([
+        { runId: run.record.id, at: NOW + 2, level: "error", message: "third", attempt: 1 },
+      ]);
     });
 
     it("applies a transition only from the states it names, with its history rows", async () => {

@@ -13,13 +13,14 @@ const startCommand = createCommand({
 
 Starts a taskwire server: gRPC, Connect, the web UI, /healthz and /metrics on one port.
 Runs are stored in SQLite at $TASKWIRE_HOME/taskwire.db unless --database-url names
-another SQLite file. Stops gracefully on Ctrl-C (SIGINT) or SIGTERM: workers are asked to
-drain, and what they cannot finish in time goes back to the queue.
+another SQLite file or a PostgreSQL database (one server per database for now). Stops
+gracefully on Ctrl-C (SIGINT) or SIGTERM: workers are asked to drain, and what they
+cannot finish in time goes back to the queue.
 
 Options:
   --host HOST           Address to listen on (TASKWIRE_SERVER_HOST, default 127.0.0.1)
   --port PORT           Port to listen on (TASKWIRE_SERVER_PORT, default 7070)
-  --database-url URL    sqlite:<path> (TASKWIRE_DATABASE_URL)
+  --database-url URL    sqlite:<path> or postgresql://user:password@host/db (TASKWIRE_DATABASE_URL)
   --api-key KEY         Require this key from every client (TASKWIRE_API_KEY)
   --log-level LEVEL     trace, debug, info, warn, error, fatal or silent (TASKWIRE_LOG_LEVEL)
   --tls-cert FILE       PEM certificate: serve HTTPS only (TASKWIRE_TLS_CERT)

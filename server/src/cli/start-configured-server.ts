@@ -54,6 +54,14 @@ export async function startConfiguredServer(settings: Settings): Promise<Running
     if (code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new CliError(`cannot listen on ${host}:${port}: ${(error as Error).message}`, { cause: error });
     }
+    if ((error as Error).name === "DatabaseInUseError") {
+      throw new CliError(`cannot start: ${(error as Error).message}`, { cause: error });
+    }
+    if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "28P01" || code === "3D000") {
+      // Connection refused, unknown host, wrong password, no such database.
+      const database = redactSecret("TASKWIRE_DATABASE_URL", settings.databaseUrl ?? "");
+      throw new CliError(`cannot connect to the database ${database}: ${(error as Error).message}`, { cause: error });
+    }
     throw error;
   }
   const database =

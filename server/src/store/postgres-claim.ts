@@ -1,0 +1,91 @@
+import type { ClientBase } from "pg";
+import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
+import type { ClaimRequest, RunRecord, TransitionRecord } from "./store.js";
+
+/**
+ * One statement takes up to `max` due runs of the request's keys and marks them PENDING.
+ * Each key yields up to `max` rows in dispatch order (priority, scheduled time, insertion);
+ * the rows are then interleaved by rank, so a worker serving several keys gets them in
+ * turn rather than one key's backlog first. SKIP LOCKED: rows another transaction is
+ * claiming are passed over instead of waited for.
+ */
+const CLAIM = {
+  name: "taskwire_claim",
+  text: `
+  WITH keys AS (
+    SELECT key, ord FROM unnest($1::text[]) WITH ORDINALITY AS k (key, ord)
+  ),
+  candidates AS (
+    SELECT c.seq, c.worker_id, k.ord,
+      row_number() OVER (PARTITION BY k.ord ORDER BY c.priority DESC, c.scheduled_at, c.seq) AS rank
+    FROM keys AS k CROSS JOIN LATERAL (
+      SELECT seq, worker_id, priority, scheduled_at FROM task_runs
+      WHERE task_key = k.key AND state = 'SCHEDULED' AND scheduled_at <= $2
+        AND NOT (tags && $3::text[])
+      ORDER BY priority DESC, scheduled_at, seq
+      LIMIT $4
+      FOR UPDATE SKIP LOCKED
+    ) AS c
+  ),
+  picked AS (
+    SELECT seq, worker_id, rank, ord FROM candidates ORDER BY rank, ord LIMIT $4
+  )
+  UPDATE task_runs AS t SET state = 'PENDING', attempts = t.attempts + 1, worker_id = $5
+  FROM picked AS p
+  WHERE t.seq = p.seq
+  RETURNING t.*, p.worker_id AS previous_worker_id, p.rank, p.ord`,
+};
+
+/** Runs refused by `admit` go back exactly as they were, within the same transaction. */
+const UNCLAIM = {
+  name: "taskwire_unclaim",
+  text: `
+  UPDATE task_runs AS t SET state = 'SCHEDULED', attempts = t.attempts - 1, worker_id = v.worker_id
+  FROM unnest($1::bigint[], $2::text[]) AS v (seq, worker_id)
+  WHERE t.seq = v.seq`,
+};
+
+type ClaimedRow = PostgresRunRow & { previous_worker_id: string | null; rank: number; ord: number };
+
+/**
+ * Claims for one request. `exhausted` holds the keys an earlier request of the same commit
+ * found empty: they are not queried again. The PENDING history rows of the claimed runs
+ * are pushed onto `events`, for the commit to insert with the others in one statement.
+ */
+export async function claimRuns(
+  client: ClientBase,
+  request: ClaimRequest,
+  exhausted: Set<string>,
+  events: (TransitionRecord & { runId: string })[],
+): Promise<RunRecord[]> {
+  const excluded = request.excludeTags ?? [];
+  const keys = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
+  if (keys.length === 0 || request.max <= 0) return [];
+  const { rows } = await client.query<ClaimedRow>({
+    ...CLAIM,
+    values: [keys, request.now, excluded, request.max, request.workerId],
+  });
+  rows.sort((a, b) => a.rank - b.rank || a.ord - b.ord);
+  // Fewer than asked: every key's due runs were all taken, so the keys are dry for now.
+  if (rows.length < request.max) for (const key of keys) exhausted.add(key);
+  const claimed: RunRecord[] = [];
+  const refused: ClaimedRow[] = [];
+  for (const row of rows) {
+    // `admit` sees the run as it was before the claim, as on SQLite.
+    const before = runFromRow({ ...row, state: "SCHEDULED", attempts: row.attempts - 1, worker_id: row.previous_worker_id });
+    if (request.admit && !request.admit(before)) {
+      refused.push(row);
+      continue;
+    }
+    const record = runFromRow(row);
+    events.push({ runId: record.id, state: "PENDING", at: request.now, attempt: record.attempts, message: "" });
+    claimed.push(record);
+  }
+  if (refused.length > 0) {
+    await client.query({
+      ...UNCLAIM,
+      values: [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)],
+    });
+  }
+  return claimed;
+}

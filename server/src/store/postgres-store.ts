@@ -1,0 +1,190 @@
+import pg from "pg";
+import { commitBatch } from "./postgres-commit.js";
+import { migratePostgres } from "./postgres-migrations.js";
+import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
+import type { LogRecord, RunState, Store, TransitionRecord } from "./store.js";
+
+export interface PostgresStoreOptions {
+  /** `postgresql://user:password@host:port/database`; `?options=-c search_path=…` picks a schema. */
+  connectionString: string;
+  /** Connections in the pool; default 10. */
+  maxConnections?: number;
+}
+
+// Times and counts are bigint columns holding milliseconds and row counts, all far below
+// 2^53: parse them as numbers (node-postgres returns strings for int8 by default).
+const INT8_OID = 20;
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === INT8_OID && format !== "binary") return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+/** "postgresql://app:****@db:5432/taskwire": the URL without its password, for logs. */
+export function postgresLocation(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = "****";
+    return url.toString();
+  } catch {
+    return "postgresql://(unparsable URL)";
+  }
+}
+
+/** A pool on the database, with int8 parsed as numbers. */
+function createPool(connectionString: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, types });
+  // An idle connection that the database dropped (restart, failover) is removed from the
+  // pool and reported here; without a listener the process would crash.
+  pool.on("error", () => {});
+  return pool;
+}
+
+/**
+ * The PostgreSQL store. Every commit is one transaction with a fixed number of multi-row
+ * statements (see postgres-commit.ts); claims take rows with FOR UPDATE SKIP LOCKED. The
+ * schema is created or migrated before this resolves.
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const pool = createPool(options.connectionString, options.maxConnections ?? 10);
+  try {
+    const client = await pool.connect();
+    try {
+      await migratePostgres(client);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+
+  return {
+    location: postgresLocation(options.connectionString),
+    async commit(batch) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await commitBatch(client, batch);
+        await client.query("COMMIT");
+        client.release();
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        // A connection that failed mid-transaction is not trusted again.
+        client.release(error as Error);
+        throw error;
+      }
+    },
+    async getRuns(ids) {
+      if (ids.length === 0) return [];
+      const { rows } = await pool.query<PostgresRunRow>("SELECT * FROM task_runs WHERE id = ANY ($1::text[])", [ids]);
+      // In the order asked, as on SQLite.
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.flatMap((id) => {
+        const row = byId.get(id);
+        return row ? [runFromRow(row)] : [];
+      });
+    },
+    async getHistory(id) {
+      const { rows } = await pool.query<TransitionRecord>(
+        "SELECT state, at, attempt, message FROM task_run_events WHERE run_id = $1 ORDER BY id",
+        [id],
+      );
+      return rows;
+    },
+    async listRuns(filter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (filter.taskKeys.length > 0) where.push(`task_key = ANY (${param(filter.taskKeys)}::text[])`);
+      if (filter.states.length > 0) where.push(`state = ANY (${param(filter.states)}::text[])`);
+      if (filter.tag) where.push(`${param(filter.tag)}::text = ANY (tags)`);
+      if (filter.before) where.push(`seq < ${param(Number(filter.before))}::bigint`);
+      const sql = `SELECT * FROM task_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY seq DESC LIMIT ${param(filter.limit + 1)}`;
+      const { rows } = await pool.query<PostgresRunRow>(sql, params);
+      const page = rows.slice(0, filter.limit);
+      const next = rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined;
+      return { runs: page.map(runFromRow), next };
+    },
+    async listLogs(runId, after, limit) {
+      const { rows } = await pool.query<LogRecord>(
+        `SELECT run_id AS "runId", at, level, message, attempt FROM task_run_logs
+         WHERE run_id = $1 AND at > $2 ORDER BY at, id LIMIT $3`,
+        [runId, after, limit],
+      );
+      return rows;
+    },
+    async nextScheduledAt(now) {
+      const { rows } = await pool.query<{ next: number | null }>(
+        "SELECT min(scheduled_at) AS next FROM task_runs WHERE state = 'SCHEDULED' AND scheduled_at > $1",
+        [now],
+      );
+      return rows[0].next ?? undefined;
+    },
+    async requeueAbandoned(now) {
+      // Safe only while one server serves the database (see postgres-server-lock.ts): every
+      // PENDING or RUNNING run then belonged to a previous process of this server.
+      const { rowCount } = await pool.query(
+        `WITH requeued AS (
+           UPDATE task_runs SET state = 'SCHEDULED', worker_id = NULL
+           WHERE state IN ('PENDING', 'RUNNING')
+           RETURNING id, attempts
+         )
+         INSERT INTO task_run_events (run_id, state, at, attempt, message)
+         SELECT id, 'SCHEDULED', $1, attempts, 'requeued: the server restarted while it ran' FROM requeued`,
+        [now],
+      );
+      return rowCount ?? 0;
+    },
+    async countByState() {
+      const { rows } = await pool.query<{ state: RunState; n: number }>(
+        "SELECT state, count(*) AS n FROM task_runs GROUP BY state",
+      );
+      return Object.fromEntries(rows.map((row) => [row.state, row.n]));
+    },
+    async setConcurrencyLimit({ tag, limit }) {
+      await pool.query(
+        `INSERT INTO concurrency_limits (tag, "limit") VALUES ($1, $2)
+         ON CONFLICT (tag) DO UPDATE SET "limit" = excluded."limit"`,
+        [tag, limit],
+      );
+    },
+    async deleteConcurrencyLimit(tag) {
+      const { rowCount } = await pool.query("DELETE FROM concurrency_limits WHERE tag = $1", [tag]);
+      return (rowCount ?? 0) > 0;
+    },
+    async listConcurrencyLimits() {
+      const { rows } = await pool.query<{ tag: string; limit: number }>(
+        'SELECT tag, "limit" FROM concurrency_limits ORDER BY tag',
+      );
+      return rows;
+    },
+    async deleteFinished(cutoff, limit) {
+      const { rowCount } = await pool.query(
+        `WITH expired AS (
+           SELECT id FROM task_runs
+           WHERE state IN ('COMPLETED', 'FAILED', 'CANCELLED') AND ended_at < $1
+           LIMIT $2 FOR UPDATE SKIP LOCKED
+         ),
+         events AS (DELETE FROM task_run_events WHERE run_id IN (SELECT id FROM expired)),
+         logs AS (DELETE FROM task_run_logs WHERE run_id IN (SELECT id FROM expired))
+         DELETE FROM task_runs WHERE id IN (SELECT id FROM expired)`,
+        [cutoff, limit],
+      );
+      return rowCount ?? 0;
+    },
+    fatalError() {
+      // A database server outlives a replaced file; a lost connection fails commits instead.
+      return undefined;
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
