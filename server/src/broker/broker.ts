@@ -22,6 +22,7 @@ import { planClaims } from "./claim-plan.js";
 import { createConcurrencyLimits } from "./concurrency-limits.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
+import { createStallDetector } from "./stall-detector.js";
 import { createWatchRegistry, type Watcher } from "./watch-registry.js";
 import type { AckKind, LeaseAck, LeasedRun, LeaseRef, WorkerChannel, WorkerInfo, WorkerSession } from "./worker-channel.js";
 
@@ -171,7 +172,9 @@ export function createBroker(options: BrokerOptions): Broker {
   const counters = { commitsTotal: 0, runsScheduledTotal: 0, claimsTotal: 0 };
   let wakeTimer: NodeJS.Timeout | undefined;
   let wakeAt = Number.POSITIVE_INFINITY;
-  const sweepTimer = setInterval(sweepLeases, Math.min(1000, limits.leaseDurationMs / 4));
+  const sweepIntervalMs = Math.min(1000, limits.leaseDurationMs / 4);
+  const stalls = createStallDetector({ intervalMs: sweepIntervalMs, clock: now });
+  const sweepTimer = setInterval(sweepLeases, sweepIntervalMs);
   sweepTimer.unref();
 
   function hasPendingWrites(): boolean {
@@ -467,7 +470,27 @@ export function createBroker(options: BrokerOptions): Broker {
     finishLease(lease, transition(run, "FAILED", { endedAt: now(), error }, `${error.type}: ${error.message}`), "FAILED");
   }
 
+  /**
+   * Runs from a timer, and timers run before socket reads in Node's loop: after a stall
+   * (the server stopped or its loop blocked), the heartbeats, Started and results that came
+   * in meanwhile are still unread. So every deadline moves by the stall, and expiry waits
+   * for the next check phase, after the poll phase has read what the sockets hold.
+   */
   function sweepLeases(): void {
+    const stalledMs = stalls.check();
+    if (stalledMs > 0) {
+      for (const lease of leases.values()) {
+        lease.deadline += stalledMs;
+        lease.ackDeadline += stalledMs;
+        if (lease.timeoutAt !== undefined) lease.timeoutAt += stalledMs;
+      }
+      logger.warn({ stalledMs, leases: leases.size }, "the server did not run for a while; lease deadlines moved by as much");
+    }
+    setImmediate(expireLeases);
+  }
+
+  function expireLeases(): void {
+    if (closing) return;
     const at = now();
     for (const lease of [...leases.values()]) {
       // An attempt past its timeout fails as timed out (and may retry), even if its lease
