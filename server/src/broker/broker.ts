@@ -80,10 +80,12 @@ interface Session extends WorkerSession {
   draining: boolean;
   connected: boolean;
   /**
-   * It missed a deadline (no Started within the ack window, or no heartbeat within the
-   * lease): no new work until a message of it names a lease, which shows it reads again.
+   * Tokens of its leases taken back at a missed deadline (no Started within the ack window,
+   * no heartbeat within the lease). While there are any it gets no new work: it may not be
+   * reading its stream. A message naming one of them shows it read that assignment after
+   * all; a heartbeat naming an older lease does not (it may come from another thread).
    */
-  silent: boolean;
+  missedLeases: Set<string>;
 }
 
 interface Lease {
@@ -326,7 +328,7 @@ export function createBroker(options: BrokerOptions): Broker {
   function planDispatch() {
     // A worker with much unsent on its stream is not reading it: more would only pile up.
     const open = [...sessions.values()].filter(
-      (s) => s.connected && !s.draining && !s.silent && s.held.size < s.limit && s.channel.unsentBytes <= MAX_UNSENT_BYTES_FOR_DISPATCH,
+      (s) => s.connected && !s.draining && s.missedLeases.size === 0 && s.held.size < s.limit && s.channel.unsentBytes <= MAX_UNSENT_BYTES_FOR_DISPATCH,
     );
     if (open.length === 0) return [];
     rotation = (rotation + 1) % open.length;
@@ -528,21 +530,21 @@ export function createBroker(options: BrokerOptions): Broker {
       } else if (!lease.running && at > lease.ackDeadline) {
         // A worker that does not acknowledge may not be reading its stream: more work would
         // pile up unread and come back at the next ack deadline, until the runs fail.
-        lease.session.silent = true;
+        lease.session.missedLeases.add(lease.token);
         loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`);
       } else if (at > lease.deadline) {
         // A worker that stopped heartbeating is likely stuck: it gets no more work until it
-        // is heard from again, or the run would go straight back to it.
-        lease.session.silent = true;
+        // names this lease again, or the run would go straight back to it.
+        lease.session.missedLeases.add(lease.token);
         loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`);
       }
     }
   }
 
-  /** A worker whose message names a lease has read its assignments: a silent one gets work again. */
+  /** A worker naming a lease it missed the deadline of reads its stream again: it gets work again. */
   function namedLeases(session: Session, refs: readonly LeaseRef[]): void {
-    if (!session.silent || refs.length === 0) return;
-    session.silent = false;
+    if (session.missedLeases.size === 0 || !refs.some((ref) => session.missedLeases.has(ref.leaseToken))) return;
+    session.missedLeases.clear();
     dispatchWanted = true;
     queueFlush();
   }
@@ -640,7 +642,7 @@ export function createBroker(options: BrokerOptions): Broker {
         held: new Set(),
         draining: closing,
         connected: true,
-        silent: false,
+        missedLeases: new Set(),
       };
       sessions.set(session.sessionId, session);
       logger.info({ workerId: info.workerId, taskKeys: info.taskKeys, limit: info.limit }, "worker connected");
