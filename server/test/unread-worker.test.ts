@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createTaskwireClient, createWorker, task, type TaskwireClient } from "taskwire";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freePort, startProcess } from "../src/bench/processes.js";
+import { eventually } from "./support/test-server.js";
 import { openUnreadWorker } from "./support/unread-worker.js";
 
 // A worker that never reads its stream, with an enormous limit, next to a healthy one: the
@@ -40,9 +41,9 @@ afterEach(async () => {
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
-async function unsentBytes(): Promise<number> {
+async function metric(name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^taskwire_worker_unsent_bytes (\d+)$/m.exec(text)?.[1]);
+  return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
 }
 
 describe("a worker that does not read its stream", () => {
@@ -64,7 +65,7 @@ describe("a worker that does not read its stream", () => {
     let peakRss = 0;
     const sampling = setInterval(() => {
       peakRss = Math.max(peakRss, rssMiB(pid));
-      unsentBytes().then((bytes) => (peakUnsent = Math.max(peakUnsent, bytes)), () => {});
+      metric("taskwire_worker_unsent_bytes").then((bytes) => (peakUnsent = Math.max(peakUnsent, bytes)), () => {});
     }, 100);
     try {
       const results = await Promise.all(runs.map((run) => run.wait(60_000)));
@@ -83,4 +84,18 @@ describe("a worker that does not read its stream", () => {
     // 48 MiB per ack window, each run sent to it up to 5 times, before it was cut off).
     expect(peakRss - rssBefore).toBeLessThan(200);
   }, 90_000);
+
+  it("is cut off once what waits to be sent to it passes the stream's cap", async () => {
+    const unread = openUnreadWorker(url, { taskKeys: ["nothing"], limit: 1 });
+    try {
+      await eventually(async () => (await metric("taskwire_workers_connected")) === 1);
+      // Each unknown lease is refused with an Ack of its own, which the worker never reads.
+      const runs = Array.from({ length: 50_000 }, (_, i) => ({ runId: `no-such-run-${i}`, leaseToken: "x".repeat(16) }));
+      for (let i = 0; i < 4; i++) unread.send({ message: { case: "started", value: { runs } } });
+      await eventually(async () => (await metric("taskwire_workers_connected")) === 0);
+      expect(await metric("taskwire_worker_unsent_bytes")).toBe(0);
+    } finally {
+      unread.close();
+    }
+  });
 });
