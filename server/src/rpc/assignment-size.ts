@@ -46,26 +46,24 @@ export function assignmentBytes({ run, leaseToken }: Pick<LeasedRun, "run" | "le
 
 /**
  * Splits assignments into groups whose Assignments message stays within `maxBytes`, in
- * order. An assignment too big for any message goes alone (refused at schedule time since
- * its limit applies; only a run stored under a larger limit can be one).
+ * order, each with its size. An assignment too big for any message goes alone (refused at
+ * schedule time since its limit applies; only a run stored under a larger limit can be one).
  */
-export function splitAssignments(runs: LeasedRun[], maxBytes: number): LeasedRun[][] {
+export function splitAssignments(runs: LeasedRun[], maxBytes: number): { runs: LeasedRun[]; bytes: number }[] {
   // The response's oneof field and the gRPC frame (5 bytes) around the Assignments.
   const budget = maxBytes - 16;
-  const groups: LeasedRun[][] = [];
-  let group: LeasedRun[] = [];
-  let size = 0;
+  const groups: { runs: LeasedRun[]; bytes: number }[] = [];
+  let group = { runs: [] as LeasedRun[], bytes: 0 };
   for (const leased of runs) {
     const bytes = assignmentBytes(leased);
-    if (group.length > 0 && size + bytes > budget) {
+    if (group.runs.length > 0 && group.bytes + bytes > budget) {
       groups.push(group);
-      group = [];
-      size = 0;
+      group = { runs: [], bytes: 0 };
     }
-    group.push(leased);
-    size += bytes;
+    group.runs.push(leased);
+    group.bytes += bytes;
   }
-  if (group.length > 0) groups.push(group);
+  if (group.runs.length > 0) groups.push(group);
   return groups;
 }
 

@@ -12,7 +12,7 @@ import {
 } from "taskwire/proto";
 import type { Broker, LeasedRun, WorkerChannel, WorkerSession } from "../broker/broker.js";
 import { DISPATCH_BYTES_PER_WORKER, MAX_UNSENT_BYTES_FOR_DISPATCH } from "../broker/dispatch-budget.js";
-import { maxMessageBytes, splitAssignments, assignmentBytes } from "./assignment-size.js";
+import { maxMessageBytes, splitAssignments } from "./assignment-size.js";
 import { createOutboundQueue } from "./outbound-queue.js";
 import { checkPayload, JSON_CONTENT_TYPE } from "./payload-rules.js";
 import { timestampFieldMs } from "./timestamp-field.js";
@@ -96,8 +96,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
         assign(runs) {
           // Split so that no message is over what a gRPC library receives by default.
           for (const group of splitAssignments(runs, messageBytes)) {
-            const bytes = group.reduce((sum, leased) => sum + assignmentBytes(leased), 0);
-            send({ case: "assignments", value: { assignments: group.map(toAssignment) } }, bytes);
+            send({ case: "assignments", value: { assignments: group.runs.map(toAssignment) } }, group.bytes);
           }
         },
         ack(acks) {
