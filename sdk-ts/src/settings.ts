@@ -115,7 +115,9 @@ export const SETTING_DEFINITIONS: Readonly<Record<SettingKey, SettingDefinition>
   },
   TASKWIRE_MAX_PAYLOAD_BYTES: {
     description: "Largest parameters or result the server accepts, in bytes (told to workers in Welcome).",
-    default: String(4 * 1024 * 1024),
+    // 4 MiB less 64 KiB: an assignment carrying the largest parameters still fits in the
+    // 4 MiB a gRPC library receives by default.
+    default: String(4 * 1024 * 1024 - 64 * 1024),
     secret: false,
     inProfile: true,
   },

@@ -232,6 +232,29 @@ describe("delivery under faults", () => {
     await worker.kill();
   });
 
+  it("gives a worker that missed its ack window no more work until it names that lease", async () => {
+    const { id: missed } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "slow_to_ack" } });
+    const worker = openRawWorker(t.server.url, { taskKeys: ["slow_to_ack"], limit: 2 });
+    try {
+      await eventually(() => worker.assignments.length === 1);
+      await eventually(() => worker.received.some((m) => m.message.case === "cancel"), 5_000);
+      // Its slots are free, yet the next runs go to another worker, and an empty heartbeat changes nothing.
+      worker.send({ message: { case: "heartbeat", value: { runs: [] } } });
+      const other = openRawWorker(t.server.url, { taskKeys: ["slow_to_ack"], limit: 10 });
+      const { id: next } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "slow_to_ack" } });
+      await eventually(() => other.assignments.some((a) => a.runId === next) && other.assignments.some((a) => a.runId === missed));
+      await other.kill();
+      expect(worker.assignments.length).toBe(1);
+      // Started for the lease it missed (refused: stale) shows it reads its stream again.
+      const [late] = worker.assignments;
+      worker.send({ message: { case: "started", value: { runs: [{ runId: late.runId, leaseToken: late.leaseToken }] } } });
+      await eventually(() => worker.assignments.length > 1, 5_000);
+      expect(worker.acks.some((a) => a.runId === late.runId && !a.accepted)).toBe(true);
+    } finally {
+      await worker.kill();
+    }
+  });
+
   it("fails a run lost more than max_redeliveries times instead of looping", async () => {
     const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "poison", options: { maxRedeliveries: 2 } } });
     for (let i = 0; i < 3; i++) {

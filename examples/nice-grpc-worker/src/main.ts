@@ -19,7 +19,8 @@ const { values } = parseArgs({
 });
 const apiUrl = process.env.TASKWIRE_API_URL || "http://127.0.0.1:7070";
 const channel = createChannel(apiUrl, undefined, {
-  // The server's payload limit is 4 MiB per value; an assignment carries one plus its envelope.
+  // With its default payload limit the server sends no message over grpc-js's default 4 MiB;
+  // this also serves a server configured with TASKWIRE_MAX_PAYLOAD_BYTES up to 64 MiB - 64 KiB.
   "grpc.max_receive_message_length": 64 * 1024 * 1024,
   // grpc-js backs off up to 120 s between reconnects by default: too slow for a worker.
   "grpc.initial_reconnect_backoff_ms": 100,

@@ -21,8 +21,10 @@ import {
 import { planClaims } from "./claim-plan.js";
 import { commitRefusal } from "./commit-refusal.js";
 import { createConcurrencyLimits } from "./concurrency-limits.js";
+import { createDispatchBudget, DISPATCH_BYTES_PER_WORKER, MAX_RUNS_PER_DISPATCH, MAX_UNSENT_BYTES_FOR_DISPATCH } from "./dispatch-budget.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
+import { createStallDetector } from "./stall-detector.js";
 import { createWatchRegistry, type Watcher } from "./watch-registry.js";
 import type { AckKind, LeaseAck, LeasedRun, LeaseRef, WorkerChannel, WorkerInfo, WorkerSession } from "./worker-channel.js";
 
@@ -41,7 +43,9 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   leaseDurationMs: 30_000,
   heartbeatIntervalMs: 5_000,
   ackTimeoutMs: 15_000,
-  maxPayloadBytes: 4 * 1024 * 1024,
+  // 4 MiB less room for the rest of an Assignment: one fits in a gRPC library's default
+  // receive limit (see rpc/assignment-size.ts).
+  maxPayloadBytes: 4 * 1024 * 1024 - 64 * 1024,
   defaultMaxRedeliveries: 5,
 };
 
@@ -60,6 +64,8 @@ export interface BrokerStats {
   commitsTotal: number;
   runsScheduledTotal: number;
   claimsTotal: number;
+  /** Bytes queued on worker streams and not sent yet (a worker not reading keeps them). */
+  unsentBytes: number;
 }
 
 export interface ConcurrencyLimitInfo {
@@ -74,8 +80,13 @@ interface Session extends WorkerSession {
   held: Set<string>;
   draining: boolean;
   connected: boolean;
-  /** Its leases expired without a heartbeat: no new work until it speaks again. */
-  silent: boolean;
+  /**
+   * Tokens of its leases taken back at a missed deadline (no Started within the ack window,
+   * no heartbeat within the lease). While there are any it gets no new work: it may not be
+   * reading its stream. A message naming one of them shows it read that assignment after
+   * all; a heartbeat naming an older lease does not (it may come from another thread).
+   */
+  missedLeases: Set<string>;
 }
 
 interface Lease {
@@ -94,8 +105,8 @@ export interface Broker {
   /** Stores new runs; resolves once they are committed. */
   schedule(runs: NewRun[]): Promise<{ id: string; existing: boolean }[]>;
   connectWorker(info: WorkerInfo, channel: WorkerChannel): WorkerSession;
-  /** The worker sent a message: it is alive, whatever the message. */
-  heardFrom(session: WorkerSession): void;
+  /** What was queued on the worker's stream has mostly gone out: it may get work again. */
+  writable(session: WorkerSession): void;
   disconnectWorker(session: WorkerSession, reason: string): void;
   started(session: WorkerSession, refs: LeaseRef[]): void;
   heartbeat(session: WorkerSession, refs: LeaseRef[]): void;
@@ -187,7 +198,9 @@ export function createBroker(options: BrokerOptions): Broker {
   /** Changed runs whose watchers were not told yet: reading them back failed. */
   const unpublished = new Set<string>();
   let republishTimer: NodeJS.Timeout | undefined;
-  const sweepTimer = setInterval(sweepLeases, Math.min(1000, limits.leaseDurationMs / 4));
+  const sweepIntervalMs = Math.min(1000, limits.leaseDurationMs / 4);
+  const stalls = createStallDetector({ intervalMs: sweepIntervalMs, clock: now });
+  const sweepTimer = setInterval(sweepLeases, sweepIntervalMs);
   sweepTimer.unref();
 
   function hasPendingWrites(): boolean {
@@ -272,6 +285,7 @@ export function createBroker(options: BrokerOptions): Broker {
     work.batch.transitions.push(...work.started.values());
     const plan = dispatchWanted && !closing ? planDispatch() : [];
     dispatchWanted = false;
+    const budget = createDispatchBudget(DISPATCH_BYTES_PER_WORKER);
     // Concurrency slots are taken as the store claims; a failed commit gives them back.
     const admitted: RunRecord[] = [];
     let refused = false;
@@ -282,7 +296,8 @@ export function createBroker(options: BrokerOptions): Broker {
       return ok;
     };
     for (const claim of plan) {
-      claim.request.admit = admit;
+      // The budget first: a run it turns away must not hold a concurrency slot.
+      claim.request.admit = (run) => budget.admit(claim.owner, run) && admit(run);
       work.batch.claims.push(claim.request);
     }
     if (isBatchEmpty(work.batch)) return;
@@ -314,10 +329,17 @@ export function createBroker(options: BrokerOptions): Broker {
     // worker then answers with one Started and one Completed message, not one per claim.
     const granted = new Map<Session, LeasedRun[]>();
     plan.forEach((claim, i) => {
-      const leased = grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i], refused);
+      const limited = refused || budget.exhausted(claim.owner);
+      const leased = grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i], limited);
       if (leased.length > 0) granted.set(claim.owner, [...(granted.get(claim.owner) ?? []), ...leased]);
     });
-    for (const [session, runs] of granted) session.channel.assign(runs);
+    for (const [session, runs] of granted) {
+      session.channel.assign(runs);
+      // Filled to the per-dispatch cap with slots to spare: the next commit gives more. (A
+      // worker that used up its byte budget gets more once its stream is writable again.)
+      const capped = runs.length >= MAX_RUNS_PER_DISPATCH && !budget.exhausted(session);
+      if (capped && session.held.size < session.limit) dispatchWanted = true;
+    }
     await publishChanges(work, result);
     if (dispatchWanted || hasPendingWrites()) queueFlush();
   }
@@ -359,14 +381,17 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   function planDispatch() {
-    const open = [...sessions.values()].filter((s) => s.connected && !s.draining && !s.silent && s.held.size < s.limit);
+    // A worker with much unsent on its stream is not reading it: more would only pile up.
+    const open = [...sessions.values()].filter(
+      (s) => s.connected && !s.draining && s.missedLeases.size === 0 && s.held.size < s.limit && s.channel.unsentBytes <= MAX_UNSENT_BYTES_FOR_DISPATCH,
+    );
     if (open.length === 0) return [];
     rotation = (rotation + 1) % open.length;
     const rotated = [...open.slice(rotation), ...open.slice(0, rotation)].map((session) => ({
       session,
       workerId: session.workerId,
       taskKeys: rotate(session.taskKeys, rotation),
-      freeSlots: session.limit - session.held.size,
+      freeSlots: Math.min(session.limit - session.held.size, MAX_RUNS_PER_DISPATCH),
     }));
     const excludeTags = concurrency.saturated();
     return planClaims(rotated, (key) => !idleKeys.has(key), now()).map((claim) => ({
@@ -554,7 +579,27 @@ export function createBroker(options: BrokerOptions): Broker {
     finishLease(lease, transition(run, "FAILED", { endedAt: now(), error }, `${error.type}: ${error.message}`), "FAILED");
   }
 
+  /**
+   * Runs from a timer, and timers run before socket reads in Node's loop: after a stall
+   * (the server stopped or its loop blocked), the heartbeats, Started and results that came
+   * in meanwhile are still unread. So every deadline moves by the stall, and expiry waits
+   * for the next check phase, after the poll phase has read what the sockets hold.
+   */
   function sweepLeases(): void {
+    const stalledMs = stalls.check();
+    if (stalledMs > 0) {
+      for (const lease of leases.values()) {
+        lease.deadline += stalledMs;
+        lease.ackDeadline += stalledMs;
+        if (lease.timeoutAt !== undefined) lease.timeoutAt += stalledMs;
+      }
+      logger.warn({ stalledMs, leases: leases.size }, "the server did not run for a while; lease deadlines moved by as much");
+    }
+    setImmediate(expireLeases);
+  }
+
+  function expireLeases(): void {
+    if (closing) return;
     const at = now();
     for (const lease of [...leases.values()]) {
       // An attempt past its timeout fails as timed out (and may retry), even if its lease
@@ -570,14 +615,25 @@ export function createBroker(options: BrokerOptions): Broker {
           retryable: true,
         });
       } else if (!lease.running && at > lease.ackDeadline) {
+        // A worker that does not acknowledge may not be reading its stream: more work would
+        // pile up unread and come back at the next ack deadline, until the runs fail.
+        lease.session.missedLeases.add(lease.token);
         loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`);
       } else if (at > lease.deadline) {
         // A worker that stopped heartbeating is likely stuck: it gets no more work until it
-        // is heard from again, or the run would go straight back to it.
-        lease.session.silent = true;
+        // names this lease again, or the run would go straight back to it.
+        lease.session.missedLeases.add(lease.token);
         loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`);
       }
     }
+  }
+
+  /** A worker naming a lease it missed the deadline of reads its stream again: it gets work again. */
+  function namedLeases(session: Session, refs: readonly LeaseRef[]): void {
+    if (session.missedLeases.size === 0 || !refs.some((ref) => session.missedLeases.has(ref.leaseToken))) return;
+    session.missedLeases.clear();
+    dispatchWanted = true;
+    queueFlush();
   }
 
   function wakeNoLaterThan(at: number): void {
@@ -690,7 +746,7 @@ export function createBroker(options: BrokerOptions): Broker {
         held: new Set(),
         draining: closing,
         connected: true,
-        silent: false,
+        missedLeases: new Set(),
       };
       sessions.set(session.sessionId, session);
       logger.info({ workerId: info.workerId, taskKeys: info.taskKeys, limit: info.limit }, "worker connected");
@@ -698,10 +754,9 @@ export function createBroker(options: BrokerOptions): Broker {
       queueFlush();
       return session;
     },
-    heardFrom(handle) {
+    writable(handle) {
       const session = handle as Session;
-      if (!session.silent) return;
-      session.silent = false;
+      if (!session.connected) return;
       dispatchWanted = true;
       queueFlush();
     },
@@ -721,6 +776,7 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     started(handle, refs) {
       const session = handle as Session;
+      namedLeases(session, refs);
       for (const ref of refs) {
         const lease = leaseFor(session, ref, "STARTED");
         if (!lease || lease.running) continue;
@@ -740,6 +796,7 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     heartbeat(handle, refs) {
       const session = handle as Session;
+      namedLeases(session, refs);
       const deadline = now() + limits.leaseDurationMs;
       for (const ref of refs) {
         const lease = leaseFor(session, ref, "HEARTBEAT");
@@ -749,7 +806,7 @@ export function createBroker(options: BrokerOptions): Broker {
     heartbeatSession(sessionId, refs) {
       const session = sessions.get(sessionId);
       if (!session?.connected) return undefined;
-      this.heardFrom(session);
+      namedLeases(session, refs);
       const deadline = now() + limits.leaseDurationMs;
       const refused: LeaseAck[] = [];
       for (const ref of refs) {
@@ -765,6 +822,7 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     completed(handle, results) {
       const session = handle as Session;
+      namedLeases(session, results);
       for (const item of results) {
         const lease = leaseFor(session, item, "COMPLETED");
         if (!lease) continue;
@@ -785,6 +843,7 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     failed(handle, failures) {
       const session = handle as Session;
+      namedLeases(session, failures);
       for (const item of failures) {
         const lease = leaseFor(session, item, "FAILED");
         if (lease) failAttempt(lease, item.error);
@@ -792,6 +851,7 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     released(handle, refs) {
       const session = handle as Session;
+      namedLeases(session, refs);
       for (const ref of refs) {
         const lease = leaseFor(session, ref, "RELEASED");
         if (!lease) continue;
@@ -853,7 +913,9 @@ export function createBroker(options: BrokerOptions): Broker {
       });
     },
     stats() {
-      return { workersConnected: sessions.size, runsLeased: leases.size, ...counters };
+      let unsentBytes = 0;
+      for (const session of sessions.values()) unsentBytes += session.channel.unsentBytes;
+      return { workersConnected: sessions.size, runsLeased: leases.size, unsentBytes, ...counters };
     },
     async setConcurrencyLimit(tag, limit) {
       await store.setConcurrencyLimit({ tag, limit }).catch((error: unknown) => {

@@ -12,6 +12,8 @@ export interface WorkerChannel {
   ack(acks: LeaseAck[]): void;
   cancel(runIds: string[], reason: string): void;
   drain(graceMs: number): void;
+  /** Bytes queued on the stream and not sent yet: a worker not reading its stream keeps them. */
+  readonly unsentBytes: number;
 }
 
 export interface LeasedRun {

@@ -12,6 +12,7 @@ import {
 import type { BrokerLimits } from "../broker/broker.js";
 import type { LogRecord, NewRun, RunRecord, RunState, TransitionRecord } from "../store/store.js";
 import { newRunId } from "../store/run-id.js";
+import { ASSIGNMENT_ENVELOPE_BYTES, assignmentBytes } from "./assignment-size.js";
 import { checkPayload } from "./payload-rules.js";
 import { timestampFieldMs } from "./timestamp-field.js";
 
@@ -79,8 +80,25 @@ export function runFromSpec(
     scheduledAt,
     foreground: false,
   };
+  checkAssignmentFits(field, record, limits);
   const message = scheduledAt > now ? `scheduled for ${new Date(scheduledAt).toISOString()}` : "";
   return { record, history: [{ state: "SCHEDULED", at: now, attempt: 0, message }], logs: [] };
+}
+
+/**
+ * A run is sent to a worker in one message: beside parameters within the payload limit, its
+ * task key, tags and content type must fit in the room left for them (64 KiB).
+ */
+function checkAssignmentFits(field: string, run: RunRecord, limits: BrokerLimits): void {
+  const bytes = assignmentBytes({ run, leaseToken: "0123456789abcdef" });
+  const allowed = limits.maxPayloadBytes + ASSIGNMENT_ENVELOPE_BYTES;
+  if (bytes > allowed) {
+    throw new ConnectError(
+      `${field}: the run takes ${bytes} bytes in an assignment, over the ${allowed} a worker is sent; ` +
+        `its tags and content type may take ${ASSIGNMENT_ENVELOPE_BYTES} bytes beside parameters up to the payload limit`,
+      Code.ResourceExhausted,
+    );
+  }
 }
 
 export function runToProto(run: RunRecord, history: TransitionRecord[] = [], withPayloads = true): TaskRun {

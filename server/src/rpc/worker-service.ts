@@ -2,7 +2,6 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { createAsyncQueue } from "taskwire/async-queue";
 import {
   AckKind,
   type RunResult,
@@ -11,11 +10,20 @@ import {
   SubscribeTaskRunsResponseSchema,
   WorkerService,
 } from "taskwire/proto";
-import type { Broker, WorkerChannel, WorkerSession } from "../broker/broker.js";
+import type { Broker, LeasedRun, WorkerChannel, WorkerSession } from "../broker/broker.js";
+import { DISPATCH_BYTES_PER_WORKER, MAX_UNSENT_BYTES_FOR_DISPATCH } from "../broker/dispatch-budget.js";
+import { maxMessageBytes, splitAssignments } from "./assignment-size.js";
+import { createOutboundQueue } from "./outbound-queue.js";
 import { checkPayload, JSON_CONTENT_TYPE } from "./payload-rules.js";
 import { timestampFieldMs } from "./timestamp-field.js";
 
 export const PROTOCOL_VERSION = 1;
+
+/**
+ * The largest `Hello.limit` honoured; a larger one is served as this. Beyond 10,000 runs in
+ * flight on one stream, a worker is better served as several.
+ */
+export const MAX_WORKER_LIMIT = 10_000;
 
 export interface WorkerServiceOptions {
   broker: Broker;
@@ -49,7 +57,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
           Code.FailedPrecondition,
         );
       }
-      const { workerId, limit, protocolVersion } = hello.value;
+      const { workerId, protocolVersion } = hello.value;
       const taskKeys = [...new Set(hello.value.taskKeys.map((key) => key.trim()))];
       if (protocolVersion !== PROTOCOL_VERSION) {
         throw new ConnectError(
@@ -61,50 +69,65 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
       if (taskKeys.length === 0 || taskKeys.some((key) => !key)) {
         throw new ConnectError("Hello.task_keys: at least one non-empty task key is required", Code.InvalidArgument);
       }
-      if (limit < 1) throw new ConnectError("Hello.limit: must be at least 1", Code.InvalidArgument);
+      if (hello.value.limit < 1) throw new ConnectError("Hello.limit: must be at least 1", Code.InvalidArgument);
+      const limit = Math.min(hello.value.limit, MAX_WORKER_LIMIT);
 
-      const out = createAsyncQueue<SubscribeTaskRunsResponse>();
-      const send = (message: Outgoing) => out.push(create(SubscribeTaskRunsResponseSchema, { message }));
+      const messageBytes = maxMessageBytes(limits.maxPayloadBytes);
+      const out = createOutboundQueue<SubscribeTaskRunsResponse>({
+        // What a dispatch may add past the threshold (its budget, overshot by one run at
+        // most), and a message more of acks and cancels: beyond, the worker is not reading.
+        maxBytes: MAX_UNSENT_BYTES_FOR_DISPATCH + DISPATCH_BYTES_PER_WORKER + 2 * messageBytes,
+        lowBytes: MAX_UNSENT_BYTES_FOR_DISPATCH,
+        onLow: () => broker.writable(session),
+      });
+      let unread = false;
+      const send = (message: Outgoing, bytes: number) => {
+        if (unread || out.push(create(SubscribeTaskRunsResponseSchema, { message }), bytes)) return;
+        unread = true;
+        const reason = `the worker did not read its stream: ${out.unsentBytes} bytes are waiting to be sent to it`;
+        logger.warn({ workerId, unsentBytes: out.unsentBytes }, reason);
+        out.fail(new ConnectError(reason, Code.ResourceExhausted));
+        broker.disconnectWorker(session, reason);
+      };
       const channel: WorkerChannel = {
+        get unsentBytes() {
+          return out.unsentBytes;
+        },
         assign(runs) {
-          send({
-            case: "assignments",
-            value: {
-              assignments: runs.map(({ run, leaseToken, leaseDeadline }) => ({
-                runId: run.id,
-                taskKey: run.taskKey,
-                attempt: run.attempts,
-                leaseToken,
-                parameters: run.parameters,
-                leaseDeadline: timestampFromMs(leaseDeadline),
-                timeoutMs: Math.round(run.options.timeoutSeconds * 1000),
-                tags: run.options.tags,
-              })),
-            },
-          });
+          // Split so that no message is over what a gRPC library receives by default.
+          for (const group of splitAssignments(runs, messageBytes)) {
+            send({ case: "assignments", value: { assignments: group.runs.map(toAssignment) } }, group.bytes);
+          }
         },
         ack(acks) {
-          send({ case: "acks", value: { acks: acks.map((a) => ({ ...a, kind: AckKind[a.kind] })) } });
+          const bytes = acks.reduce((sum, a) => sum + a.runId.length + a.leaseToken.length + a.reason.length + 16, 0);
+          send({ case: "acks", value: { acks: acks.map((a) => ({ ...a, kind: AckKind[a.kind] })) } }, bytes);
         },
         cancel(runIds, reason) {
-          send({ case: "cancel", value: { runIds, reason } });
+          send({ case: "cancel", value: { runIds, reason } }, runIds.reduce((sum, id) => sum + id.length + 2, reason.length + 8));
         },
         drain(graceMs) {
-          send({ case: "drain", value: { graceMs } });
+          send({ case: "drain", value: { graceMs } }, 16);
         },
       };
       const session = broker.connectWorker({ workerId, taskKeys, limit }, channel);
-      send({
-        case: "welcome",
-        value: {
-          serverVersion: options.serverVersion,
-          protocolVersion: PROTOCOL_VERSION,
-          heartbeatIntervalMs: limits.heartbeatIntervalMs,
-          leaseDurationMs: limits.leaseDurationMs,
-          maxPayloadBytes: BigInt(limits.maxPayloadBytes),
-          sessionId: session.sessionId,
+      send(
+        {
+          case: "welcome",
+          value: {
+            serverVersion: options.serverVersion,
+            protocolVersion: PROTOCOL_VERSION,
+            heartbeatIntervalMs: limits.heartbeatIntervalMs,
+            leaseDurationMs: limits.leaseDurationMs,
+            maxPayloadBytes: BigInt(limits.maxPayloadBytes),
+            sessionId: session.sessionId,
+          },
         },
-      });
+        128,
+      );
+      if (limit < hello.value.limit) {
+        logger.info({ workerId, limit: hello.value.limit, served: limit }, `Hello.limit is over ${MAX_WORKER_LIMIT}: served as ${limit}`);
+      }
 
       void (async () => {
         let reason = "the worker closed the stream";
@@ -112,7 +135,6 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
           for (;;) {
             const next = await incoming.next();
             if (next.done) break;
-            broker.heardFrom(session);
             handle(session, next.value);
           }
         } catch (error) {
@@ -131,6 +153,19 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
       }
     },
   };
+
+  function toAssignment({ run, leaseToken, leaseDeadline }: LeasedRun) {
+    return {
+      runId: run.id,
+      taskKey: run.taskKey,
+      attempt: run.attempts,
+      leaseToken,
+      parameters: run.parameters,
+      leaseDeadline: timestampFromMs(leaseDeadline),
+      timeoutMs: Math.round(run.options.timeoutSeconds * 1000),
+      tags: run.options.tags,
+    };
+  }
 
   function handle(session: WorkerSession, request: SubscribeTaskRunsRequest): void {
     const message = request.message;

@@ -15,10 +15,15 @@ type Request = MessageInitShape<typeof SubscribeTaskRunsRequestSchema>;
 /**
  * A worker speaking the protocol by hand, message by message, to test what the server
  * does with exactly what a worker sends (including what a well-behaved SDK never would).
+ * `transport.readMaxBytes` makes it refuse larger messages, as gRPC libraries do past 4 MiB.
  */
-export function openRawWorker(url: string, hello?: { taskKeys: string[]; limit: number }) {
+export function openRawWorker(
+  url: string,
+  hello?: { taskKeys: string[]; limit: number },
+  transport?: { readMaxBytes?: number },
+) {
   const requests = createAsyncQueue<Request>();
-  const client = createClient(WorkerService, createGrpcTransport({ baseUrl: url }));
+  const client = createClient(WorkerService, createGrpcTransport({ baseUrl: url, ...transport }));
   const received: SubscribeTaskRunsResponse[] = [];
   const assignments: Assignment[] = [];
   const acks: Ack[] = [];
