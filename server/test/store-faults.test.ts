@@ -56,7 +56,7 @@ describe("a store that fails to commit", () => {
     const acks: LeaseAck[] = [];
     const session = broker.connectWorker(
       { workerId: "w", taskKeys: ["k"], limit: 1 },
-      { assign: (runs) => assigned.push(...runs), ack: (a) => acks.push(...a), cancel: () => {}, drain: () => {} },
+      { assign: (runs) => assigned.push(...runs), ack: (a) => acks.push(...a), cancel: () => {}, drain: () => {}, unsentBytes: 0 },
     );
     const [{ id }] = await broker.schedule([runFromSpec({ taskKey: "k" }, "run", broker.limits, Date.now())]);
     const lease = await eventually(() => assigned[0]);

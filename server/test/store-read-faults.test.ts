@@ -65,7 +65,7 @@ function manualClock(start: number) {
 }
 
 function workerChannel(assigned: LeasedRun[]) {
-  return { assign: (runs: LeasedRun[]) => assigned.push(...runs), ack: () => {}, cancel: () => {}, drain: () => {} };
+  return { assign: (runs: LeasedRun[]) => assigned.push(...runs), ack: () => {}, cancel: () => {}, drain: () => {}, unsentBytes: 0 };
 }
 
 let home: string;
