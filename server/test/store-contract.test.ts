@@ -235,6 +235,68 @@ for (const [name, make] of stores) {
       expect((await store.getHistory(run.record.id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
     });
 
+    it("writes the lease with the claim, and fences every transition by attempt and token", async () => {
+      const run = newRun("k");
+      await insert(store, run);
+      const batch = emptyBatch();
+      batch.claims.push({ taskKeys: ["k"], max: 1, workerId: "w1", now: NOW, serverId: "s1", sessionId: "a", leaseDeadline: NOW + 15_000 });
+      const [[claimed]] = (await store.commit(batch)).claimed;
+      expect(claimed.leaseToken).toMatch(/^[\w-]{16}$/);
+      const [read] = await store.getRuns([run.record.id]);
+      expect(read).toMatchObject({ leaseToken: claimed.leaseToken, leaseServerId: "s1", leaseSessionId: "a", leaseDeadline: NOW + 15_000 });
+      const start = (token: string, attempt = 1): Transition => ({
+        runId: run.record.id,
+        from: ["PENDING"],
+        patch: { state: "RUNNING", startedAt: NOW + 1, leaseDeadline: NOW + 30_000, timeoutAt: NOW + 9_000 },
+        events: [{ state: "RUNNING", at: NOW + 1, attempt: 1, message: "" }],
+        lease: { attempt, token },
+      });
+      const stale = emptyBatch();
+      stale.transitions.push(start("not-the-token"), start(claimed.leaseToken ?? "", 2));
+      expect((await store.commit(stale)).applied).toEqual([false, false]);
+      expect((await store.getRuns([run.record.id]))[0].state).toBe("PENDING");
+      const fresh = emptyBatch();
+      fresh.transitions.push(start(claimed.leaseToken ?? ""));
+      expect((await store.commit(fresh)).applied).toEqual([true]);
+      expect((await store.getRuns([run.record.id]))[0]).toMatchObject({ state: "RUNNING", leaseDeadline: NOW + 30_000, timeoutAt: NOW + 9_000 });
+      const done = emptyBatch();
+      done.transitions.push({
+        runId: run.record.id,
+        from: ["PENDING", "RUNNING"],
+        patch: { state: "COMPLETED", endedAt: NOW + 2, result: json(1) },
+        events: [],
+        lease: { attempt: 1, token: claimed.leaseToken ?? "" },
+      });
+      expect((await store.commit(done)).applied).toEqual([true]);
+      const [ended] = await store.getRuns([run.record.id]);
+      expect(ended.state).toBe("COMPLETED");
+      expect([ended.leaseToken, ended.leaseSessionId, ended.leaseDeadline, ended.timeoutAt]).toEqual([undefined, undefined, undefined, undefined]);
+      // The same message again, as a stale worker would send it: nothing changes.
+      const again = emptyBatch();
+      again.transitions.push({ ...done.transitions[0], patch: { state: "FAILED" } });
+      expect((await store.commit(again)).applied).toEqual([false]);
+    });
+
+    it("extends the leases a stream names in one statement, and no other stream's", async () => {
+      await insert(store, newRun("k"), newRun("k"), newRun("k"));
+      const batch = emptyBatch();
+      batch.claims.push(
+        { taskKeys: ["k"], max: 2, workerId: "w1", now: NOW, serverId: "s1", sessionId: "a", leaseDeadline: NOW + 100 },
+        { taskKeys: ["k"], max: 1, workerId: "w2", now: NOW, serverId: "s2", sessionId: "b", leaseDeadline: NOW + 100 },
+      );
+      const [mine, theirs] = (await store.commit(batch)).claimed;
+      const tokens = mine.map((r) => r.leaseToken ?? "");
+      const beat = emptyBatch();
+      beat.extensions.push(
+        { sessionId: "a", tokens: [...tokens, theirs[0].leaseToken ?? ""], deadline: NOW + 30_000 },
+        { sessionId: "b", tokens: ["stale"], deadline: NOW + 30_000 },
+      );
+      const { extended } = await store.commit(beat);
+      expect(extended.map((tokens) => [...tokens].sort())).toEqual([[...tokens].sort(), []]);
+      const runs = await store.getRuns([...mine, ...theirs].map((r) => r.id));
+      expect(runs.map((r) => r.leaseDeadline)).toEqual([NOW + 30_000, NOW + 30_000, NOW + 100]);
+    });
+
     it("re-queues runs left PENDING or RUNNING by a crash", async () => {
       await insert(store, newRun("k"), newRun("k"));
       await claim(store, ["k"], 2);

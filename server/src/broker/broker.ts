@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { randomBytesFromPool } from "../random-pool.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
@@ -56,6 +55,8 @@ export interface BrokerOptions {
   logger: Logger;
   limits?: Partial<BrokerLimits>;
   clock?: () => number;
+  /** This server's id, written on the leases it grants; random per process by default. */
+  serverId?: string;
 }
 
 export interface BrokerStats {
@@ -158,10 +159,12 @@ interface PendingWork {
   snapshots: Map<string, RunRecord>;
   /** RUNNING transitions not written yet: a result in the same batch absorbs them. */
   started: Map<string, Transition>;
+  /** Heartbeats not written yet: per worker stream, the tokens named and their new deadline. */
+  heartbeats: Map<Session, { tokens: Set<string>; deadline: number }>;
 }
 
 function emptyWork(): PendingWork {
-  return { batch: emptyBatch(), after: [], callers: [], snapshots: new Map(), started: new Map() };
+  return { batch: emptyBatch(), after: [], callers: [], snapshots: new Map(), started: new Map(), heartbeats: new Map() };
 }
 
 /**
@@ -174,6 +177,7 @@ export function createBroker(options: BrokerOptions): Broker {
   const { store, logger } = options;
   const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const now = options.clock ?? Date.now;
+  const serverId = options.serverId ?? randomBytes(8).toString("hex");
   const sessions = new Map<string, Session>();
   const leases = new Map<string, Lease>();
   const watches = createWatchRegistry();
@@ -204,7 +208,7 @@ export function createBroker(options: BrokerOptions): Broker {
   sweepTimer.unref();
 
   function hasPendingWrites(): boolean {
-    return !isBatchEmpty(pending.batch) || pending.started.size > 0;
+    return !isBatchEmpty(pending.batch) || pending.started.size > 0 || pending.heartbeats.size > 0;
   }
 
   function queueFlush(): void {
@@ -283,6 +287,10 @@ export function createBroker(options: BrokerOptions): Broker {
     const work = pending;
     pending = emptyWork();
     work.batch.transitions.push(...work.started.values());
+    // One statement per worker stream, whatever the number of leases it named.
+    for (const [session, beat] of work.heartbeats) {
+      work.batch.extensions.push({ sessionId: session.sessionId, tokens: [...beat.tokens], deadline: beat.deadline });
+    }
     const plan = dispatchWanted && !closing ? planDispatch() : [];
     dispatchWanted = false;
     const budget = createDispatchBudget(DISPATCH_BYTES_PER_WORKER);
@@ -375,6 +383,7 @@ export function createBroker(options: BrokerOptions): Broker {
     for (const [id, run] of next.snapshots) pending.snapshots.set(id, run);
     // Started transitions already moved into the batch; later ones still merge from here.
     pending.started = next.started;
+    pending.heartbeats = next.heartbeats;
     dispatchWanted = true;
     retryAt = now() + delay;
     queueFlush();
@@ -394,9 +403,16 @@ export function createBroker(options: BrokerOptions): Broker {
       freeSlots: Math.min(session.limit - session.held.size, MAX_RUNS_PER_DISPATCH),
     }));
     const excludeTags = concurrency.saturated();
-    return planClaims(rotated, (key) => !idleKeys.has(key), now()).map((claim) => ({
+    const at = now();
+    return planClaims(rotated, (key) => !idleKeys.has(key), at).map((claim) => ({
       owner: claim.owner.session,
-      request: { ...claim.request, excludeTags },
+      request: {
+        ...claim.request,
+        excludeTags,
+        serverId,
+        sessionId: claim.owner.session.sessionId,
+        leaseDeadline: at + limits.ackTimeoutMs,
+      },
     }));
   }
 
@@ -419,7 +435,8 @@ export function createBroker(options: BrokerOptions): Broker {
     const granted: LeasedRun[] = runs.map((run) => {
       const lease: Lease = {
         run,
-        token: randomBytesFromPool(12).toString("base64url"),
+        // Written by the claim: the store's token is the one every later write is fenced by.
+        token: run.leaseToken ?? "",
         session,
         running: false,
         deadline: at + limits.leaseDurationMs,
@@ -478,8 +495,13 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   /** Queues a transition of a run the broker holds, with the run as it will be after it. */
-  function writeTransition(run: RunRecord, t: Transition, after?: (result: CommitResult) => void): void {
-    write((batch) => batch.transitions.push(t), after);
+  function writeTransition(run: RunRecord, t: Transition, after?: (applied: boolean) => void): void {
+    // Fenced: applied only while the run is still on this attempt under this token.
+    if (run.leaseToken) t.lease ??= { attempt: run.attempts, token: run.leaseToken };
+    write(
+      (batch) => batch.transitions.push(t),
+      after && ((result, batch) => after(result.applied[batch.transitions.indexOf(t)] ?? false)),
+    );
     pending.snapshots.set(run.id, { ...run, ...t.patch });
   }
 
@@ -512,10 +534,12 @@ export function createBroker(options: BrokerOptions): Broker {
     writeTransition(
       lease.run,
       transition,
-      () => {
-        if (session.connected) {
-          session.channel.ack([{ runId: lease.run.id, leaseToken: lease.token, kind, accepted: true, reason: "" }]);
-        }
+      (applied) => {
+        if (!session.connected) return;
+        // Not applied: the stored lease is no longer this one (it expired, or another
+        // server took it back), so this message was about a stale attempt.
+        const reason = applied ? "" : `the lease on run ${lease.run.id} ended before this was stored; it changed nothing`;
+        session.channel.ack([{ runId: lease.run.id, leaseToken: lease.token, kind, accepted: applied, reason }]);
       },
     );
   }
@@ -545,6 +569,14 @@ export function createBroker(options: BrokerOptions): Broker {
   function extendLease(lease: Lease, deadline: number): void {
     lease.deadline = deadline;
     lease.ackDeadline = Math.max(lease.ackDeadline, deadline);
+    let beat = pending.heartbeats.get(lease.session);
+    if (!beat) {
+      beat = { tokens: new Set(), deadline };
+      pending.heartbeats.set(lease.session, beat);
+    }
+    beat.tokens.add(lease.token);
+    beat.deadline = Math.max(beat.deadline, deadline);
+    queueFlush();
   }
 
   /** Frees what a lease held: the worker's slot and its runs' concurrency slots. */
@@ -787,8 +819,11 @@ export function createBroker(options: BrokerOptions): Broker {
           lease.timeoutAt = at + lease.run.options.timeoutSeconds * 1000 + 1000;
         }
         lease.run.state = "RUNNING";
-        const t = transition(lease.run, "RUNNING", { startedAt: at });
+        lease.deadline = Math.max(lease.deadline, at + limits.leaseDurationMs);
+        const patch = { startedAt: at, leaseDeadline: lease.deadline, ...(lease.timeoutAt ? { timeoutAt: lease.timeoutAt } : {}) };
+        const t = transition(lease.run, "RUNNING", patch);
         t.from = ["PENDING"];
+        t.lease = { attempt: lease.run.attempts, token: lease.token };
         pending.started.set(lease.run.id, t);
         pending.snapshots.set(lease.run.id, { ...lease.run, startedAt: at });
         queueFlush();

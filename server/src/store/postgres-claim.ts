@@ -30,7 +30,10 @@ const CLAIM = {
   picked AS (
     SELECT seq, worker_id, rank, ord FROM candidates ORDER BY rank, ord LIMIT $4
   )
-  UPDATE task_runs AS t SET state = 'PENDING', attempts = t.attempts + 1, worker_id = $5
+  UPDATE task_runs AS t SET state = 'PENDING', attempts = t.attempts + 1, worker_id = $5,
+    -- 12 random bytes, base64url: the lease token, written by the claim itself.
+    lease_token = translate(rtrim(encode(substring(uuid_send(gen_random_uuid()) FROM 1 FOR 12), 'base64'), '='), '+/', '-_'),
+    lease_server_id = $6, lease_session_id = $7, lease_deadline = $8, timeout_at = NULL, cancel_reason = NULL
   FROM picked AS p
   WHERE t.seq = p.seq
   RETURNING t.*, p.worker_id AS previous_worker_id, p.rank, p.ord`,
@@ -40,7 +43,8 @@ const CLAIM = {
 const UNCLAIM = {
   name: "taskwire_unclaim",
   text: `
-  UPDATE task_runs AS t SET state = 'SCHEDULED', attempts = t.attempts - 1, worker_id = v.worker_id
+  UPDATE task_runs AS t SET state = 'SCHEDULED', attempts = t.attempts - 1, worker_id = v.worker_id,
+    lease_token = NULL, lease_server_id = NULL, lease_session_id = NULL, lease_deadline = NULL
   FROM unnest($1::bigint[], $2::text[]) AS v (seq, worker_id)
   WHERE t.seq = v.seq`,
 };
@@ -63,7 +67,16 @@ export async function claimRuns(
   if (keys.length === 0 || request.max <= 0) return [];
   const { rows } = await client.query<ClaimedRow>({
     ...CLAIM,
-    values: [keys, request.now, excluded, request.max, request.workerId],
+    values: [
+      keys,
+      request.now,
+      excluded,
+      request.max,
+      request.workerId,
+      request.serverId ?? null,
+      request.sessionId ?? null,
+      request.leaseDeadline ?? null,
+    ],
   });
   rows.sort((a, b) => a.rank - b.rank || a.ord - b.ord);
   // Fewer than asked: every key's due runs were all taken, so the keys are dry for now.
@@ -72,7 +85,13 @@ export async function claimRuns(
   const refused: ClaimedRow[] = [];
   for (const row of rows) {
     // `admit` sees the run as it was before the claim, as on SQLite.
-    const before = runFromRow({ ...row, state: "SCHEDULED", attempts: row.attempts - 1, worker_id: row.previous_worker_id });
+    const before = runFromRow({
+      ...row,
+      state: "SCHEDULED",
+      attempts: row.attempts - 1,
+      worker_id: row.previous_worker_id,
+      lease_token: null,
+    });
     if (request.admit && !request.admit(before)) {
       refused.push(row);
       continue;

@@ -1,7 +1,7 @@
 import type { ClientBase } from "pg";
 import { claimRuns } from "./postgres-claim.js";
 import { toBuffer } from "./postgres-run-row.js";
-import type { CommitResult, LogRecord, NewRun, Transition, TransitionRecord, WriteBatch } from "./store.js";
+import type { CommitResult, LeaseExtension, LogRecord, NewRun, Transition, TransitionRecord, WriteBatch } from "./store.js";
 
 type RunEvent = TransitionRecord & { runId: string };
 
@@ -21,9 +21,10 @@ export async function commitBatch(client: ClientBase, batch: WriteBatch): Promis
   const exhausted = new Set<string>();
   const claimed = [];
   for (const request of batch.claims) claimed.push(await claimRuns(client, request, exhausted, events));
+  const extended = await extendLeases(client, batch.extensions);
   await insertEvents(client, events);
   await insertLogs(client, logs);
-  return { inserted, applied, claimed };
+  return { inserted, applied, claimed, extended };
 }
 
 // Priority, idempotency key and tags are columns for the indexes; they come from `options`.
@@ -147,6 +148,8 @@ const FIELD_BITS = {
   startedAt: 64,
   endedAt: 128,
   workerId: 256,
+  leaseDeadline: 512,
+  timeoutAt: 1024,
 } as const;
 
 const APPLY_TRANSITIONS = {
@@ -163,12 +166,25 @@ const APPLY_TRANSITIONS = {
     scheduled_at = CASE WHEN v.fields & 32 <> 0 THEN v.scheduled_at ELSE t.scheduled_at END,
     started_at = CASE WHEN v.fields & 64 <> 0 THEN v.started_at ELSE t.started_at END,
     ended_at = CASE WHEN v.fields & 128 <> 0 THEN v.ended_at ELSE t.ended_at END,
-    worker_id = CASE WHEN v.fields & 256 <> 0 THEN v.worker_id ELSE t.worker_id END
+    worker_id = CASE WHEN v.fields & 256 <> 0 THEN v.worker_id ELSE t.worker_id END,
+    -- A transition out of PENDING/RUNNING ends the lease: its columns are cleared.
+    lease_deadline = CASE WHEN v.state NOT IN ('PENDING', 'RUNNING') THEN NULL
+      WHEN v.fields & 512 <> 0 THEN v.lease_deadline ELSE t.lease_deadline END,
+    timeout_at = CASE WHEN v.state NOT IN ('PENDING', 'RUNNING') THEN NULL
+      WHEN v.fields & 1024 <> 0 THEN v.timeout_at ELSE t.timeout_at END,
+    lease_token = CASE WHEN v.state IN ('PENDING', 'RUNNING') THEN t.lease_token END,
+    lease_server_id = CASE WHEN v.state IN ('PENDING', 'RUNNING') THEN t.lease_server_id END,
+    lease_session_id = CASE WHEN v.state IN ('PENDING', 'RUNNING') THEN t.lease_session_id END,
+    cancel_reason = CASE WHEN v.state IN ('PENDING', 'RUNNING') THEN t.cancel_reason END
   FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::bytea[], $6::text[], $7::jsonb[],
-    $8::integer[], $9::integer[], $10::integer[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
+    $8::integer[], $9::integer[], $10::integer[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
+    $15::bigint[], $16::bigint[], $17::integer[], $18::text[])
     AS v (id, from_states, fields, state, result, result_type, error, attempts, retries_used,
-      redeliveries, scheduled_at, started_at, ended_at, worker_id)
+      redeliveries, scheduled_at, started_at, ended_at, worker_id, lease_deadline, timeout_at,
+      fence_attempt, fence_token)
   WHERE t.id = v.id AND t.state = ANY (string_to_array(v.from_states, ','))
+    -- Fencing: a transition about a lease applies only while the run is still under it.
+    AND (v.fence_token IS NULL OR (t.attempts = v.fence_attempt AND t.lease_token = v.fence_token))
   RETURNING t.id`,
 };
 
@@ -216,7 +232,32 @@ function transitionColumns(group: Transition[]): unknown[] {
     column((p) => p.startedAt ?? null),
     column((p) => p.endedAt ?? null),
     column((p) => p.workerId ?? null),
+    column((p) => p.leaseDeadline ?? null),
+    column((p) => p.timeoutAt ?? null),
+    group.map((t) => t.lease?.attempt ?? null),
+    group.map((t) => t.lease?.token ?? null),
   ];
+}
+
+const EXTEND_LEASES = {
+  name: "taskwire_extend_leases",
+  text: `
+  UPDATE task_runs AS t SET lease_deadline = greatest(t.lease_deadline, v.deadline)
+  FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v (session_id, token, deadline)
+  WHERE t.lease_session_id = v.session_id AND t.lease_token = v.token
+  RETURNING t.lease_token`,
+};
+
+/** Heartbeats: one statement for every stream's extensions in the batch. */
+async function extendLeases(client: ClientBase, extensions: LeaseExtension[]): Promise<string[][]> {
+  const flat = extensions.flatMap((e) => e.tokens.map((token) => ({ session: e.sessionId, token, deadline: e.deadline })));
+  if (flat.length === 0) return extensions.map(() => []);
+  const { rows } = await client.query<{ lease_token: string }>({
+    ...EXTEND_LEASES,
+    values: [flat.map((f) => f.session), flat.map((f) => f.token), flat.map((f) => f.deadline)],
+  });
+  const moved = new Set(rows.map((row) => row.lease_token));
+  return extensions.map((e) => e.tokens.filter((token) => moved.has(token)));
 }
 
 const INSERT_EVENTS = {

@@ -68,6 +68,19 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     "limit" integer NOT NULL
   );
   `,
+  `
+  -- Leases are row facts, so any server can fence, extend and expire them.
+  ALTER TABLE task_runs
+    ADD COLUMN lease_token text,
+    ADD COLUMN lease_server_id text,
+    ADD COLUMN lease_session_id text,
+    ADD COLUMN lease_deadline bigint,
+    ADD COLUMN timeout_at bigint,
+    ADD COLUMN cancel_reason text;
+  -- A heartbeat extends the leases of one worker stream in one statement.
+  CREATE INDEX task_runs_lease_session ON task_runs (lease_session_id)
+    WHERE lease_session_id IS NOT NULL;
+  `,
 ];
 
 /**

@@ -21,6 +21,12 @@ export interface PostgresRunRow {
   ended_at: number | null;
   worker_id: string | null;
   foreground: boolean;
+  lease_token: string | null;
+  lease_server_id: string | null;
+  lease_session_id: string | null;
+  lease_deadline: number | null;
+  timeout_at: number | null;
+  cancel_reason: string | null;
 }
 
 export function runFromRow(row: PostgresRunRow): RunRecord {
@@ -41,6 +47,16 @@ export function runFromRow(row: PostgresRunRow): RunRecord {
     endedAt: row.ended_at ?? undefined,
     workerId: row.worker_id ?? undefined,
     foreground: row.foreground,
+    ...(row.lease_token === null || row.lease_token === undefined
+      ? {}
+      : {
+          leaseToken: row.lease_token,
+          leaseServerId: row.lease_server_id ?? undefined,
+          leaseSessionId: row.lease_session_id ?? undefined,
+          leaseDeadline: row.lease_deadline ?? undefined,
+          timeoutAt: row.timeout_at ?? undefined,
+          cancelReason: row.cancel_reason ?? undefined,
+        }),
   };
 }
 

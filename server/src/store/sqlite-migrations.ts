@@ -65,4 +65,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     "limit" INTEGER NOT NULL
   );
   `,
+  `
+  -- Leases are row facts, so any server can fence, extend and expire them.
+  ALTER TABLE task_runs ADD COLUMN lease_token TEXT;
+  ALTER TABLE task_runs ADD COLUMN lease_server_id TEXT;
+  ALTER TABLE task_runs ADD COLUMN lease_session_id TEXT;
+  ALTER TABLE task_runs ADD COLUMN lease_deadline INTEGER;
+  ALTER TABLE task_runs ADD COLUMN timeout_at INTEGER;
+  ALTER TABLE task_runs ADD COLUMN cancel_reason TEXT;
+  -- A heartbeat extends the leases of one worker stream in one statement.
+  CREATE INDEX task_runs_lease_session ON task_runs (lease_session_id)
+    WHERE lease_session_id IS NOT NULL;
+  `,
 ];

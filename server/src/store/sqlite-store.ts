@@ -1,21 +1,24 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { randomBytesFromPool } from "../random-pool.js";
 import { createDatabaseFileGuard, type DatabaseFileLostError } from "./database-file-guard.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
-import type {
-  ClaimRequest,
-  CommitResult,
-  ListFilter,
-  LogRecord,
-  NewRun,
-  RunPatch,
-  RunRecord,
-  RunState,
-  Store,
-  Transition,
-  TransitionRecord,
-  WriteBatch,
+import {
+  type ClaimRequest,
+  type CommitResult,
+  isLeasedState,
+  type LeaseExtension,
+  type ListFilter,
+  type LogRecord,
+  type NewRun,
+  type RunPatch,
+  type RunRecord,
+  type RunState,
+  type Store,
+  type Transition,
+  type TransitionRecord,
+  type WriteBatch,
 } from "./store.js";
 
 export interface SqliteStoreOptions {
@@ -50,6 +53,12 @@ interface RunRow {
   ended_at: number | null;
   worker_id: string | null;
   foreground: number;
+  lease_token: string | null;
+  lease_server_id: string | null;
+  lease_session_id: string | null;
+  lease_deadline: number | null;
+  timeout_at: number | null;
+  cancel_reason: string | null;
 }
 
 /** The SET clause for each patchable field; a payload fills two columns. */
@@ -64,7 +73,13 @@ const PATCH_SQL: Record<keyof RunPatch, string> = {
   startedAt: "started_at = @startedAt",
   endedAt: "ended_at = @endedAt",
   workerId: "worker_id = @workerId",
+  leaseDeadline: "lease_deadline = @leaseDeadline",
+  timeoutAt: "timeout_at = @timeoutAt",
 };
+
+/** What a transition out of PENDING/RUNNING sets: the lease ended with the attempt. */
+const CLEAR_LEASE_SQL = `lease_token = NULL, lease_server_id = NULL, lease_session_id = NULL,
+  lease_deadline = NULL, timeout_at = NULL, cancel_reason = NULL`;
 
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit that
@@ -87,6 +102,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     VALUES (@id, @task_key, @state, @parameters, @parameters_type, @options, @priority,
       @idempotency_key, @tags, @result, @result_type, @error, @attempts, @retries_used,
       @redeliveries, @created_at, @scheduled_at, @started_at, @ended_at, @worker_id, @foreground)`);
+  // A new run holds no lease: the lease columns of toRow are not bound.
   const findIdempotent = db
     .prepare("SELECT id FROM task_runs WHERE task_key = ? AND idempotency_key = ?")
     .pluck();
@@ -106,9 +122,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
       AND NOT EXISTS (SELECT 1 FROM json_each(task_runs.tags) AS t WHERE t.value IN (SELECT value FROM json_each(?)))
     ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
-  const markPending = db.prepare(
-    "UPDATE task_runs SET state = 'PENDING', attempts = attempts + 1, worker_id = ? WHERE seq = ?",
-  );
+  // The lease is written by the statement that claims the run.
+  const markPending = db.prepare(`
+    UPDATE task_runs SET state = 'PENDING', attempts = attempts + 1, worker_id = ?, lease_token = ?,
+      lease_server_id = ?, lease_session_id = ?, lease_deadline = ?, timeout_at = NULL, cancel_reason = NULL
+    WHERE seq = ?`);
+  // Tokens as a JSON array; only the leases this stream still holds move.
+  const extendLeases = db
+    .prepare(`
+      UPDATE task_runs SET lease_deadline = max(lease_deadline, ?)
+      WHERE lease_session_id = ? AND lease_token IN (SELECT value FROM json_each(?))
+      RETURNING lease_token`)
+    .pluck();
   const selectById = db.prepare<[string], RunRow>("SELECT * FROM task_runs WHERE id = ?");
   const selectHistory = db.prepare<[string], TransitionRecord>(
     "SELECT state, at, attempt, message FROM task_run_events WHERE run_id = ? ORDER BY rowid",
@@ -133,12 +158,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   function updateFor(transition: Transition): Database.Statement {
     const keys = Object.keys(transition.patch) as (keyof RunPatch)[];
-    const cacheKey = `${keys.join(",")}|${transition.from.join(",")}`;
+    const clears = !isLeasedState(transition.patch.state);
+    const fenced = transition.lease !== undefined;
+    const cacheKey = `${keys.join(",")}|${transition.from.join(",")}|${clears}|${fenced}`;
     let statement = updateStatements.get(cacheKey);
     if (!statement) {
-      const sets = keys.map((key) => PATCH_SQL[key]).join(", ");
+      const sets = [...keys.map((key) => PATCH_SQL[key]), ...(clears ? [CLEAR_LEASE_SQL] : [])].join(", ");
       const from = transition.from.map((state) => `'${state}'`).join(", ");
-      statement = db.prepare(`UPDATE task_runs SET ${sets} WHERE id = @id AND state IN (${from})`);
+      const fence = fenced ? " AND attempts = @fenceAttempt AND lease_token = @fenceToken" : "";
+      statement = db.prepare(`UPDATE task_runs SET ${sets} WHERE id = @id AND state IN (${from})${fence}`);
       updateStatements.set(cacheKey, statement);
     }
     return statement;
@@ -160,6 +188,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   function applyTransition(transition: Transition): boolean {
     const params: Record<string, unknown> = { id: transition.runId };
+    if (transition.lease) {
+      params.fenceAttempt = transition.lease.attempt;
+      params.fenceToken = transition.lease.token;
+    }
     for (const [key, value] of Object.entries(transition.patch)) {
       if (key === "result") {
         const payload = value as RunRecord["result"];
@@ -213,10 +245,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     for (const row of picked) {
       const record = fromRow(row);
       if (request.admit && !request.admit(record)) continue;
-      markPending.run(request.workerId, row.seq);
+      const token = randomBytesFromPool(12).toString("base64url");
+      const deadline = request.leaseDeadline ?? null;
+      markPending.run(request.workerId, token, request.serverId ?? null, request.sessionId ?? null, deadline, row.seq);
       record.state = "PENDING";
       record.attempts += 1;
       record.workerId = request.workerId;
+      record.leaseToken = token;
+      record.leaseServerId = request.serverId;
+      record.leaseSessionId = request.sessionId;
+      record.leaseDeadline = request.leaseDeadline;
+      record.timeoutAt = undefined;
+      record.cancelReason = undefined;
       insertEvent.run(record.id, "PENDING", request.now, record.attempts, "");
       claimed.push(record);
     }
@@ -229,7 +269,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     for (const line of batch.logs) insertLog.run(line.runId, line.at, line.level, line.message, line.attempt);
     const exhausted = new Set<string>();
     const claimed = batch.claims.map((request) => claim(request, exhausted));
-    return { inserted, applied, claimed };
+    const extended = batch.extensions.map(
+      (e: LeaseExtension) => extendLeases.all(e.deadline, e.sessionId, JSON.stringify(e.tokens)) as string[],
+    );
+    return { inserted, applied, claimed, extended };
   });
 
   /**
@@ -298,7 +341,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           .prepare("SELECT id, attempts FROM task_runs WHERE state IN ('PENDING', 'RUNNING')")
           .all() as { id: string; attempts: number }[];
         db.prepare(
-          "UPDATE task_runs SET state = 'SCHEDULED', worker_id = NULL WHERE state IN ('PENDING', 'RUNNING')",
+          `UPDATE task_runs SET state = 'SCHEDULED', worker_id = NULL, ${CLEAR_LEASE_SQL} WHERE state IN ('PENDING', 'RUNNING')`,
         ).run();
         for (const { id, attempts } of ids) {
           insertEvent.run(id, "SCHEDULED", now, attempts, "requeued: the server restarted while it ran");
@@ -373,6 +416,12 @@ function toRow(run: RunRecord): Omit<RunRow, "seq"> & { priority: number; idempo
     ended_at: run.endedAt ?? null,
     worker_id: run.workerId ?? null,
     foreground: run.foreground ? 1 : 0,
+    lease_token: run.leaseToken ?? null,
+    lease_server_id: run.leaseServerId ?? null,
+    lease_session_id: run.leaseSessionId ?? null,
+    lease_deadline: run.leaseDeadline ?? null,
+    timeout_at: run.timeoutAt ?? null,
+    cancel_reason: run.cancelReason ?? null,
   };
 }
 
@@ -394,5 +443,15 @@ function fromRow(row: RunRow): RunRecord {
     endedAt: row.ended_at ?? undefined,
     workerId: row.worker_id ?? undefined,
     foreground: row.foreground === 1,
+    ...(row.lease_token === null
+      ? {}
+      : {
+          leaseToken: row.lease_token,
+          leaseServerId: row.lease_server_id ?? undefined,
+          leaseSessionId: row.lease_session_id ?? undefined,
+          leaseDeadline: row.lease_deadline ?? undefined,
+          timeoutAt: row.timeout_at ?? undefined,
+          cancelReason: row.cancel_reason ?? undefined,
+        }),
   };
 }

@@ -59,6 +59,29 @@ export interface RunRecord {
   endedAt?: number;
   workerId?: string;
   foreground: boolean;
+  /** The current attempt's lease, while PENDING or RUNNING; cleared when it ends. */
+  leaseToken?: string;
+  /** The server whose worker stream holds the lease (it pushes Cancel to the worker). */
+  leaseServerId?: string;
+  /** The worker stream (session) holding the lease; heartbeats extend its leases together. */
+  leaseSessionId?: string;
+  /**
+   * When the lease runs out: the ack window from the claim (no Started by then, the run is
+   * taken back), then the lease proper from Started on, moved on by each heartbeat.
+   */
+  leaseDeadline?: number;
+  /** When the running attempt times out (Started + its timeout + 1 s of grace). */
+  timeoutAt?: number;
+  /** Why the run is to be cancelled: asked for, through any server, while it was leased. */
+  cancelReason?: string;
+}
+
+/** Columns that describe a lease: a transition out of PENDING/RUNNING clears them all. */
+export const LEASE_FIELDS = ["leaseToken", "leaseServerId", "leaseSessionId", "leaseDeadline", "timeoutAt", "cancelReason"] as const;
+
+/** Whether a run in this state holds a lease. */
+export function isLeasedState(state: RunState): boolean {
+  return state === "PENDING" || state === "RUNNING";
 }
 
 export interface TransitionRecord {
@@ -98,19 +121,42 @@ export type RunPatch = Partial<
     | "startedAt"
     | "endedAt"
     | "workerId"
+    | "leaseDeadline"
+    | "timeoutAt"
   >
 >;
 
 /**
  * A state change of an existing run, applied only while the run is in one of `from`. It
  * may record several history rows: a run that started and finished within one batch is
- * one UPDATE with both its RUNNING and its COMPLETED rows.
+ * one UPDATE with both its RUNNING and its COMPLETED rows. A change to a new state that is
+ * not PENDING or RUNNING clears the run's lease columns.
  */
 export interface Transition {
   runId: string;
   from: readonly RunState[];
   patch: RunPatch & { state: RunState };
   events: TransitionRecord[];
+  /**
+   * The lease it is about: applied only while the run is still on this attempt under this
+   * token (fencing), so a stale or foreign token changes nothing, whichever server sends it.
+   */
+  lease?: LeaseFence;
+}
+
+export interface LeaseFence {
+  attempt: number;
+  token: string;
+}
+
+/**
+ * Heartbeats of one worker stream: the leases named (by token) that the stream still holds
+ * move their deadline to at least `deadline`, in one statement however many they are.
+ */
+export interface LeaseExtension {
+  sessionId: string;
+  tokens: string[];
+  deadline: number;
 }
 
 /** Take up to `max` due SCHEDULED runs of these task keys, fairly across the keys. */
@@ -119,6 +165,10 @@ export interface ClaimRequest {
   max: number;
   workerId: string;
   now: number;
+  /** The lease written with the claim: who holds it, and the end of its ack window. */
+  serverId?: string;
+  sessionId?: string;
+  leaseDeadline?: number;
   /** Runs carrying one of these tags are at their concurrency limit: leave them queued. */
   excludeTags?: readonly string[];
   /** Asked for each run about to be claimed; false leaves it queued (a limit just filled). */
@@ -135,6 +185,7 @@ export interface WriteBatch {
   transitions: Transition[];
   logs: LogRecord[];
   claims: ClaimRequest[];
+  extensions: LeaseExtension[];
 }
 
 export interface CommitResult {
@@ -144,6 +195,8 @@ export interface CommitResult {
   applied: boolean[];
   /** Per claim request, in order: the runs now PENDING for that worker. */
   claimed: RunRecord[][];
+  /** Per extension, in order: the tokens whose lease it moved (the others are not held). */
+  extended: string[][];
 }
 
 export interface ListFilter {
@@ -187,7 +240,7 @@ export interface Store {
 }
 
 export function emptyBatch(): WriteBatch {
-  return { inserts: [], transitions: [], logs: [], claims: [] };
+  return { inserts: [], transitions: [], logs: [], claims: [], extensions: [] };
 }
 
 export function isBatchEmpty(batch: WriteBatch): boolean {
@@ -195,6 +248,7 @@ export function isBatchEmpty(batch: WriteBatch): boolean {
     batch.inserts.length === 0 &&
     batch.transitions.length === 0 &&
     batch.logs.length === 0 &&
-    batch.claims.length === 0
+    batch.claims.length === 0 &&
+    batch.extensions.length === 0
   );
 }
