@@ -44,7 +44,7 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? "info", base: { service: "taskwire" } });
   const { store, unlock, recordUrl } = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger });
-  const requeued = await store.requeueAbandoned(Date.now());
+  const requeued = await store.requeueAbandoned(Date.now(), "all");
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const concurrencyLimits = await store.listConcurrencyLimits();
   const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits });

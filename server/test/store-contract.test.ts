@@ -300,8 +300,55 @@ for (const [name, make] of stores) {
     it("re-queues runs left PENDING or RUNNING by a crash", async () => {
       await insert(store, newRun("k"), newRun("k"));
       await claim(store, ["k"], 2);
-      expect(await store.requeueAbandoned(NOW + 10)).toBe(2);
+      expect(await store.requeueAbandoned(NOW + 10, "all")).toBe(2);
       expect((await store.countByState()).SCHEDULED).toBe(2);
+    });
+
+    it("re-queues at start-up only leases that ran out or whose server is dead, never a live server's", async () => {
+      await insert(store, ...["k", "k", "k", "k"].map((key) => newRun(key)));
+      const batch = emptyBatch();
+      const lease = (serverId: string, leaseDeadline: number) => ({ taskKeys: ["k"], max: 1, workerId: "w", now: NOW, serverId, sessionId: serverId, leaseDeadline });
+      batch.claims.push(lease("live", NOW + 60_000), lease("live", NOW + 5), lease("dead", NOW + 60_000), lease("other-live", NOW + 60_000));
+      const claimed = (await store.commit(batch)).claimed.map(([run]) => run.id);
+      expect(await store.requeueAbandoned(NOW + 10, ["dead"])).toBe(2);
+      const runs = await store.getRuns(claimed);
+      expect(runs.map((r) => r.state)).toEqual(["PENDING", "SCHEDULED", "SCHEDULED", "PENDING"]);
+      expect(runs[1].leaseToken).toBeUndefined();
+    });
+
+    it("finds expired leases and timed-out attempts, and fences an expiry by the deadline still passed", async () => {
+      await insert(store, newRun("k"), newRun("k"), newRun("k"));
+      const batch = emptyBatch();
+      const lease = (serverId: string, leaseDeadline: number) => ({ taskKeys: ["k"], max: 1, workerId: "w", now: NOW, serverId, sessionId: serverId, leaseDeadline });
+      batch.claims.push(lease("a", NOW + 100), lease("b", NOW + 200), lease("b", NOW + 60_000));
+      const [[early], [late], [running]] = (await store.commit(batch)).claimed;
+      const start = emptyBatch();
+      start.transitions.push({
+        runId: running.id,
+        from: ["PENDING"],
+        patch: { state: "RUNNING", startedAt: NOW, timeoutAt: NOW + 150 },
+        events: [],
+        lease: { attempt: 1, token: running.leaseToken ?? "" },
+      });
+      await store.commit(start);
+      expect(await store.nextLeaseDeadline("a")).toBe(NOW + 150);
+      expect(await store.nextLeaseDeadline("b")).toBe(NOW + 100);
+      expect((await store.expiredLeases(NOW + 100, 10)).map((r) => r.id)).toEqual([early.id]);
+      expect((await store.expiredLeases(NOW + 200, 10)).map((r) => r.id).sort()).toEqual([early.id, late.id, running.id].sort());
+      // A heartbeat moved the lease on after the pass read it: the expiry changes nothing.
+      const beat = emptyBatch();
+      beat.extensions.push({ sessionId: "b", tokens: [late.leaseToken ?? ""], deadline: NOW + 30_000 });
+      await store.commit(beat);
+      const expire = (run: RunRecord): Transition => ({
+        runId: run.id,
+        from: ["PENDING", "RUNNING"],
+        patch: { state: "SCHEDULED", redeliveries: 1 },
+        events: [],
+        lease: { attempt: 1, token: run.leaseToken ?? "", expiredAt: NOW + 200 },
+      });
+      const expiry = emptyBatch();
+      expiry.transitions.push(expire(early), expire(late), expire(running));
+      expect((await store.commit(expiry)).applied).toEqual([true, false, true]);
     });
 
     it("lists newest first, filters, and pages", async () => {

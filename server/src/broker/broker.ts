@@ -23,7 +23,7 @@ import { createConcurrencyLimits } from "./concurrency-limits.js";
 import { createDispatchBudget, DISPATCH_BYTES_PER_WORKER, MAX_RUNS_PER_DISPATCH, MAX_UNSENT_BYTES_FOR_DISPATCH } from "./dispatch-budget.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
-import { createStallDetector } from "./stall-detector.js";
+import { createLeaseExpiry } from "./lease-expiry.js";
 import { createWatchRegistry, type Watcher } from "./watch-registry.js";
 import type { AckKind, LeaseAck, LeasedRun, LeaseRef, WorkerChannel, WorkerInfo, WorkerSession } from "./worker-channel.js";
 
@@ -95,8 +95,8 @@ interface Lease {
   token: string;
   session: Session;
   running: boolean;
+  /** As stored: the ack window until Started, then the lease, moved on by heartbeats. */
   deadline: number;
-  ackDeadline: number;
   timeoutAt?: number;
   cancelReason?: string;
 }
@@ -202,10 +202,30 @@ export function createBroker(options: BrokerOptions): Broker {
   /** Changed runs whose watchers were not told yet: reading them back failed. */
   const unpublished = new Set<string>();
   let republishTimer: NodeJS.Timeout | undefined;
-  const sweepIntervalMs = Math.min(1000, limits.leaseDurationMs / 4);
-  const stalls = createStallDetector({ intervalMs: sweepIntervalMs, clock: now });
-  const sweepTimer = setInterval(sweepLeases, sweepIntervalMs);
-  sweepTimer.unref();
+  const expiry = createLeaseExpiry({
+    store,
+    serverId,
+    clock: now,
+    logger,
+    peerCheckMs: limits.leaseDurationMs,
+    localNext() {
+      let next = Number.POSITIVE_INFINITY;
+      for (const lease of leases.values()) next = Math.min(next, lease.deadline, lease.timeoutAt ?? next);
+      return next;
+    },
+    onStall(stalledMs, then) {
+      // Heartbeats of this server's workers wait unread in its sockets: every lease it holds
+      // counts as heartbeated now, in the store too, before any lease is expired.
+      const deadline = now() + limits.leaseDurationMs;
+      for (const lease of leases.values()) {
+        if (lease.timeoutAt !== undefined) lease.timeoutAt += stalledMs;
+        extendLease(lease, deadline);
+      }
+      if (leases.size === 0) then();
+      else write(() => {}, then);
+    },
+    onExpired: expireLeases,
+  });
 
   function hasPendingWrites(): boolean {
     return !isBatchEmpty(pending.batch) || pending.started.size > 0 || pending.heartbeats.size > 0;
@@ -439,13 +459,14 @@ export function createBroker(options: BrokerOptions): Broker {
         token: run.leaseToken ?? "",
         session,
         running: false,
-        deadline: at + limits.leaseDurationMs,
-        ackDeadline: at + limits.ackTimeoutMs,
+        deadline: run.leaseDeadline ?? at + limits.ackTimeoutMs,
       };
       leases.set(run.id, lease);
       session.held.add(run.id);
-      return { run, leaseToken: lease.token, leaseDeadline: lease.deadline };
+      // The worker is told the lease it gets once started; the ack window is the server's.
+      return { run, leaseToken: lease.token, leaseDeadline: at + limits.leaseDurationMs };
     });
+    expiry.noLaterThan(at + limits.ackTimeoutMs);
     return granted;
   }
 
@@ -521,8 +542,9 @@ export function createBroker(options: BrokerOptions): Broker {
    * write, and its assignment is sent after this write's ack, so the worker never holds more
    * than its limit, and one commit (one fsync) serves both.
    */
-  function finishLease(lease: Lease, transition: Transition, kind: AckKind): void {
+  function finishLease(lease: Lease, transition: Transition, kind: AckKind, expiredAt?: number): void {
     endLease(lease);
+    if (expiredAt !== undefined) transition.lease = { attempt: lease.run.attempts, token: lease.token, expiredAt };
     const { session } = lease;
     const start = pending.started.get(lease.run.id);
     if (start) {
@@ -567,8 +589,7 @@ export function createBroker(options: BrokerOptions): Broker {
    * worker's event loop, while the heartbeat comes from another thread).
    */
   function extendLease(lease: Lease, deadline: number): void {
-    lease.deadline = deadline;
-    lease.ackDeadline = Math.max(lease.ackDeadline, deadline);
+    lease.deadline = Math.max(lease.deadline, deadline);
     let beat = pending.heartbeats.get(lease.session);
     if (!beat) {
       beat = { tokens: new Set(), deadline };
@@ -588,76 +609,111 @@ export function createBroker(options: BrokerOptions): Broker {
     if (concurrency.release(lease.run)) idleKeys.clear();
   }
 
-  function loseLease(lease: Lease, reason: string): void {
+  /** A lease this server no longer holds in the store: forget it, stop the worker's attempt. */
+  function dropLease(lease: Lease, reason: string): void {
+    endLease(lease);
+    pending.started.delete(lease.run.id);
+    if (lease.session.connected) lease.session.channel.cancel([lease.run.id], reason);
+  }
+
+  function loseLease(lease: Lease, reason: string, expiredAt?: number): void {
     endLease(lease);
     const { session } = lease;
     const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, true);
+    if (expiredAt !== undefined) t.lease = { attempt: lease.run.attempts, token: lease.token, expiredAt };
     pending.started.delete(lease.run.id);
     writeTransition(lease.run, t);
     markKeyReady(lease.run.taskKey);
     if (session.connected) session.channel.cancel([lease.run.id], reason);
   }
 
-  function failAttempt(lease: Lease, error: StoredError): void {
+  function failAttempt(lease: Lease, error: StoredError, expiredAt?: number): void {
     const { run } = lease;
-    if (lease.cancelReason) return finishLease(lease, cancelledTransition(lease, error), "FAILED");
+    if (lease.cancelReason) return finishLease(lease, cancelledTransition(lease, error), "FAILED", expiredAt);
     if (shouldRetry(run.options, run.retriesUsed, error.retryable)) {
       const delay = retryDelayMs(run.options, run.retriesUsed);
       // The wake-up timer is set once the retry is committed (see flush).
-      finishLease(lease, retryTransition(run, error, now(), delay), "FAILED");
+      finishLease(lease, retryTransition(run, error, now(), delay), "FAILED", expiredAt);
       if (delay === 0) markKeyReady(run.taskKey);
       return;
     }
-    finishLease(lease, transition(run, "FAILED", { endedAt: now(), error }, `${error.type}: ${error.message}`), "FAILED");
+    const t = transition(run, "FAILED", { endedAt: now(), error }, `${error.type}: ${error.message}`);
+    finishLease(lease, t, "FAILED", expiredAt);
   }
 
   /**
-   * Runs from a timer, and timers run before socket reads in Node's loop: after a stall
-   * (the server stopped or its loop blocked), the heartbeats, Started and results that came
-   * in meanwhile are still unread. So every deadline moves by the stall, and expiry waits
-   * for the next check phase, after the poll phase has read what the sockets hold.
+   * Leases the store found run out at `at` (see lease-expiry.ts). This server's own are
+   * checked against memory first: one moved on by a stall is kept. Every expiry is fenced
+   * by the deadline still passed, so a lease extended meanwhile on any server stays.
    */
-  function sweepLeases(): void {
-    const stalledMs = stalls.check();
-    if (stalledMs > 0) {
-      for (const lease of leases.values()) {
-        lease.deadline += stalledMs;
-        lease.ackDeadline += stalledMs;
-        if (lease.timeoutAt !== undefined) lease.timeoutAt += stalledMs;
+  async function expireLeases(runs: RunRecord[], at: number): Promise<void> {
+    if (closing) return;
+    const found = new Set<string>();
+    for (const run of runs) {
+      found.add(run.id);
+      const lease = leases.get(run.id);
+      if (lease && lease.token === run.leaseToken) {
+        if (lease.deadline > at && (lease.timeoutAt ?? Number.POSITIVE_INFINITY) > at) continue;
+        expireOwnLease(lease, at);
+      } else if (!lease || lease.token !== run.leaseToken) {
+        expireOtherLease(run, at);
       }
-      logger.warn({ stalledMs, leases: leases.size }, "the server did not run for a while; lease deadlines moved by as much");
     }
-    setImmediate(expireLeases);
+    // Own leases past their deadline in memory but not in the store: a heartbeat reached
+    // another server, or another server took the lease back. The store says which.
+    const overdue = [...leases.values()].filter((l) => !found.has(l.run.id) && (l.deadline <= at || (l.timeoutAt ?? Number.POSITIVE_INFINITY) <= at));
+    if (overdue.length === 0) return;
+    const stored = new Map((await store.getRuns(overdue.map((l) => l.run.id))).map((run) => [run.id, run]));
+    for (const lease of overdue) {
+      const run = stored.get(lease.run.id);
+      if (leases.get(lease.run.id) !== lease) continue;
+      if (run?.leaseToken === lease.token) {
+        lease.deadline = Math.max(run.leaseDeadline ?? 0, at + limits.heartbeatIntervalMs);
+        lease.timeoutAt = run.timeoutAt;
+      } else {
+        dropLease(lease, "the lease was taken back by another server");
+      }
+    }
   }
 
-  function expireLeases(): void {
-    if (closing) return;
-    const at = now();
-    for (const lease of [...leases.values()]) {
-      // An attempt past its timeout fails as timed out (and may retry), even if its lease
-      // ran out in the same sweep: the timeout is what the user asked for.
-      if (lease.timeoutAt !== undefined && at > lease.timeoutAt) {
-        // The worker should have aborted the attempt itself; fence it off and fail the attempt.
-        const seconds = lease.run.options.timeoutSeconds;
-        lease.session.channel.cancel([lease.run.id], `timed out after ${seconds}s`);
-        failAttempt(lease, {
-          type: "TimeoutError",
-          message: `the attempt exceeded its timeout of ${seconds}s`,
-          stack: "",
-          retryable: true,
-        });
-      } else if (!lease.running && at > lease.ackDeadline) {
-        // A worker that does not acknowledge may not be reading its stream: more work would
-        // pile up unread and come back at the next ack deadline, until the runs fail.
-        lease.session.missedLeases.add(lease.token);
-        loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`);
-      } else if (at > lease.deadline) {
-        // A worker that stopped heartbeating is likely stuck: it gets no more work until it
-        // names this lease again, or the run would go straight back to it.
-        lease.session.missedLeases.add(lease.token);
-        loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`);
-      }
+  function expireOwnLease(lease: Lease, at: number): void {
+    // An attempt past its timeout fails as timed out (and may retry), even if its lease
+    // ran out in the same pass: the timeout is what the user asked for.
+    if (lease.timeoutAt !== undefined && at >= lease.timeoutAt) {
+      // The worker should have aborted the attempt itself; fence it off and fail the attempt.
+      const seconds = lease.run.options.timeoutSeconds;
+      lease.session.channel.cancel([lease.run.id], `timed out after ${seconds}s`);
+      failAttempt(lease, timeoutError(seconds), at);
+    } else if (!lease.running) {
+      // A worker that does not acknowledge may not be reading its stream: more work would
+      // pile up unread and come back at the next ack deadline, until the runs fail.
+      lease.session.missedLeases.add(lease.token);
+      loseLease(lease, `not acknowledged within ${limits.ackTimeoutMs} ms`, at);
+    } else {
+      // A worker that stopped heartbeating is likely stuck: it gets no more work until it
+      // names this lease again, or the run would go straight back to it.
+      lease.session.missedLeases.add(lease.token);
+      loseLease(lease, `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`, at);
     }
+  }
+
+  /** A lease of another server (or of none alive) that ran out: its worker is not ours to tell. */
+  function expireOtherLease(run: RunRecord, at: number): void {
+    let t: Transition;
+    if (run.timeoutAt !== undefined && at >= run.timeoutAt) {
+      const error = timeoutError(run.options.timeoutSeconds);
+      t = run.cancelReason
+        ? cancelled(run, run.cancelReason, at, error)
+        : shouldRetry(run.options, run.retriesUsed, true)
+          ? retryTransition(run, error, at, retryDelayMs(run.options, run.retriesUsed))
+          : transition(run, "FAILED", { endedAt: at, error }, `${error.type}: ${error.message}`);
+    } else {
+      const reason = run.state === "PENDING" ? `not acknowledged within ${limits.ackTimeoutMs} ms` : `lease expired: no heartbeat for ${limits.leaseDurationMs} ms`;
+      t = run.cancelReason ? cancelled(run, run.cancelReason, at) : lostTransition(run, `${reason} (server ${run.leaseServerId ?? "unknown"})`, true);
+    }
+    t.lease = { attempt: run.attempts, token: run.leaseToken ?? "", expiredAt: at };
+    writeTransition(run, t);
+    markKeyReady(run.taskKey);
   }
 
   /** A worker naming a lease it missed the deadline of reads its stream again: it gets work again. */
@@ -817,6 +873,7 @@ export function createBroker(options: BrokerOptions): Broker {
         if (lease.run.options.timeoutSeconds > 0) {
           // A second of grace for the worker to abort on its own and report the timeout.
           lease.timeoutAt = at + lease.run.options.timeoutSeconds * 1000 + 1000;
+          expiry.noLaterThan(lease.timeoutAt);
         }
         lease.run.state = "RUNNING";
         lease.deadline = Math.max(lease.deadline, at + limits.leaseDurationMs);
@@ -979,7 +1036,7 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     async close(graceMs) {
       closing = true;
-      clearInterval(sweepTimer);
+      expiry.close();
       clearTimeout(wakeTimer);
       for (const session of sessions.values()) {
         session.draining = true;
@@ -1006,6 +1063,10 @@ export function createBroker(options: BrokerOptions): Broker {
       }
     },
   };
+}
+
+function timeoutError(seconds: number): StoredError {
+  return { type: "TimeoutError", message: `the attempt exceeded its timeout of ${seconds}s`, stack: "", retryable: true };
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

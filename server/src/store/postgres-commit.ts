@@ -178,13 +178,15 @@ const APPLY_TRANSITIONS = {
     cancel_reason = CASE WHEN v.state IN ('PENDING', 'RUNNING') THEN t.cancel_reason END
   FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::bytea[], $6::text[], $7::jsonb[],
     $8::integer[], $9::integer[], $10::integer[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
-    $15::bigint[], $16::bigint[], $17::integer[], $18::text[])
+    $15::bigint[], $16::bigint[], $17::integer[], $18::text[], $19::bigint[])
     AS v (id, from_states, fields, state, result, result_type, error, attempts, retries_used,
       redeliveries, scheduled_at, started_at, ended_at, worker_id, lease_deadline, timeout_at,
-      fence_attempt, fence_token)
+      fence_attempt, fence_token, fence_expired_at)
   WHERE t.id = v.id AND t.state = ANY (string_to_array(v.from_states, ','))
     -- Fencing: a transition about a lease applies only while the run is still under it.
     AND (v.fence_token IS NULL OR (t.attempts = v.fence_attempt AND t.lease_token = v.fence_token))
+    -- An expiry: only while the lease (or the attempt's timeout) has still run out.
+    AND (v.fence_expired_at IS NULL OR t.lease_deadline <= v.fence_expired_at OR t.timeout_at <= v.fence_expired_at)
   RETURNING t.id`,
 };
 
@@ -236,6 +238,7 @@ function transitionColumns(group: Transition[]): unknown[] {
     column((p) => p.timeoutAt ?? null),
     group.map((t) => t.lease?.attempt ?? null),
     group.map((t) => t.lease?.token ?? null),
+    group.map((t) => t.lease?.expiredAt ?? null),
   ];
 }
 

@@ -127,20 +127,39 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rows[0].next ?? undefined;
     },
-    async requeueAbandoned(now) {
-      // Safe only while one server serves the database (see postgres-server-lock.ts): every
-      // PENDING or RUNNING run then belonged to a previous process of this server.
+    async requeueAbandoned(now, deadServers) {
+      const all = deadServers === "all";
       const { rowCount } = await pool.query(
         `WITH requeued AS (
-           UPDATE task_runs SET state = 'SCHEDULED', worker_id = NULL
+           UPDATE task_runs SET state = 'SCHEDULED', worker_id = NULL, lease_token = NULL, lease_server_id = NULL,
+             lease_session_id = NULL, lease_deadline = NULL, timeout_at = NULL, cancel_reason = NULL
            WHERE state IN ('PENDING', 'RUNNING')
+             AND ($2 OR lease_deadline IS NULL OR lease_deadline <= $1 OR timeout_at <= $1 OR lease_server_id IS NULL
+               OR lease_server_id = ANY ($3::text[]))
            RETURNING id, attempts
          )
          INSERT INTO task_run_events (run_id, state, at, attempt, message)
          SELECT id, 'SCHEDULED', $1, attempts, 'requeued: the server restarted while it ran' FROM requeued`,
-        [now],
+        [now, all, all ? [] : deadServers],
       );
       return rowCount ?? 0;
+    },
+    async expiredLeases(now, limit) {
+      const { rows } = await pool.query<PostgresRunRow>(
+        `SELECT * FROM task_runs
+         WHERE state IN ('PENDING', 'RUNNING') AND (lease_deadline IS NULL OR lease_deadline <= $1 OR timeout_at <= $1)
+         ORDER BY lease_deadline LIMIT $2`,
+        [now, limit],
+      );
+      return rows.map(runFromRow);
+    },
+    async nextLeaseDeadline(exceptServerId) {
+      const { rows } = await pool.query<{ next: number | null }>(
+        `SELECT min(least(lease_deadline, timeout_at)) AS next FROM task_runs
+         WHERE state IN ('PENDING', 'RUNNING') AND lease_server_id IS DISTINCT FROM $1`,
+        [exceptServerId],
+      );
+      return rows[0].next ?? undefined;
     },
     async countByState() {
       const { rows } = await pool.query<{ state: RunState; n: number }>(

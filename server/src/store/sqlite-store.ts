@@ -134,6 +134,16 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       WHERE lease_session_id = ? AND lease_token IN (SELECT value FROM json_each(?))
       RETURNING lease_token`)
     .pluck();
+  // Leased runs are few (bounded by the workers' limits): the active index finds them.
+  const selectExpiredLeases = db.prepare<[number, number, number], RunRow>(`
+    SELECT * FROM task_runs INDEXED BY task_runs_active
+    WHERE state IN ('PENDING', 'RUNNING') AND (lease_deadline IS NULL OR lease_deadline <= ? OR timeout_at <= ?)
+    ORDER BY lease_deadline LIMIT ?`);
+  const selectNextLeaseDeadline = db
+    .prepare(`
+      SELECT min(min(lease_deadline, coalesce(timeout_at, lease_deadline))) FROM task_runs INDEXED BY task_runs_active
+      WHERE state IN ('PENDING', 'RUNNING') AND lease_server_id IS NOT ?`)
+    .pluck();
   const selectById = db.prepare<[string], RunRow>("SELECT * FROM task_runs WHERE id = ?");
   const selectHistory = db.prepare<[string], TransitionRecord>(
     "SELECT state, at, attempt, message FROM task_run_events WHERE run_id = ? ORDER BY rowid",
@@ -160,12 +170,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const keys = Object.keys(transition.patch) as (keyof RunPatch)[];
     const clears = !isLeasedState(transition.patch.state);
     const fenced = transition.lease !== undefined;
-    const cacheKey = `${keys.join(",")}|${transition.from.join(",")}|${clears}|${fenced}`;
+    const cacheKey = `${keys.join(",")}|${transition.from.join(",")}|${clears}|${fenced}|${transition.lease?.expiredAt === undefined}`;
     let statement = updateStatements.get(cacheKey);
     if (!statement) {
       const sets = [...keys.map((key) => PATCH_SQL[key]), ...(clears ? [CLEAR_LEASE_SQL] : [])].join(", ");
       const from = transition.from.map((state) => `'${state}'`).join(", ");
-      const fence = fenced ? " AND attempts = @fenceAttempt AND lease_token = @fenceToken" : "";
+      const expiry = transition.lease?.expiredAt === undefined ? "" : " AND (lease_deadline <= @fenceExpiredAt OR timeout_at <= @fenceExpiredAt)";
+      const fence = fenced ? ` AND attempts = @fenceAttempt AND lease_token = @fenceToken${expiry}` : "";
       statement = db.prepare(`UPDATE task_runs SET ${sets} WHERE id = @id AND state IN (${from})${fence}`);
       updateStatements.set(cacheKey, statement);
     }
@@ -191,6 +202,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (transition.lease) {
       params.fenceAttempt = transition.lease.attempt;
       params.fenceToken = transition.lease.token;
+      if (transition.lease.expiredAt !== undefined) params.fenceExpiredAt = transition.lease.expiredAt;
     }
     for (const [key, value] of Object.entries(transition.patch)) {
       if (key === "result") {
@@ -335,19 +347,29 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async nextScheduledAt(now) {
       return (selectNextDue.get(now) as number | null) ?? undefined;
     },
-    async requeueAbandoned(now) {
+    async requeueAbandoned(now, deadServers) {
+      const abandoned =
+        deadServers === "all"
+          ? ""
+          : `AND (lease_deadline IS NULL OR lease_deadline <= @now OR timeout_at <= @now OR lease_server_id IS NULL
+              OR lease_server_id IN (SELECT value FROM json_each(@dead)))`;
+      const params = deadServers === "all" ? {} : { now, dead: JSON.stringify(deadServers) };
       return guarded(db.transaction(() => {
         const ids = db
-          .prepare("SELECT id, attempts FROM task_runs WHERE state IN ('PENDING', 'RUNNING')")
-          .all() as { id: string; attempts: number }[];
-        db.prepare(
-          `UPDATE task_runs SET state = 'SCHEDULED', worker_id = NULL, ${CLEAR_LEASE_SQL} WHERE state IN ('PENDING', 'RUNNING')`,
-        ).run();
+          .prepare(`UPDATE task_runs SET state = 'SCHEDULED', worker_id = NULL, ${CLEAR_LEASE_SQL}
+            WHERE state IN ('PENDING', 'RUNNING') ${abandoned} RETURNING id, attempts`)
+          .all(params) as { id: string; attempts: number }[];
         for (const { id, attempts } of ids) {
           insertEvent.run(id, "SCHEDULED", now, attempts, "requeued: the server restarted while it ran");
         }
         return ids.length;
       }));
+    },
+    async expiredLeases(now, limit) {
+      return selectExpiredLeases.all(now, now, limit).map(fromRow);
+    },
+    async nextLeaseDeadline(exceptServerId) {
+      return (selectNextLeaseDeadline.get(exceptServerId) as number | null) ?? undefined;
     },
     async countByState() {
       const rows = db.prepare("SELECT state, count(*) AS n FROM task_runs GROUP BY state").all() as { state: RunState; n: number }[];

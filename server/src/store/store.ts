@@ -147,6 +147,8 @@ export interface Transition {
 export interface LeaseFence {
   attempt: number;
   token: string;
+  /** For an expiry: applied only if the lease (or the attempt's timeout) ran out by then. */
+  expiredAt?: number;
 }
 
 /**
@@ -219,10 +221,19 @@ export interface Store {
   /** Earliest scheduled time of a SCHEDULED run later than `now`, to set the wake-up timer. */
   nextScheduledAt(now: number): Promise<number | undefined>;
   /**
-   * After a crash: runs left PENDING or RUNNING go back to SCHEDULED (their workers' leases
-   * died with the previous process). Returns how many.
+   * At start-up: leased runs go back to SCHEDULED when their lease ran out by `now`, or was
+   * granted by one of `deadServers` (their workers' streams died with it), or by any
+   * server at all with "all" (SQLite: the file lock proves every other server dead).
+   * Never a live server's unexpired lease. Returns how many.
    */
-  requeueAbandoned(now: number): Promise<number>;
+  requeueAbandoned(now: number, deadServers: "all" | readonly string[]): Promise<number>;
+  /**
+   * Leased runs whose lease deadline or attempt timeout is at or before `now`, oldest
+   * deadline first, at most `limit`: one statement per expiry pass.
+   */
+  expiredLeases(now: number, limit: number): Promise<RunRecord[]>;
+  /** The earliest lease deadline or timeout of leases not granted by `exceptServerId`. */
+  nextLeaseDeadline(exceptServerId: string): Promise<number | undefined>;
   /** How many runs are in each state now. */
   countByState(): Promise<Partial<Record<RunState, number>>>;
   setConcurrencyLimit(limit: ConcurrencyLimitRecord): Promise<void>;
