@@ -297,6 +297,28 @@ for (const [name, make] of stores) {
       expect(runs.map((r) => r.leaseDeadline)).toEqual([NOW + 30_000, NOW + 30_000, NOW + 100]);
     });
 
+    it("counts concurrency limits from the leased runs in the store, whichever commit (or server) claimed them", async () => {
+      await store.setConcurrencyLimit({ tag: "db", limit: 2 });
+      await insert(store, ...Array.from({ length: 6 }, () => newRun("k", {}, { tags: ["db"] })), newRun("k"));
+      const results = await Promise.all(
+        [0, 1, 2].map(async () => {
+          const batch = emptyBatch();
+          batch.claims.push({ taskKeys: ["k"], max: 10, workerId: "w", now: NOW });
+          return store.commit(batch);
+        }),
+      );
+      const claimed = results.flatMap((r) => r.claimed[0]);
+      expect(claimed.filter((r) => r.options.tags.includes("db"))).toHaveLength(2);
+      expect(claimed).toHaveLength(3);
+      expect(results.some((r) => r.limited[0])).toBe(true);
+      expect(await store.countConcurrency()).toEqual([{ tag: "db", limit: 2, active: 2 }]);
+      const done = emptyBatch();
+      const first = claimed.find((r) => r.options.tags.includes("db"));
+      done.transitions.push({ runId: first?.id ?? "", from: ["PENDING"], patch: { state: "COMPLETED", endedAt: NOW }, events: [] });
+      await store.commit(done);
+      expect((await claim(store, ["k"], 10)).map((r) => r.options.tags)).toEqual([["db"]]);
+    });
+
     it("re-queues runs left PENDING or RUNNING by a crash", async () => {
       await insert(store, newRun("k"), newRun("k"));
       await claim(store, ["k"], 2);

@@ -7,6 +7,7 @@ import {
   emptyBatch,
   FINAL_STATES,
   isBatchEmpty,
+  limitTags,
   type LogRecord,
   type NewRun,
   type RunRecord,
@@ -19,10 +20,10 @@ import {
 } from "../store/store.js";
 import { planClaims } from "./claim-plan.js";
 import { commitRefusal } from "./commit-refusal.js";
-import { createConcurrencyLimits } from "./concurrency-limits.js";
 import { createDispatchBudget, DISPATCH_BYTES_PER_WORKER, MAX_RUNS_PER_DISPATCH, MAX_UNSENT_BYTES_FOR_DISPATCH } from "./dispatch-budget.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
+import { type Changes, isEmptyChanges } from "../store/change-feed.js";
 import { createLeaseExpiry } from "./lease-expiry.js";
 import { createWatchRegistry, type Watcher } from "./watch-registry.js";
 import type { AckKind, LeaseAck, LeasedRun, LeaseRef, WorkerChannel, WorkerInfo, WorkerSession } from "./worker-channel.js";
@@ -115,7 +116,7 @@ export interface Broker {
    * A heartbeat sent outside the stream (WorkerService.Heartbeat) for the stream with this
    * session id. Returns the refused leases, or undefined when no such stream is open.
    */
-  heartbeatSession(sessionId: string, refs: LeaseRef[]): LeaseAck[] | undefined;
+  heartbeatSession(sessionId: string, refs: LeaseRef[]): Promise<LeaseAck[] | undefined>;
   completed(session: WorkerSession, results: (LeaseRef & { result: StoredPayload })[]): void;
   failed(session: WorkerSession, failures: (LeaseRef & { error: StoredError })[]): void;
   released(session: WorkerSession, refs: LeaseRef[]): void;
@@ -131,7 +132,8 @@ export interface Broker {
   stats(): BrokerStats;
   setConcurrencyLimit(tag: string, limit: number): Promise<ConcurrencyLimitInfo>;
   deleteConcurrencyLimit(tag: string): Promise<void>;
-  listConcurrencyLimits(): ConcurrencyLimitInfo[];
+  /** Each limit, with the leased runs counted against it on every server. */
+  listConcurrencyLimits(): Promise<ConcurrencyLimitInfo[]>;
   /** Asks workers to drain, waits up to `graceMs` for their runs, hands the rest back. */
   close(graceMs: number): Promise<void>;
 }
@@ -161,10 +163,14 @@ interface PendingWork {
   started: Map<string, Transition>;
   /** Heartbeats not written yet: per worker stream, the tokens named and their new deadline. */
   heartbeats: Map<Session, { tokens: Set<string>; deadline: number }>;
+  /** Keys with runs due, for the other servers to hear once committed (store/change-feed.ts). */
+  dueKeys: Set<string>;
+  /** A leased run under a concurrency limit ended: runs it held back may go. */
+  limitsFreed: boolean;
 }
 
 function emptyWork(): PendingWork {
-  return { batch: emptyBatch(), after: [], callers: [], snapshots: new Map(), started: new Map(), heartbeats: new Map() };
+  return { batch: emptyBatch(), after: [], callers: [], snapshots: new Map(), started: new Map(), heartbeats: new Map(), dueKeys: new Set(), limitsFreed: false };
 }
 
 /**
@@ -181,7 +187,12 @@ export function createBroker(options: BrokerOptions): Broker {
   const sessions = new Map<string, Session>();
   const leases = new Map<string, Lease>();
   const watches = createWatchRegistry();
-  const concurrency = createConcurrencyLimits(options.concurrencyLimits ?? []);
+  /**
+   * Tags that have a concurrency limit. The store counts and enforces limits inside each
+   * claim (across servers); this server only needs to know which ended leases may have
+   * made room, so that keys it found dry because of a limit are tried again.
+   */
+  const limitedTags = new Set((options.concurrencyLimits ?? []).map((l) => l.tag));
   /** Task keys known to have no due run; claims skip them until something is scheduled. */
   const idleKeys = new Set<string>();
   let keysTouchedDuringCommit = new Set<string>();
@@ -278,6 +289,65 @@ export function createBroker(options: BrokerOptions): Broker {
     idleKeys.delete(taskKey);
     keysTouchedDuringCommit.add(taskKey);
     dispatchWanted = true;
+    pending.dueKeys.add(taskKey);
+  }
+
+  /** Changes made through another server: wake what this one would have woken itself. */
+  function heard(changes: Changes): void {
+    if (closing) return;
+    if (changes.resync || changes.limits) {
+      idleKeys.clear();
+      if (changes.resync) wakeForNextScheduled();
+      if (changes.limits) refreshLimitedTags();
+    }
+    for (const key of changes.due ?? []) idleKeys.delete(key);
+    if (changes.wakeAt !== undefined) wakeNoLaterThan(changes.wakeAt);
+    for (const { runId, reason } of changes.cancels ?? []) {
+      const lease = leases.get(runId);
+      if (!lease) continue;
+      lease.cancelReason ??= reason;
+      if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
+    }
+    const changed = changes.resync ? watches.watched(watches.all()) : watches.watched(changes.changed ?? []);
+    if (changed.length > 0) {
+      store
+        .getRuns(changed)
+        .then((runs) => watches.publish(runs))
+        .catch((error: unknown) => republishLater(changed, error));
+    }
+    if (changes.resync || changes.limits || changes.due?.length) {
+      dispatchWanted = true;
+      queueFlush();
+    }
+  }
+
+  /** What the other servers are to hear of a batch: keys due, runs changed, the next wake-up. */
+  function changesOf(work: PendingWork): Changes {
+    const at = now();
+    let wakeAt: number | undefined;
+    for (const t of work.batch.transitions) {
+      const scheduledAt = t.patch.scheduledAt ?? 0;
+      if (t.patch.state === "SCHEDULED" && scheduledAt > at) wakeAt = Math.min(wakeAt ?? scheduledAt, scheduledAt);
+    }
+    for (const { record } of work.batch.inserts) {
+      if (record.state === "SCHEDULED" && record.scheduledAt > at) wakeAt = Math.min(wakeAt ?? record.scheduledAt, record.scheduledAt);
+    }
+    return {
+      due: [...work.dueKeys],
+      changed: work.batch.transitions.map((t) => t.runId),
+      wakeAt,
+      limits: work.limitsFreed,
+    };
+  }
+
+  function refreshLimitedTags(): void {
+    store.listConcurrencyLimits().then(
+      (limits) => {
+        limitedTags.clear();
+        for (const l of limits) limitedTags.add(l.tag);
+      },
+      (error: unknown) => logger.error({ err: error }, "could not read the concurrency limits"),
+    );
   }
 
   async function flush(): Promise<void> {
@@ -307,6 +377,8 @@ export function createBroker(options: BrokerOptions): Broker {
     const work = pending;
     pending = emptyWork();
     work.batch.transitions.push(...work.started.values());
+    const changes = changesOf(work);
+    if (!isEmptyChanges(changes)) work.batch.changes = { origin: serverId, changes };
     // One statement per worker stream, whatever the number of leases it named.
     for (const [session, beat] of work.heartbeats) {
       work.batch.extensions.push({ sessionId: session.sessionId, tokens: [...beat.tokens], deadline: beat.deadline });
@@ -314,18 +386,9 @@ export function createBroker(options: BrokerOptions): Broker {
     const plan = dispatchWanted && !closing ? planDispatch() : [];
     dispatchWanted = false;
     const budget = createDispatchBudget(DISPATCH_BYTES_PER_WORKER);
-    // Concurrency slots are taken as the store claims; a failed commit gives them back.
-    const admitted: RunRecord[] = [];
-    let refused = false;
-    const admit = (run: RunRecord) => {
-      const ok = concurrency.admit(run);
-      if (ok) admitted.push(run);
-      else refused = true;
-      return ok;
-    };
+    // Concurrency limits are counted and enforced by the store, inside the claim.
     for (const claim of plan) {
-      // The budget first: a run it turns away must not hold a concurrency slot.
-      claim.request.admit = (run) => budget.admit(claim.owner, run) && admit(run);
+      claim.request.admit = (run) => budget.admit(claim.owner, run);
       work.batch.claims.push(claim.request);
     }
     if (isBatchEmpty(work.batch)) return;
@@ -336,7 +399,6 @@ export function createBroker(options: BrokerOptions): Broker {
       result = await store.commit(work.batch);
     } catch (error) {
       committing = false;
-      for (const run of admitted) concurrency.release(run);
       retryFailedWork(work, error);
       return;
     }
@@ -357,7 +419,7 @@ export function createBroker(options: BrokerOptions): Broker {
     // worker then answers with one Started and one Completed message, not one per claim.
     const granted = new Map<Session, LeasedRun[]>();
     plan.forEach((claim, i) => {
-      const limited = refused || budget.exhausted(claim.owner);
+      const limited = result.limited[i] || budget.exhausted(claim.owner);
       const leased = grantLeases(claim.owner, claim.request.taskKeys, claim.request.max, result.claimed[i], limited);
       if (leased.length > 0) granted.set(claim.owner, [...(granted.get(claim.owner) ?? []), ...leased]);
     });
@@ -404,6 +466,8 @@ export function createBroker(options: BrokerOptions): Broker {
     // Started transitions already moved into the batch; later ones still merge from here.
     pending.started = next.started;
     pending.heartbeats = next.heartbeats;
+    for (const key of next.dueKeys) pending.dueKeys.add(key);
+    pending.limitsFreed ||= next.limitsFreed;
     dispatchWanted = true;
     retryAt = now() + delay;
     queueFlush();
@@ -422,13 +486,11 @@ export function createBroker(options: BrokerOptions): Broker {
       taskKeys: rotate(session.taskKeys, rotation),
       freeSlots: Math.min(session.limit - session.held.size, MAX_RUNS_PER_DISPATCH),
     }));
-    const excludeTags = concurrency.saturated();
     const at = now();
     return planClaims(rotated, (key) => !idleKeys.has(key), at).map((claim) => ({
       owner: claim.owner.session,
       request: {
         ...claim.request,
-        excludeTags,
         serverId,
         sessionId: claim.owner.session.sessionId,
         leaseDeadline: at + limits.ackTimeoutMs,
@@ -446,7 +508,6 @@ export function createBroker(options: BrokerOptions): Broker {
     if (!session.connected) {
       // The worker left while its claim was being committed: put the runs back.
       for (const run of runs) {
-        concurrency.release(run);
         requeue(run, "the worker disconnected before its assignment was sent", false);
       }
       return [];
@@ -606,7 +667,10 @@ export function createBroker(options: BrokerOptions): Broker {
     lease.session.held.delete(lease.run.id);
     dispatchWanted = true;
     // A limit that was full has room: its queued runs may have been skipped as idle.
-    if (concurrency.release(lease.run)) idleKeys.clear();
+    if (limitedTags.size > 0 && limitTags(lease.run).some((tag) => limitedTags.has(tag))) {
+      idleKeys.clear();
+      pending.limitsFreed = true;
+    }
   }
 
   /** A lease this server no longer holds in the store: forget it, stop the worker's attempt. */
@@ -775,6 +839,7 @@ export function createBroker(options: BrokerOptions): Broker {
     if (FINAL_STATES.has(run.state)) {
       throw new ConnectError(`task run ${runId} is already ${run.state}; only unfinished runs can be cancelled`, Code.FailedPrecondition);
     }
+    if (run.state !== "SCHEDULED") return requestCancel(runId, attempt);
     const t: Transition = {
       runId,
       from: ["SCHEDULED"],
@@ -795,6 +860,55 @@ export function createBroker(options: BrokerOptions): Broker {
     throw new ConnectError(`task run ${runId} changed state while being cancelled; try again`, Code.Aborted);
   }
 
+  function countConcurrency(): Promise<ConcurrencyLimitInfo[]> {
+    return store.countConcurrency().catch((error: unknown) => {
+      throw new ConnectError(`could not count the runs under concurrency limits: ${String(error)}`, Code.Unavailable);
+    });
+  }
+
+  /**
+   * A run leased through another server: the request is stored with the lease, and the
+   * server holding it hears of it from the change feed and pushes Cancel to its worker.
+   * Whoever ends the attempt (its result, or an expiry on any server) ends it CANCELLED.
+   */
+  async function requestCancel(runId: string, attempt: number): Promise<RunRecord> {
+    const reason = "cancelled on request";
+    const leased = await store.requestCancel(runId, reason).catch((error: unknown) => {
+      throw commitRefusal(error, store.location);
+    });
+    // No longer leased: it finished, or went back to the queue (then it is cancelled there).
+    if (!leased) {
+      if (attempt < 3) return cancelRun(runId, attempt + 1);
+      throw new ConnectError(`task run ${runId} changed state while being cancelled; try again`, Code.Aborted);
+    }
+    await store.changeFeed.publish(serverId, { cancels: [{ runId, reason: leased.cancelReason ?? reason }] }).catch((error: unknown) => {
+      throw new ConnectError(`the cancel of task run ${runId} is stored, but its server could not be told: ${String(error)}`, Code.Unavailable);
+    });
+    return leased;
+  }
+
+  /**
+   * A heartbeat for a stream this server does not hold: the leases are rows, so it extends
+   * them in the store (one statement, fenced by stream and token) like the stream's own
+   * server would. Undefined when no lease of that stream was found to extend.
+   */
+  async function heartbeatElsewhere(sessionId: string, refs: LeaseRef[]): Promise<LeaseAck[] | undefined> {
+    if (refs.length === 0) return [];
+    const extension = { sessionId, tokens: refs.map((ref) => ref.leaseToken), deadline: now() + limits.leaseDurationMs };
+    const extended = await new Promise<string[]>((resolve, reject) => {
+      write(
+        (batch) => batch.extensions.push(extension),
+        (result, batch) => resolve(result.extended[batch.extensions.indexOf(extension)] ?? []),
+        reject,
+      );
+    });
+    if (extended.length === 0) return undefined;
+    const held = new Set(extended);
+    return refs
+      .filter((ref) => !held.has(ref.leaseToken))
+      .map((ref) => ({ ...ref, kind: "HEARTBEAT" as const, accepted: false, reason: `run ${ref.runId} is not leased under this token to this worker` }));
+  }
+
   async function getRun(runId: string): Promise<RunRecord> {
     const [run] = await store.getRuns([runId]);
     if (!run) throw new ConnectError(`task run ${JSON.stringify(runId)} not found`, Code.NotFound);
@@ -803,6 +917,10 @@ export function createBroker(options: BrokerOptions): Broker {
 
   // Runs scheduled for later, from before a restart, need the timer too.
   wakeForNextScheduled();
+  const unsubscribe = store.changeFeed.subscribe(serverId, heard).catch((error: unknown) => {
+    logger.error({ err: error }, "could not listen to the other servers' changes");
+    return async () => {};
+  });
 
   return {
     limits,
@@ -895,9 +1013,9 @@ export function createBroker(options: BrokerOptions): Broker {
         if (lease) extendLease(lease, deadline);
       }
     },
-    heartbeatSession(sessionId, refs) {
+    async heartbeatSession(sessionId, refs) {
       const session = sessions.get(sessionId);
-      if (!session?.connected) return undefined;
+      if (!session?.connected) return heartbeatElsewhere(sessionId, refs);
       namedLeases(session, refs);
       const deadline = now() + limits.leaseDurationMs;
       const refused: LeaseAck[] = [];
@@ -1013,11 +1131,12 @@ export function createBroker(options: BrokerOptions): Broker {
       await store.setConcurrencyLimit({ tag, limit }).catch((error: unknown) => {
         throw commitRefusal(error, store.location);
       });
-      concurrency.set({ tag, limit }, [...leases.values()].map((lease) => lease.run));
+      limitedTags.add(tag);
+      await store.changeFeed.publish(serverId, { limits: true }).catch(() => {});
       idleKeys.clear();
       dispatchWanted = true;
       queueFlush();
-      return concurrency.list().find((l) => l.tag === tag) ?? { tag, limit, active: 0 };
+      return (await countConcurrency()).find((l) => l.tag === tag) ?? { tag, limit, active: 0 };
     },
     async deleteConcurrencyLimit(tag) {
       const deleted = await store.deleteConcurrencyLimit(tag).catch((error: unknown) => {
@@ -1026,17 +1145,17 @@ export function createBroker(options: BrokerOptions): Broker {
       if (!deleted) {
         throw new ConnectError(`no concurrency limit for tag ${JSON.stringify(tag)}`, Code.NotFound);
       }
-      concurrency.delete(tag);
+      limitedTags.delete(tag);
+      await store.changeFeed.publish(serverId, { limits: true }).catch(() => {});
       idleKeys.clear();
       dispatchWanted = true;
       queueFlush();
     },
-    listConcurrencyLimits() {
-      return concurrency.list();
-    },
+    listConcurrencyLimits: countConcurrency,
     async close(graceMs) {
       closing = true;
       expiry.close();
+      await (await unsubscribe)();
       clearTimeout(wakeTimer);
       for (const session of sessions.values()) {
         session.draining = true;

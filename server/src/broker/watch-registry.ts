@@ -9,6 +9,8 @@ export interface Watcher {
 export interface WatchRegistry {
   add(watcher: Watcher, runIds: readonly string[]): void;
   remove(watcher: Watcher, runIds?: readonly string[]): void;
+  /** Every run id somebody watches. */
+  all(): string[];
   /** Of these run ids, the ones somebody watches. */
   watched(runIds: Iterable<string>): string[];
   /** Hands each changed run to the watchers that asked for it. */
@@ -41,6 +43,9 @@ export function createWatchRegistry(): WatchRegistry {
     remove(watcher, runIds) {
       for (const runId of runIds ?? [...(byWatcher.get(watcher) ?? [])]) unlink(watcher, runId);
       if (!runIds) byWatcher.delete(watcher);
+    },
+    all() {
+      return [...byRun.keys()];
     },
     watched(runIds) {
       const ids: string[] = [];

@@ -148,7 +148,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
       return { concurrencyLimit: await broker.setConcurrencyLimit(tag, request.limit) };
     },
     async listConcurrencyLimits() {
-      return { concurrencyLimits: broker.listConcurrencyLimits() };
+      return { concurrencyLimits: await broker.listConcurrencyLimits() };
     },
     async deleteConcurrencyLimit(request) {
       await broker.deleteConcurrencyLimit(request.tag.trim());

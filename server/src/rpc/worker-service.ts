@@ -40,7 +40,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
 
   return {
     async heartbeat(request) {
-      const refused = broker.heartbeatSession(request.sessionId, request.runs);
+      const refused = await broker.heartbeatSession(request.sessionId, request.runs);
       if (!refused) {
         throw new ConnectError(`no open SubscribeTaskRuns stream has session_id ${JSON.stringify(request.sessionId)}`, Code.NotFound);
       }

@@ -1,4 +1,5 @@
 import type { ClientBase } from "pg";
+import type { ConcurrencyAdmission } from "./concurrency-admission.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
 import type { ClaimRequest, RunRecord, TransitionRecord } from "./store.js";
 
@@ -61,10 +62,12 @@ export async function claimRuns(
   request: ClaimRequest,
   exhausted: Set<string>,
   events: (TransitionRecord & { runId: string })[],
-): Promise<RunRecord[]> {
-  const excluded = request.excludeTags ?? [];
+  admission: ConcurrencyAdmission,
+): Promise<{ runs: RunRecord[]; limited: boolean }> {
+  const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
+  let limited = excluded.length > 0;
   const keys = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
-  if (keys.length === 0 || request.max <= 0) return [];
+  if (keys.length === 0 || request.max <= 0) return { runs: [], limited };
   const { rows } = await client.query<ClaimedRow>({
     ...CLAIM,
     values: [
@@ -92,6 +95,11 @@ export async function claimRuns(
       worker_id: row.previous_worker_id,
       lease_token: null,
     });
+    if (!admission.admit(before)) {
+      limited = true;
+      refused.push(row);
+      continue;
+    }
     if (request.admit && !request.admit(before)) {
       refused.push(row);
       continue;
@@ -106,5 +114,5 @@ export async function claimRuns(
       values: [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)],
     });
   }
-  return claimed;
+  return { runs: claimed, limited };
 }

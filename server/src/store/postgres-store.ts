@@ -1,5 +1,6 @@
 import pg from "pg";
-import { commitBatch } from "./postgres-commit.js";
+import { changeChannel, createPostgresChangeFeed } from "./postgres-change-feed.js";
+import { COUNT_CONCURRENCY, commitBatch } from "./postgres-commit.js";
 import { migratePostgres } from "./postgres-migrations.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
 import type { LogRecord, RunState, Store, TransitionRecord } from "./store.js";
@@ -48,10 +49,13 @@ function createPool(connectionString: string, max: number): pg.Pool {
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const pool = createPool(options.connectionString, options.maxConnections ?? 10);
+  let channel = "";
   try {
     const client = await pool.connect();
     try {
       await migratePostgres(client);
+      const { rows } = await client.query<{ schema: string }>("SELECT current_schema() AS schema");
+      channel = changeChannel(rows[0].schema);
     } finally {
       client.release();
     }
@@ -60,13 +64,16 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     throw error;
   }
 
+  const changeFeed = createPostgresChangeFeed({ connectionString: options.connectionString, pool, channel });
+
   return {
     location: postgresLocation(options.connectionString),
+    changeFeed,
     async commit(batch) {
       const client = await pool.connect();
       try {
         await client.query("BEGIN");
-        const result = await commitBatch(client, batch);
+        const result = await commitBatch(client, batch, channel);
         await client.query("COMMIT");
         client.release();
         return result;
@@ -76,6 +83,14 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         client.release(error as Error);
         throw error;
       }
+    },
+    async requestCancel(runId, reason) {
+      const { rows } = await pool.query<PostgresRunRow>(
+        `UPDATE task_runs SET cancel_reason = coalesce(cancel_reason, $2)
+         WHERE id = $1 AND state IN ('PENDING', 'RUNNING') RETURNING *`,
+        [runId, reason],
+      );
+      return rows[0] ? runFromRow(rows[0]) : undefined;
     },
     async getRuns(ids) {
       if (ids.length === 0) return [];
@@ -182,6 +197,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       const { rows } = await pool.query<{ tag: string; limit: number }>(
         'SELECT tag, "limit" FROM concurrency_limits ORDER BY tag',
       );
+      return rows;
+    },
+    async countConcurrency() {
+      const { rows } = await pool.query<{ tag: string; limit: number; active: number }>(COUNT_CONCURRENCY);
       return rows;
     },
     async deleteFinished(cutoff, limit) {

@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { randomBytesFromPool } from "../random-pool.js";
+import { createLocalChangeFeed } from "./change-feed.js";
+import { type ConcurrencyAdmission, createConcurrencyAdmission } from "./concurrency-admission.js";
 import { createDatabaseFileGuard, type DatabaseFileLostError } from "./database-file-guard.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import {
@@ -144,6 +146,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       SELECT min(min(lease_deadline, coalesce(timeout_at, lease_deadline))) FROM task_runs INDEXED BY task_runs_active
       WHERE state IN ('PENDING', 'RUNNING') AND lease_server_id IS NOT ?`)
     .pluck();
+  // Leased runs per limited tag: what the limits count, read inside the claim's transaction.
+  const selectConcurrency = db.prepare<[], { tag: string; limit: number; active: number }>(`
+    SELECT l.tag, l."limit" AS "limit", (
+      SELECT count(*) FROM task_runs AS r INDEXED BY task_runs_active
+      WHERE r.state IN ('PENDING', 'RUNNING')
+        AND ('task_key:' || r.task_key = l.tag OR EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = l.tag))
+    ) AS active
+    FROM concurrency_limits AS l ORDER BY l.tag`);
+  const updateCancel = db.prepare<[string, string], RunRow>(`
+    UPDATE task_runs SET cancel_reason = coalesce(cancel_reason, ?)
+    WHERE id = ? AND state IN ('PENDING', 'RUNNING') RETURNING *`);
+  const changeFeed = createLocalChangeFeed();
   const selectById = db.prepare<[string], RunRow>("SELECT * FROM task_runs WHERE id = ?");
   const selectHistory = db.prepare<[string], TransitionRecord>(
     "SELECT state, at, attempt, message FROM task_run_events WHERE run_id = ? ORDER BY rowid",
@@ -222,11 +236,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return changed;
   }
 
-  function claim(request: ClaimRequest, exhausted: Set<string>): RunRecord[] {
+  function claim(request: ClaimRequest, exhausted: Set<string>, admission: ConcurrencyAdmission): { runs: RunRecord[]; limited: boolean } {
     // Each key yields up to `max`; the keys are then interleaved so that a worker serving
     // several keys gets them in turn rather than one key's backlog first.
     const perKey: RunRow[][] = [];
-    const excluded = request.excludeTags ?? [];
+    const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
+    let limited = excluded.length > 0;
     for (const key of request.taskKeys) {
       if (exhausted.has(key) || excluded.includes(`task_key:${key}`)) continue;
       const rows =
@@ -256,6 +271,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const claimed: RunRecord[] = [];
     for (const row of picked) {
       const record = fromRow(row);
+      if (!admission.admit(record)) {
+        limited = true;
+        continue;
+      }
       if (request.admit && !request.admit(record)) continue;
       const token = randomBytesFromPool(12).toString("base64url");
       const deadline = request.leaseDeadline ?? null;
@@ -272,7 +291,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       insertEvent.run(record.id, "PENDING", request.now, record.attempts, "");
       claimed.push(record);
     }
-    return claimed;
+    return { runs: claimed, limited };
   }
 
   const commitTransaction = db.transaction((batch: WriteBatch): CommitResult => {
@@ -280,11 +299,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const applied = batch.transitions.map(applyTransition);
     for (const line of batch.logs) insertLog.run(line.runId, line.at, line.level, line.message, line.attempt);
     const exhausted = new Set<string>();
-    const claimed = batch.claims.map((request) => claim(request, exhausted));
+    const admission = createConcurrencyAdmission(batch.claims.length > 0 ? selectConcurrency.all() : []);
+    const claims = batch.claims.map((request) => claim(request, exhausted, admission));
+    const claimed = claims.map((c) => c.runs);
+    const limited = claims.map((c) => c.limited);
     const extended = batch.extensions.map(
       (e: LeaseExtension) => extendLeases.all(e.deadline, e.sessionId, JSON.stringify(e.tokens)) as string[],
     );
-    return { inserted, applied, claimed, extended };
+    return { inserted, applied, claimed, extended, limited };
   });
 
   /**
@@ -301,8 +323,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return {
     database: db,
     location: options.path === ":memory:" ? "sqlite::memory:" : `sqlite:${options.path}`,
+    changeFeed,
     async commit(batch) {
-      return guarded(() => commitTransaction(batch));
+      const result = guarded(() => commitTransaction(batch));
+      if (batch.changes) await changeFeed.publish(batch.changes.origin, batch.changes.changes);
+      return result;
+    },
+    async requestCancel(runId, reason) {
+      const row = guarded(() => updateCancel.get(reason, runId));
+      return row ? fromRow(row) : undefined;
     },
     async getRuns(ids) {
       const runs: RunRecord[] = [];
@@ -384,6 +413,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     async listConcurrencyLimits() {
       return db.prepare('SELECT tag, "limit" AS "limit" FROM concurrency_limits ORDER BY tag').all() as { tag: string; limit: number }[];
+    },
+    async countConcurrency() {
+      return selectConcurrency.all();
     },
     async deleteFinished(cutoff, limit) {
       return guarded(db.transaction(() => {

@@ -1,3 +1,5 @@
+import type { ChangeFeed, Changes } from "./change-feed.js";
+
 /**
  * The store contract: what the broker needs from durable storage.
  *
@@ -182,12 +184,19 @@ export interface ConcurrencyLimitRecord {
   limit: number;
 }
 
+/** The limits a run falls under: its tags, and "task_key:<key>" for its task key. */
+export function limitTags(run: Pick<RunRecord, "taskKey" | "options">): string[] {
+  return [...run.options.tags, `task_key:${run.taskKey}`];
+}
+
 export interface WriteBatch {
   inserts: NewRun[];
   transitions: Transition[];
   logs: LogRecord[];
   claims: ClaimRequest[];
   extensions: LeaseExtension[];
+  /** Told to the other servers once (and only if) this batch is committed. */
+  changes?: { origin: string; changes: Changes };
 }
 
 export interface CommitResult {
@@ -199,6 +208,12 @@ export interface CommitResult {
   claimed: RunRecord[][];
   /** Per extension, in order: the tokens whose lease it moved (the others are not held). */
   extended: string[][];
+  /**
+   * Per claim request, in order: whether a concurrency limit left some of its runs queued.
+   * Limits are counted from the leased runs in the store inside the claim's transaction, so
+   * they hold across servers.
+   */
+  limited: boolean[];
 }
 
 export interface ListFilter {
@@ -213,6 +228,13 @@ export interface ListFilter {
 export interface Store {
   /** Where the data lives, for logs ("sqlite:/home/me/.taskwire/taskwire.db"). */
   readonly location: string;
+  /** How servers on this database hear of each other's changes. */
+  readonly changeFeed: ChangeFeed;
+  /**
+   * Asks for a leased run to be cancelled: stores the reason (a first reason stays) and
+   * returns the run, or undefined when the run is not leased (not PENDING or RUNNING).
+   */
+  requestCancel(runId: string, reason: string): Promise<RunRecord | undefined>;
   commit(batch: WriteBatch): Promise<CommitResult>;
   getRuns(ids: readonly string[]): Promise<RunRecord[]>;
   getHistory(id: string): Promise<TransitionRecord[]>;
@@ -240,6 +262,8 @@ export interface Store {
   /** False when the tag had no limit. */
   deleteConcurrencyLimit(tag: string): Promise<boolean>;
   listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]>;
+  /** Each limit with how many leased runs count against it now. */
+  countConcurrency(): Promise<(ConcurrencyLimitRecord & { active: number })[]>;
   /** Deletes up to `limit` runs that ended before `cutoff`, with their history and logs. */
   deleteFinished(cutoff: number, limit: number): Promise<number>;
   /**
