@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { TaskRunService, WorkerService } from "taskwire/proto";
@@ -43,11 +44,13 @@ export interface RunningServer {
 /** Starts the taskwire server: gRPC, Connect, the web UI and /healthz on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? "info", base: { service: "taskwire" } });
-  const { store, unlock, recordUrl } = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger });
-  const requeued = await store.requeueAbandoned(Date.now(), "all");
-  if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
+  // New at every start: leases granted by an earlier process of this server are a dead server's.
+  const serverId = randomBytes(8).toString("hex");
+  const { store, unlock, recordUrl, deadServers } = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger, serverId });
+  const requeued = await store.requeueAbandoned(Date.now(), await deadServers(await store.leaseServerIds()));
+  if (requeued > 0) logger.warn({ requeued }, "requeued runs whose server died or whose lease ran out");
   const concurrencyLimits = await store.listConcurrencyLimits();
-  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits });
+  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits, serverId });
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
   const ui = createUiHandler(store);
   const rpc = connectNodeAdapter({

@@ -7,6 +7,7 @@ import { createTaskwireClient, createWorker, task, type TaskwireClient } from "t
 import { TaskRunState } from "taskwire/proto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freePort, startProcess } from "../src/bench/processes.js";
+import { json } from "./support/json-payload.js";
 import { usePostgres } from "./support/postgres-database.js";
 import { openRawWorker } from "./support/raw-worker.js";
 import { eventually } from "./support/test-server.js";
@@ -81,31 +82,54 @@ describe("a server on PostgreSQL", () => {
     }
   });
 
-  it("refuses a second server on the same database, naming the reason", async () => {
+  it("shares one database between servers: a run scheduled through one is run by a worker of another, its result awaited on the first", async () => {
     await startServer();
-    const second = spawn(process.execPath, [cli, "server", "start", "--port", String(await freePort()), "--database-url", databaseUrl], {
-      env: { ...process.env, ...env() },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(second);
-    let output = "";
-    // Settles when it exits, or as soon as it says it listens (then it wrongly started).
-    const code = await new Promise((resolve) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk;
-        if (output.includes("listening on")) resolve("listening");
-      };
-      second.stdout.on("data", onData);
-      second.stderr.on("data", onData);
-      second.once("exit", resolve);
-    });
-    expect(code).not.toBe("listening");
-    expect(code).not.toBe(0);
-    expect(output).toContain("another taskwire server is serving");
-    expect(output).toContain("only one server per PostgreSQL database");
-    expect(output).not.toContain("listening on");
-    // The first one still serves.
-    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const otherPort = await freePort();
+    await startServer(otherPort);
+    const worker = openRawWorker(`http://127.0.0.1:${otherPort}`, { taskKeys: ["shared"], limit: 2 });
+    try {
+      // The worker's stream is open once a first run reaches it.
+      const { id: warmup } = await client.taskRuns.scheduleTaskRun({ run: { taskKey: "shared" } });
+      await eventually(() => worker.assignments.some((a) => a.runId === warmup), 10_000);
+      // Idle now, the other server hears of the next run from the change feed, not a poll.
+      const { id } = await client.taskRuns.scheduleTaskRun({ run: { taskKey: "shared" } });
+      const waiting = client.taskRuns.waitTaskRun({ id, timeoutMs: 20_000 });
+      await eventually(() => worker.assignments.some((a) => a.runId === id), 5_000);
+      const assignment = worker.assignments.find((a) => a.runId === id);
+      const ref = { runId: id, leaseToken: assignment?.leaseToken ?? "" };
+      worker.send({ message: { case: "started", value: { runs: [ref] } } });
+      worker.send({ message: { case: "completed", value: { results: [{ ...ref, result: json("done elsewhere") }] } } });
+      const { taskRun, final } = await waiting;
+      expect(final).toBe(true);
+      expect(TaskRunState[taskRun?.state ?? 0]).toBe("COMPLETED");
+      expect(new TextDecoder().decode(taskRun?.result?.data)).toBe('"done elsewhere"');
+    } finally {
+      await worker.kill();
+    }
+  });
+
+  it("stops a run held through another server when the cancel arrives at this one", async () => {
+    await startServer();
+    const otherPort = await freePort();
+    await startServer(otherPort);
+    const worker = openRawWorker(`http://127.0.0.1:${otherPort}`, { taskKeys: ["held"], limit: 1 });
+    try {
+      const { id } = await client.taskRuns.scheduleTaskRun({ run: { taskKey: "held" } });
+      await eventually(() => worker.assignments.some((a) => a.runId === id), 10_000);
+      const ref = { runId: id, leaseToken: worker.assignments[0].leaseToken };
+      worker.send({ message: { case: "started", value: { runs: [ref] } } });
+      await eventually(async () => (await stateOf(id)) === "RUNNING");
+      await client.taskRuns.cancelTaskRun({ id });
+      const cancelled = () =>
+        worker.received.some((m) => m.message.case === "cancel" && m.message.value.runIds.includes(id));
+      await eventually(cancelled, 5_000);
+      // The worker stops it and says so: the run ends CANCELLED, not FAILED.
+      const error = { type: "Cancelled", message: "stopped", stack: "", retryable: false };
+      worker.send({ message: { case: "failed", value: { failures: [{ ...ref, error }] } } });
+      await eventually(async () => (await stateOf(id)) === "CANCELLED", 5_000);
+    } finally {
+      await worker.kill();
+    }
   });
 
   it("completes every run after the server is killed with runs SCHEDULED, PENDING and RUNNING", async () => {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { lockPostgresDatabase } from "./postgres-server-lock.js";
+import { announcePostgresServer } from "./postgres-server-presence.js";
 import { createPostgresStore } from "./postgres-store.js";
 import { acquireSqliteFileLock } from "./sqlite-file-lock.js";
 import { createSqliteStore } from "./sqlite-store.js";
@@ -11,6 +11,8 @@ export interface OpenStoreOptions {
   databaseUrl?: string;
   home: string;
   logger: Logger;
+  /** This server's id: on PostgreSQL, the lock that shows it alive is taken on it. */
+  serverId: string;
 }
 
 export interface OpenedStore {
@@ -19,13 +21,19 @@ export interface OpenedStore {
   unlock(): Promise<void>;
   /** Tells a server refused by the lock where this one listens (SQLite). */
   recordUrl(url: string): void;
+  /**
+   * Of these servers (that hold leases), the dead ones; "all" on SQLite, where the file
+   * lock proves every other server dead.
+   */
+  deadServers(serverIds: readonly string[]): Promise<"all" | readonly string[]>;
 }
 
 /**
  * The store a database URL names, ready to serve: on PostgreSQL, the schema migrated and
- * the single-server lock held (see postgres-server-lock.ts).
+ * this server's presence announced (see postgres-server-presence.ts); any number of
+ * servers may share the database.
  *
- * @throws DatabaseInUseError when another server serves that PostgreSQL database.
+ * @throws DatabaseInUseError when another live server holds the SQLite file.
  * @throws Error for a URL of another kind, or a database that cannot be reached.
  */
 export async function openStore(options: OpenStoreOptions): Promise<OpenedStore> {
@@ -33,13 +41,18 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
   if (!url) return openSqlite(join(options.home, "taskwire.db"), options.logger);
   if (url.startsWith("sqlite:")) return openSqlite(url.slice("sqlite:".length), options.logger);
   if (url.startsWith("postgresql://") || url.startsWith("postgres://")) {
-    const lock = await lockPostgresDatabase(url, (error) =>
-      options.logger.error({ err: error }, "lost the connection holding the single-server lock on the database"),
+    const presence = await announcePostgresServer(url, options.serverId, (error) =>
+      options.logger.error({ err: error }, "lost the connection that shows this server alive; taking it again"),
     );
     try {
-      return { store: await createPostgresStore({ connectionString: url }), unlock: () => lock.release(), recordUrl() {} };
+      return {
+        store: await createPostgresStore({ connectionString: url }),
+        unlock: () => presence.release(),
+        recordUrl() {},
+        deadServers: (ids) => presence.deadServers(ids),
+      };
     } catch (error) {
-      await lock.release();
+      await presence.release();
       throw error;
     }
   }
@@ -60,7 +73,7 @@ function openSqlite(path: string, logger: Logger): OpenedStore {
       path,
       onFileLost: (error) => logger.fatal({ err: error }, "the database file is gone: refusing every write"),
     });
-    return { store, unlock: async () => lock?.release(), recordUrl: (url) => lock?.recordUrl(url) };
+    return { store, unlock: async () => lock?.release(), recordUrl: (url) => lock?.recordUrl(url), deadServers: async () => "all" };
   } catch (error) {
     lock?.release();
     throw error;

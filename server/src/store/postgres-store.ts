@@ -159,6 +159,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rowCount ?? 0;
     },
+    async leaseServerIds() {
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT DISTINCT lease_server_id AS id FROM task_runs
+         WHERE state IN ('PENDING', 'RUNNING') AND lease_server_id IS NOT NULL`,
+      );
+      return rows.map((row) => row.id);
+    },
     async expiredLeases(now, limit) {
       const { rows } = await pool.query<PostgresRunRow>(
         `SELECT * FROM task_runs

@@ -394,6 +394,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         return ids.length;
       }));
     },
+    async leaseServerIds() {
+      return db
+        .prepare("SELECT DISTINCT lease_server_id FROM task_runs WHERE state IN ('PENDING', 'RUNNING') AND lease_server_id IS NOT NULL")
+        .pluck()
+        .all() as string[];
+    },
     async expiredLeases(now, limit) {
       return selectExpiredLeases.all(now, now, limit).map(fromRow);
     },

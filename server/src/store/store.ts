@@ -254,6 +254,8 @@ export interface Store {
    * deadline first, at most `limit`: one statement per expiry pass.
    */
   expiredLeases(now: number, limit: number): Promise<RunRecord[]>;
+  /** The servers that hold leases now (to ask which of them are dead, at start-up). */
+  leaseServerIds(): Promise<string[]>;
   /** The earliest lease deadline or timeout of leases not granted by `exceptServerId`. */
   nextLeaseDeadline(exceptServerId: string): Promise<number | undefined>;
   /** How many runs are in each state now. */
