@@ -33,13 +33,16 @@ export async function announcePostgresServer(
       // Without the lock, a server starting now would take this one for dead: take it again.
       onLost(error);
       next.end().catch(() => {});
-      const retry = () =>
+      const retry = (): void => {
         connect().then(
           (again) => {
             client = again;
           },
-          () => setTimeout(retry, 1_000).unref(),
+          () => {
+            setTimeout(retry, 1_000).unref();
+          },
         );
+      };
       retry();
     });
     try {
