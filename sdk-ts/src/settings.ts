@@ -46,7 +46,8 @@ export interface SettingDefinition {
  */
 export const SETTING_DEFINITIONS: Readonly<Record<SettingKey, SettingDefinition>> = {
   TASKWIRE_API_URL: {
-    description: "URL of the taskwire server that SDKs, workers and the CLI talk to.",
+    description:
+      "URL of the taskwire server that SDKs, workers and the CLI talk to; several, comma-separated, for servers sharing one database (a worker moves to the next on reconnect).",
     default: "http://127.0.0.1:7070",
     secret: false,
     inProfile: true,
@@ -423,9 +424,9 @@ function validateSetting(key: SettingKey, value: string): string | undefined {
         : "is not a port number (0-65535)";
     }
     case "TASKWIRE_API_URL":
-      return /^https?:\/\//.test(value) && URL.canParse(value)
+      return value.split(",").every((url) => /^https?:\/\//.test(url.trim()) && URL.canParse(url.trim()))
         ? undefined
-        : "is not an http:// or https:// URL";
+        : "is not an http:// or https:// URL (or several, comma-separated)";
     case "TASKWIRE_LOG_LEVEL":
       return LOG_LEVELS.includes(value) ? undefined : `is not one of ${LOG_LEVELS.join(", ")}`;
     case "TASKWIRE_RETENTION_HOURS":

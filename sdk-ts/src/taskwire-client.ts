@@ -28,6 +28,12 @@ export interface TaskwireClientOptions {
  */
 export interface TaskwireClient {
   readonly apiUrl: string;
+  /**
+   * Every server address given (TASKWIRE_API_URL may list several, comma-separated, for
+   * servers sharing one database): calls go to the first; a worker takes them in turn,
+   * moving to the next each time it reconnects.
+   */
+  readonly apiUrls: readonly string[];
   /** What it connects with, to open another connection like it (from another thread). */
   readonly connection: { apiUrl: string; apiKey?: string; tlsCaFile?: string };
   readonly taskRuns: Client<typeof TaskRunService>;
@@ -41,7 +47,8 @@ export interface TaskwireClient {
 
 export function createTaskwireClient(options: TaskwireClientOptions = {}): TaskwireClient {
   const settings = options.apiUrl && options.apiKey !== undefined ? undefined : loadSettings();
-  const apiUrl = options.apiUrl ?? settings?.apiUrl ?? "http://127.0.0.1:7070";
+  const apiUrls = (options.apiUrl ?? settings?.apiUrl ?? "http://127.0.0.1:7070").split(",").map((url) => url.trim());
+  const apiUrl = apiUrls[0];
   const apiKey = options.apiKey ?? settings?.apiKey;
   const caFile = options.tlsCaFile ?? settings?.tlsCa;
   const ca = caFile ? [...rootCertificates, readFileSync(caFile, "utf8")] : undefined;
@@ -81,6 +88,7 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   const watcher = createRunWatcher(taskRuns);
   return {
     apiUrl,
+    apiUrls,
     connection: { apiUrl, apiKey, tlsCaFile: caFile },
     taskRuns,
     workers: createClient(WorkerService, transport),

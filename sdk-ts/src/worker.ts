@@ -10,7 +10,7 @@ import { decodeParameters, encodeJson, JSON_CONTENT_TYPE } from "./json-payload.
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
 import type { AnyTask } from "./task.js";
-import type { TaskwireClient } from "./taskwire-client.js";
+import { createTaskwireClient, type TaskwireClient } from "./taskwire-client.js";
 import { type HeartbeatThread, startHeartbeatThread } from "./heartbeat-thread.js";
 import { createWorkerOutbox, type WorkerOutbox } from "./worker-outbox.js";
 
@@ -85,6 +85,22 @@ export function createWorker(options: WorkerOptions): Worker {
   let stopping = false;
   let wakeBackoff: (() => void) | undefined;
   let loop: Promise<void> | undefined;
+  // Several servers: the first connect goes to the first, each reconnect to the next, so a
+  // server that died is left at once (list them in another order to spread workers).
+  const servers = new Map<string, TaskwireClient>();
+  let turn = 0;
+  let current = client;
+  const nextServer = (): TaskwireClient => {
+    if (client.apiUrls.length < 2) return client;
+    const apiUrl = client.apiUrls[turn++ % client.apiUrls.length];
+    let next = servers.get(apiUrl);
+    if (!next) {
+      const { apiKey, tlsCaFile } = client.connection;
+      next = createTaskwireClient({ apiUrl, apiKey: apiKey ?? "", tlsCaFile });
+      servers.set(apiUrl, next);
+    }
+    return next;
+  };
 
   /** Whoever waits in `until` for the runs or acks to change; woken on every change. */
   const waiting = new Set<() => void>();
@@ -108,6 +124,8 @@ export function createWorker(options: WorkerOptions): Worker {
   };
 
   async function connectOnce(): Promise<void> {
+    const server = nextServer();
+    current = server;
     const requests = createAsyncQueue<MessageInitShape<typeof SubscribeTaskRunsRequestSchema>>();
     const abort = new AbortController();
     const conn: Connection = {
@@ -133,14 +151,14 @@ export function createWorker(options: WorkerOptions): Worker {
       },
     });
     try {
-      for await (const response of client.workers.subscribeTaskRuns(requests, { signal: abort.signal })) {
+      for await (const response of server.workers.subscribeTaskRuns(requests, { signal: abort.signal })) {
         const message = response.message;
         switch (message.case) {
           case "welcome":
             connection = conn;
-            log(`worker ${workerId} serving ${[...tasks.keys()].join(", ")} (limit ${limit}) at ${client.apiUrl}`);
+            log(`worker ${workerId} serving ${[...tasks.keys()].join(", ")} (limit ${limit}) at ${server.apiUrl}`);
             conn.heartbeats = startHeartbeatThread({
-              client,
+              client: server,
               sessionId: message.value.sessionId,
               intervalMs: message.value.heartbeatIntervalMs || 5_000,
               onRefused: (runId, leaseToken, reason) => onAck(conn, runId, leaseToken, AckKind.HEARTBEAT, false, reason),
@@ -305,7 +323,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await connectOnce();
       } catch (error) {
         if (stopping) break;
-        log(`cannot reach the taskwire server at ${client.apiUrl}: ${(error as Error).message}`);
+        log(`cannot reach the taskwire server at ${current.apiUrl}: ${(error as Error).message}`);
       }
       if (stopping) break;
       failures = Date.now() - began > 10_000 ? 1 : failures + 1;
