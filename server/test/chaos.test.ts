@@ -6,14 +6,17 @@ import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createTaskwireClient, type TaskRunFuture, type TaskwireClient, task } from "taskwire";
 import { type TaskRun, TaskRunState } from "taskwire/proto";
-import { afterEach, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../src/bench/processes.js";
 import type { ChaosMode } from "./fixtures/chaos-tasks.js";
+import { usePostgres } from "./support/postgres-database.js";
 
 // Real processes on loopback, killed with SIGKILL while a producer schedules 5,000 runs:
 // every run whose delay() resolved ends COMPLETED with its result, once, and none is lost.
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/chaos-tasks.ts", import.meta.url));
+const limitsServer = fileURLToPath(new URL("./fixtures/limits-server.mjs", import.meta.url));
+const postgres = usePostgres();
 
 const TOTAL = 5_000;
 /** delay() calls in flight at once. */
@@ -101,111 +104,165 @@ async function listAll(taskRuns: TaskwireClient["taskRuns"]): Promise<TaskRun[]>
   return all;
 }
 
-it("completes every acknowledged run while workers and the server are killed with SIGKILL", async () => {
-  home = mkdtempSync(join(tmpdir(), "taskwire-chaos-"));
+/**
+ * Where the chaos happens: servers on `ports` (the producer talks to the first), workers
+ * given every address (each starting at another), and which server a kill round hits.
+ */
+interface Setup {
+  ports: number[];
+  startServer(index: number): Promise<Proc>;
+  /** The server killed at the `kill`-th server kill (counted from 0). */
+  victim(kill: number): number;
+}
+
+async function sqliteOneServer(): Promise<Setup> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const env = { TASKWIRE_HOME: home, TASKWIRE_API_URL: url, TASKWIRE_LOG_LEVEL: "warn" };
-  const startServer = async () => {
-    const server = startNode([cli, "server", "start", "--port", String(port)], env);
-    await waitForOutput(server, "listening on", 15_000);
-    return server;
+  return {
+    ports: [port],
+    async startServer() {
+      const server = startNode([cli, "server", "start", "--port", String(port)], { TASKWIRE_HOME: home, TASKWIRE_LOG_LEVEL: "warn" });
+      await waitForOutput(server, "listening on", 15_000);
+      return server;
+    },
+    victim: () => 0,
   };
-  const startWorker = () => startNode([cli, "task", "serve", `${fixture}:chaos`, "--limit", "20"], env);
+}
 
-  let server = await startServer();
-  const workers = [startWorker(), startWorker()];
-  await Promise.all(workers.map((w) => waitForOutput(w, "serving", 15_000)));
-  client = createTaskwireClient({ apiUrl: url, apiKey: "" });
-  const chaos = task("chaos", (n: number, _mode: ChaosMode) => n * 2, { client });
+async function postgresThreeServers(): Promise<Setup> {
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const databaseUrl = await postgres.newSchema();
+  // Leases of 3 s: the runs of a killed server come back within the test's time.
+  const limits = { leaseDurationMs: 3_000, heartbeatIntervalMs: 500, ackTimeoutMs: 2_000 };
+  return {
+    ports,
+    async startServer(index) {
+      const server = startNode([limitsServer], {
+        TASKWIRE_HOME: home,
+        TASKWIRE_SERVER_PORT: String(ports[index]),
+        TASKWIRE_DATABASE_URL: databaseUrl,
+        TASKWIRE_TEST_LIMITS: JSON.stringify(limits),
+        TASKWIRE_LOG_LEVEL: "warn",
+      });
+      await waitForOutput(server, "listening on", 15_000);
+      return server;
+    },
+    // Never the producer's: its delay() calls are retried anyway; the workers' are the point.
+    victim: (kill) => 1 + (kill % 2),
+  };
+}
 
-  // The producer: a delay() that fails because the server is down is sent again; the
-  // idempotency key makes the retry return the run if the first call did store it.
-  const futures: TaskRunFuture<number>[] = [];
-  const stats = { unavailable: 0, reset: 0, existing: 0, workerKills: 0, serverKills: 0 };
-  const otherErrors: string[] = [];
-  let next = 0;
-  const started = Date.now();
-  async function produce(): Promise<void> {
-    for (let n = next++; n < TOTAL; n = next++) {
-      await sleep(started + n * MS_PER_RUN - Date.now());
-      const { mode, ...options } = modeOf(n);
-      for (;;) {
-        try {
-          const future = await chaos.applyAsync([n, mode], { ...options, idempotencyKey: `chaos-${n}` });
-          if (future.existing) stats.existing++;
-          futures[n] = future;
-          break;
-        } catch (error) {
-          // Unavailable: the server is down (ECONNREFUSED), or it died during the call (the
-          // SDK reports a lost connection as Unavailable too). Either way the run may or may
-          // not be stored, and the same call is safe to send again.
-          const e = ConnectError.from(error);
-          if (e.code === Code.Unavailable && /connection to the server was lost/.test(e.rawMessage)) stats.reset++;
-          else if (e.code === Code.Unavailable) stats.unavailable++;
-          else otherErrors.push(`${n}: ${Code[e.code]} ${e.rawMessage}`);
-          await sleep(50 + (n % 100));
+describe.each([
+  ["SQLite, one server", sqliteOneServer],
+  ["PostgreSQL, three servers", postgresThreeServers],
+])("chaos on %s", (_name, makeSetup) => {
+  it("completes every acknowledged run while workers and servers are killed with SIGKILL", async () => {
+    home = mkdtempSync(join(tmpdir(), "taskwire-chaos-"));
+    const setup = await makeSetup();
+    const urls = setup.ports.map((port) => `http://127.0.0.1:${port}`);
+    const url = urls[0];
+    let started = 0;
+    const startWorker = () => {
+      const first = started++ % urls.length;
+      const apiUrl = [...urls.slice(first), ...urls.slice(0, first)].join(",");
+      const env = { TASKWIRE_HOME: home, TASKWIRE_API_URL: apiUrl, TASKWIRE_LOG_LEVEL: "warn" };
+      return startNode([cli, "task", "serve", `${fixture}:chaos`, "--limit", "20"], env);
+    };
+
+    const servers = await Promise.all(setup.ports.map((_, i) => setup.startServer(i)));
+    const workers = urls.length > 1 ? [startWorker(), startWorker(), startWorker()] : [startWorker(), startWorker()];
+    await Promise.all(workers.map((w) => waitForOutput(w, "serving", 15_000)));
+    client = createTaskwireClient({ apiUrl: url, apiKey: "" });
+    const chaos = task("chaos", (n: number, _mode: ChaosMode) => n * 2, { client });
+
+    // The producer: a delay() that fails because the server is down is sent again; the
+    // idempotency key makes the retry return the run if the first call did store it.
+    const futures: TaskRunFuture<number>[] = [];
+    const stats = { unavailable: 0, reset: 0, existing: 0, workerKills: 0, serverKills: 0 };
+    const startedAt = Date.now();
+    const otherErrors: string[] = [];
+    let next = 0;
+    async function produce(): Promise<void> {
+      for (let n = next++; n < TOTAL; n = next++) {
+        await sleep(startedAt + n * MS_PER_RUN - Date.now());
+        const { mode, ...options } = modeOf(n);
+        for (;;) {
+          try {
+            const future = await chaos.applyAsync([n, mode], { ...options, idempotencyKey: `chaos-${n}` });
+            if (future.existing) stats.existing++;
+            futures[n] = future;
+            break;
+          } catch (error) {
+            // Unavailable: the server is down (ECONNREFUSED), or it died during the call (the
+            // SDK reports a lost connection as Unavailable too). Either way the run may or may
+            // not be stored, and the same call is safe to send again.
+            const e = ConnectError.from(error);
+            if (e.code === Code.Unavailable && /connection to the server was lost/.test(e.rawMessage)) stats.reset++;
+            else if (e.code === Code.Unavailable) stats.unavailable++;
+            else otherErrors.push(`${n}: ${Code[e.code]} ${e.rawMessage}`);
+            await sleep(50 + (n % 100));
+          }
         }
       }
     }
-  }
-  const production = Promise.all(Array.from({ length: PRODUCERS }, produce));
+    const production = Promise.all(Array.from({ length: PRODUCERS }, produce));
 
-  // The chaos: every 2 s a worker dies and a new one starts; twice the server dies instead,
-  // and starts again on the same port and database.
-  let producing = true;
-  void production.finally(() => {
-    producing = false;
-  });
-  for (let round = 1; producing || stats.serverKills < SERVER_KILL_ROUNDS.length; round++) {
-    await sleep(WORKER_KILL_EVERY_MS);
-    if (SERVER_KILL_ROUNDS.includes(round)) {
-      await killHard(server);
-      stats.serverKills++;
-      await sleep(300);
-      server = await startServer();
-    } else {
-      const i = round % workers.length;
-      await killHard(workers[i]);
-      stats.workerKills++;
-      workers[i] = startWorker();
+    // The chaos: every 2 s a worker dies and a new one starts; twice the server dies instead,
+    // and starts again on the same port and database.
+    let producing = true;
+    void production.finally(() => {
+      producing = false;
+    });
+    for (let round = 1; producing || stats.serverKills < SERVER_KILL_ROUNDS.length; round++) {
+      await sleep(WORKER_KILL_EVERY_MS);
+      if (SERVER_KILL_ROUNDS.includes(round)) {
+        const victim = setup.victim(stats.serverKills);
+        await killHard(servers[victim]);
+        stats.serverKills++;
+        await sleep(300);
+        servers[victim] = await setup.startServer(victim);
+      } else {
+        const i = round % workers.length;
+        await killHard(workers[i]);
+        stats.workerKills++;
+        workers[i] = startWorker();
+      }
     }
-  }
-  await production;
-  const producedMs = Date.now() - started;
+    await production;
+    const producedMs = Date.now() - startedAt;
 
-  // Every acknowledged run completes with its own result, and is stored once: no run lost,
-  // none duplicated by a retried delay().
-  const results = await Promise.race([
-    Promise.all(futures.map((future) => future.result())),
-    sleep(45_000).then(() => {
-      throw new Error("runs not final 45 s after the last delay()");
-    }),
-  ]);
-  expect(otherErrors).toEqual([]);
-  expect(futures.filter(Boolean)).toHaveLength(TOTAL);
-  expect(results).toEqual(Array.from({ length: TOTAL }, (_, n) => n * 2));
+    // Every acknowledged run completes with its own result, and is stored once: no run lost,
+    // none duplicated by a retried delay().
+    const results = await Promise.race([
+      Promise.all(futures.map((future) => future.result())),
+      sleep(45_000).then(() => {
+        throw new Error("runs not final 45 s after the last delay()");
+      }),
+    ]);
+    expect(otherErrors).toEqual([]);
+    expect(futures.filter(Boolean)).toHaveLength(TOTAL);
+    expect(results).toEqual(Array.from({ length: TOTAL }, (_, n) => n * 2));
 
-  const stored = await listAll(client.taskRuns);
-  const nOf = new Map(futures.map((future, n) => [future.id, n]));
-  expect(stored).toHaveLength(TOTAL);
-  expect(new Set(stored.map((run) => run.id))).toEqual(new Set(nOf.keys()));
-  expect(stored.filter((run) => run.state !== TaskRunState.COMPLETED)).toEqual([]);
-  // A flaky run fails once at most (only its first attempt throws); the others never.
-  for (const run of stored) {
-    expect(run.retriesUsed, run.id).toBeLessThanOrEqual(modeOf(nOf.get(run.id) ?? 0).mode === "flaky" ? 1 : 0);
-  }
-  const sum = (f: (run: TaskRun) => number) => stored.reduce((total, run) => total + f(run), 0);
-  const retried = sum((run) => run.retriesUsed);
-  const redelivered = sum((run) => run.redeliveries);
-  // The kills did hit runs in flight, and the flaky runs were retried by the server.
-  expect(redelivered).toBeGreaterThan(0);
-  expect(retried).toBeGreaterThan(0);
-  console.log(
-    `chaos: ${TOTAL} runs COMPLETED in ${((Date.now() - started) / 1000).toFixed(1)} s (produced in ${(producedMs / 1000).toFixed(1)} s); ` +
-      `${sum((run) => (run.attempts > 1 ? 1 : 0))} with attempts > 1, ${redelivered} redeliveries in total, ` +
-      `${retried} retries; ${stats.workerKills} worker kills, ${stats.serverKills} server kills; ` +
-      `delay() retried ${stats.unavailable} times after Unavailable and ${stats.reset} after the server died mid-call, ` +
-      `${stats.existing} runs found already stored`,
-  );
-}, 90_000);
+    const stored = await listAll(client.taskRuns);
+    const nOf = new Map(futures.map((future, n) => [future.id, n]));
+    expect(stored).toHaveLength(TOTAL);
+    expect(new Set(stored.map((run) => run.id))).toEqual(new Set(nOf.keys()));
+    expect(stored.filter((run) => run.state !== TaskRunState.COMPLETED)).toEqual([]);
+    // A flaky run fails once at most (only its first attempt throws); the others never.
+    for (const run of stored) {
+      expect(run.retriesUsed, run.id).toBeLessThanOrEqual(modeOf(nOf.get(run.id) ?? 0).mode === "flaky" ? 1 : 0);
+    }
+    const sum = (f: (run: TaskRun) => number) => stored.reduce((total, run) => total + f(run), 0);
+    const retried = sum((run) => run.retriesUsed);
+    const redelivered = sum((run) => run.redeliveries);
+    // The kills did hit runs in flight, and the flaky runs were retried by the server.
+    expect(redelivered).toBeGreaterThan(0);
+    expect(retried).toBeGreaterThan(0);
+    console.log(
+      `chaos: ${TOTAL} runs COMPLETED in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (produced in ${(producedMs / 1000).toFixed(1)} s); ` +
+        `${sum((run) => (run.attempts > 1 ? 1 : 0))} with attempts > 1, ${redelivered} redeliveries in total, ` +
+        `${retried} retries; ${stats.workerKills} worker kills, ${stats.serverKills} server kills; ` +
+        `delay() retried ${stats.unavailable} times after Unavailable and ${stats.reset} after the server died mid-call, ` +
+        `${stats.existing} runs found already stored`,
+    );
+  }, 120_000);
+});
