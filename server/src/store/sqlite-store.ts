@@ -1,13 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { randomBytesFromPool } from "../random-pool.js";
 import { createLocalChangeFeed } from "./change-feed.js";
-import { type ConcurrencyAdmission, createConcurrencyAdmission } from "./concurrency-admission.js";
+import { createConcurrencyAdmission } from "./concurrency-admission.js";
+import { createSqliteClaims } from "./sqlite-claim.js";
+import { fromRow, type RunRow, toRow } from "./sqlite-run-row.js";
 import { createDatabaseFileGuard, type DatabaseFileLostError } from "./database-file-guard.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import {
-  type ClaimRequest,
   type CommitResult,
   isLeasedState,
   type LeaseExtension,
@@ -35,33 +35,6 @@ export interface SqliteStore extends Store {
   readonly database: Database.Database;
 }
 
-interface RunRow {
-  seq: number;
-  id: string;
-  task_key: string;
-  state: RunState;
-  parameters: Buffer;
-  parameters_type: string;
-  options: string;
-  result: Buffer | null;
-  result_type: string | null;
-  error: string | null;
-  attempts: number;
-  retries_used: number;
-  redeliveries: number;
-  created_at: number;
-  scheduled_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  worker_id: string | null;
-  foreground: number;
-  lease_token: string | null;
-  lease_server_id: string | null;
-  lease_session_id: string | null;
-  lease_deadline: number | null;
-  timeout_at: number | null;
-  cancel_reason: string | null;
-}
 
 /** The SET clause for each patchable field; a payload fills two columns. */
 const PATCH_SQL: Record<keyof RunPatch, string> = {
@@ -114,21 +87,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const insertLog = db.prepare(
     "INSERT INTO task_run_logs (run_id, at, level, message, attempt) VALUES (?, ?, ?, ?, ?)",
   );
-  const selectReady = db.prepare<[string, number, number], RunRow>(`
-    SELECT * FROM task_runs INDEXED BY task_runs_ready
-    WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
-    ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
-  // The same, leaving out runs that carry a tag at its concurrency limit (a JSON array).
-  const selectReadyExcluding = db.prepare<[string, number, string, number], RunRow>(`
-    SELECT * FROM task_runs INDEXED BY task_runs_ready
-    WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
-      AND NOT EXISTS (SELECT 1 FROM json_each(task_runs.tags) AS t WHERE t.value IN (SELECT value FROM json_each(?)))
-    ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
-  // The lease is written by the statement that claims the run.
-  const markPending = db.prepare(`
-    UPDATE task_runs SET state = 'PENDING', attempts = attempts + 1, worker_id = ?, lease_token = ?,
-      lease_server_id = ?, lease_session_id = ?, lease_deadline = ?, timeout_at = NULL, cancel_reason = NULL
-    WHERE seq = ?`);
   // Tokens as a JSON array; only the leases this stream still holds move.
   const extendLeases = db
     .prepare(`
@@ -146,18 +104,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       SELECT min(min(lease_deadline, coalesce(timeout_at, lease_deadline))) FROM task_runs INDEXED BY task_runs_active
       WHERE state IN ('PENDING', 'RUNNING') AND lease_server_id IS NOT ?`)
     .pluck();
-  // Leased runs per limited tag: what the limits count, read inside the claim's transaction.
-  const selectConcurrency = db.prepare<[], { tag: string; limit: number; active: number }>(`
-    SELECT l.tag, l."limit" AS "limit", (
-      SELECT count(*) FROM task_runs AS r INDEXED BY task_runs_active
-      WHERE r.state IN ('PENDING', 'RUNNING')
-        AND ('task_key:' || r.task_key = l.tag OR EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = l.tag))
-    ) AS active
-    FROM concurrency_limits AS l ORDER BY l.tag`);
   const updateCancel = db.prepare<[string, string], RunRow>(`
     UPDATE task_runs SET cancel_reason = coalesce(cancel_reason, ?)
     WHERE id = ? AND state IN ('PENDING', 'RUNNING') RETURNING *`);
   const changeFeed = createLocalChangeFeed();
+  const claims = createSqliteClaims(db, insertEvent);
   const selectById = db.prepare<[string], RunRow>("SELECT * FROM task_runs WHERE id = ?");
   const selectHistory = db.prepare<[string], TransitionRecord>(
     "SELECT state, at, attempt, message FROM task_run_events WHERE run_id = ? ORDER BY rowid",
@@ -236,73 +187,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return changed;
   }
 
-  function claim(request: ClaimRequest, exhausted: Set<string>, admission: ConcurrencyAdmission): { runs: RunRecord[]; limited: boolean } {
-    // Each key yields up to `max`; the keys are then interleaved so that a worker serving
-    // several keys gets them in turn rather than one key's backlog first.
-    const perKey: RunRow[][] = [];
-    const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
-    let limited = excluded.length > 0;
-    for (const key of request.taskKeys) {
-      if (exhausted.has(key) || excluded.includes(`task_key:${key}`)) continue;
-      const rows =
-        excluded.length === 0
-          ? selectReady.all(key, request.now, request.max)
-          : selectReadyExcluding.all(key, request.now, JSON.stringify(excluded), request.max);
-      if (rows.length < request.max) exhausted.add(key);
-      if (rows.length > 0) perKey.push(rows);
-    }
-    const picked: RunRow[] = [];
-    for (let i = 0; picked.length < request.max; i++) {
-      let any = false;
-      for (const rows of perKey) {
-        if (i < rows.length && picked.length < request.max) {
-          picked.push(rows[i]);
-          any = true;
-        }
-      }
-      if (!any) break;
-    }
-    // Rows read but not picked stay SCHEDULED; the key is not exhausted then.
-    if (picked.length === request.max) {
-      for (const rows of perKey) {
-        if (rows.some((row) => !picked.includes(row))) exhausted.delete(rows[0].task_key);
-      }
-    }
-    const claimed: RunRecord[] = [];
-    for (const row of picked) {
-      const record = fromRow(row);
-      if (!admission.admit(record)) {
-        limited = true;
-        continue;
-      }
-      if (request.admit && !request.admit(record)) continue;
-      const token = randomBytesFromPool(12).toString("base64url");
-      const deadline = request.leaseDeadline ?? null;
-      markPending.run(request.workerId, token, request.serverId ?? null, request.sessionId ?? null, deadline, row.seq);
-      record.state = "PENDING";
-      record.attempts += 1;
-      record.workerId = request.workerId;
-      record.leaseToken = token;
-      record.leaseServerId = request.serverId;
-      record.leaseSessionId = request.sessionId;
-      record.leaseDeadline = request.leaseDeadline;
-      record.timeoutAt = undefined;
-      record.cancelReason = undefined;
-      insertEvent.run(record.id, "PENDING", request.now, record.attempts, "");
-      claimed.push(record);
-    }
-    return { runs: claimed, limited };
-  }
-
   const commitTransaction = db.transaction((batch: WriteBatch): CommitResult => {
     const inserted = batch.inserts.map(insert);
     const applied = batch.transitions.map(applyTransition);
     for (const line of batch.logs) insertLog.run(line.runId, line.at, line.level, line.message, line.attempt);
     const exhausted = new Set<string>();
-    const admission = createConcurrencyAdmission(batch.claims.length > 0 ? selectConcurrency.all() : []);
-    const claims = batch.claims.map((request) => claim(request, exhausted, admission));
-    const claimed = claims.map((c) => c.runs);
-    const limited = claims.map((c) => c.limited);
+    const admission = createConcurrencyAdmission(batch.claims.length > 0 ? claims.countConcurrency() : []);
+    const claimsMade = batch.claims.map((request) => claims.claim(request, exhausted, admission));
+    const claimed = claimsMade.map((c) => c.runs);
+    const limited = claimsMade.map((c) => c.limited);
     const extended = batch.extensions.map(
       (e: LeaseExtension) => extendLeases.all(e.deadline, e.sessionId, JSON.stringify(e.tokens)) as string[],
     );
@@ -421,7 +314,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return db.prepare('SELECT tag, "limit" AS "limit" FROM concurrency_limits ORDER BY tag').all() as { tag: string; limit: number }[];
     },
     async countConcurrency() {
-      return selectConcurrency.all();
+      return claims.countConcurrency();
     },
     async deleteFinished(cutoff, limit) {
       return guarded(db.transaction(() => {
@@ -451,67 +344,4 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${i + 1}`);
     })();
   }
-}
-
-function toRow(run: RunRecord): Omit<RunRow, "seq"> & { priority: number; idempotency_key: string | null; tags: string } {
-  return {
-    id: run.id,
-    task_key: run.taskKey,
-    state: run.state,
-    parameters: Buffer.from(run.parameters.data),
-    parameters_type: run.parameters.contentType,
-    options: JSON.stringify(run.options),
-    priority: run.options.priority,
-    idempotency_key: run.options.idempotencyKey || null,
-    tags: JSON.stringify(run.options.tags),
-    result: run.result ? Buffer.from(run.result.data) : null,
-    result_type: run.result?.contentType ?? null,
-    error: run.error ? JSON.stringify(run.error) : null,
-    attempts: run.attempts,
-    retries_used: run.retriesUsed,
-    redeliveries: run.redeliveries,
-    created_at: run.createdAt,
-    scheduled_at: run.scheduledAt,
-    started_at: run.startedAt ?? null,
-    ended_at: run.endedAt ?? null,
-    worker_id: run.workerId ?? null,
-    foreground: run.foreground ? 1 : 0,
-    lease_token: run.leaseToken ?? null,
-    lease_server_id: run.leaseServerId ?? null,
-    lease_session_id: run.leaseSessionId ?? null,
-    lease_deadline: run.leaseDeadline ?? null,
-    timeout_at: run.timeoutAt ?? null,
-    cancel_reason: run.cancelReason ?? null,
-  };
-}
-
-function fromRow(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    taskKey: row.task_key,
-    state: row.state,
-    parameters: { contentType: row.parameters_type, data: row.parameters },
-    options: JSON.parse(row.options),
-    result: row.result ? { contentType: row.result_type ?? "", data: row.result } : undefined,
-    error: row.error ? JSON.parse(row.error) : undefined,
-    attempts: row.attempts,
-    retriesUsed: row.retries_used,
-    redeliveries: row.redeliveries,
-    createdAt: row.created_at,
-    scheduledAt: row.scheduled_at,
-    startedAt: row.started_at ?? undefined,
-    endedAt: row.ended_at ?? undefined,
-    workerId: row.worker_id ?? undefined,
-    foreground: row.foreground === 1,
-    ...(row.lease_token === null
-      ? {}
-      : {
-          leaseToken: row.lease_token,
-          leaseServerId: row.lease_server_id ?? undefined,
-          leaseSessionId: row.lease_session_id ?? undefined,
-          leaseDeadline: row.lease_deadline ?? undefined,
-          timeoutAt: row.timeout_at ?? undefined,
-          cancelReason: row.cancel_reason ?? undefined,
-        }),
-  };
 }

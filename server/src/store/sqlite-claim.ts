@@ -1,0 +1,102 @@
+import type Database from "better-sqlite3";
+import { randomBytesFromPool } from "../random-pool.js";
+import type { ConcurrencyAdmission } from "./concurrency-admission.js";
+import { fromRow, type RunRow } from "./sqlite-run-row.js";
+import type { ClaimRequest, RunRecord } from "./store.js";
+
+export interface SqliteClaims {
+  /** Claims for one request; `exhausted` holds the keys an earlier request of the commit found dry. */
+  claim(request: ClaimRequest, exhausted: Set<string>, admission: ConcurrencyAdmission): { runs: RunRecord[]; limited: boolean };
+  /** Leased runs per limited tag: what the limits count, read inside the claim's transaction. */
+  countConcurrency(): { tag: string; limit: number; active: number }[];
+}
+
+/**
+ * Claims on SQLite, run inside the commit's transaction (one writer at a time, so no row
+ * is claimed twice). A claimed run becomes PENDING with its lease (token, server, stream,
+ * ack deadline) in the same UPDATE.
+ */
+export function createSqliteClaims(db: Database.Database, insertEvent: Database.Statement): SqliteClaims {
+  const selectReady = db.prepare<[string, number, number], RunRow>(`
+    SELECT * FROM task_runs INDEXED BY task_runs_ready
+    WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
+    ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
+  // The same, leaving out runs that carry a tag at its concurrency limit (a JSON array).
+  const selectReadyExcluding = db.prepare<[string, number, string, number], RunRow>(`
+    SELECT * FROM task_runs INDEXED BY task_runs_ready
+    WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
+      AND NOT EXISTS (SELECT 1 FROM json_each(task_runs.tags) AS t WHERE t.value IN (SELECT value FROM json_each(?)))
+    ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
+  // The lease is written by the statement that claims the run.
+  const markPending = db.prepare(`
+    UPDATE task_runs SET state = 'PENDING', attempts = attempts + 1, worker_id = ?, lease_token = ?,
+      lease_server_id = ?, lease_session_id = ?, lease_deadline = ?, timeout_at = NULL, cancel_reason = NULL
+    WHERE seq = ?`);
+  const selectConcurrency = db.prepare<[], { tag: string; limit: number; active: number }>(`
+    SELECT l.tag, l."limit" AS "limit", (
+      SELECT count(*) FROM task_runs AS r INDEXED BY task_runs_active
+      WHERE r.state IN ('PENDING', 'RUNNING')
+        AND ('task_key:' || r.task_key = l.tag OR EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = l.tag))
+    ) AS active
+    FROM concurrency_limits AS l ORDER BY l.tag`);
+
+  function claim(request: ClaimRequest, exhausted: Set<string>, admission: ConcurrencyAdmission): { runs: RunRecord[]; limited: boolean } {
+    // Each key yields up to `max`; the keys are then interleaved so that a worker serving
+    // several keys gets them in turn rather than one key's backlog first.
+    const perKey: RunRow[][] = [];
+    const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
+    let limited = excluded.length > 0;
+    for (const key of request.taskKeys) {
+      if (exhausted.has(key) || excluded.includes(`task_key:${key}`)) continue;
+      const rows =
+        excluded.length === 0
+          ? selectReady.all(key, request.now, request.max)
+          : selectReadyExcluding.all(key, request.now, JSON.stringify(excluded), request.max);
+      if (rows.length < request.max) exhausted.add(key);
+      if (rows.length > 0) perKey.push(rows);
+    }
+    const picked: RunRow[] = [];
+    for (let i = 0; picked.length < request.max; i++) {
+      let any = false;
+      for (const rows of perKey) {
+        if (i < rows.length && picked.length < request.max) {
+          picked.push(rows[i]);
+          any = true;
+        }
+      }
+      if (!any) break;
+    }
+    // Rows read but not picked stay SCHEDULED; the key is not exhausted then.
+    if (picked.length === request.max) {
+      for (const rows of perKey) {
+        if (rows.some((row) => !picked.includes(row))) exhausted.delete(rows[0].task_key);
+      }
+    }
+    const claimed: RunRecord[] = [];
+    for (const row of picked) {
+      const record = fromRow(row);
+      if (!admission.admit(record)) {
+        limited = true;
+        continue;
+      }
+      if (request.admit && !request.admit(record)) continue;
+      const token = randomBytesFromPool(12).toString("base64url");
+      const deadline = request.leaseDeadline ?? null;
+      markPending.run(request.workerId, token, request.serverId ?? null, request.sessionId ?? null, deadline, row.seq);
+      record.state = "PENDING";
+      record.attempts += 1;
+      record.workerId = request.workerId;
+      record.leaseToken = token;
+      record.leaseServerId = request.serverId;
+      record.leaseSessionId = request.sessionId;
+      record.leaseDeadline = request.leaseDeadline;
+      record.timeoutAt = undefined;
+      record.cancelReason = undefined;
+      insertEvent.run(record.id, "PENDING", request.now, record.attempts, "");
+      claimed.push(record);
+    }
+    return { runs: claimed, limited };
+  }
+
+  return { claim, countConcurrency: () => selectConcurrency.all() };
+}
