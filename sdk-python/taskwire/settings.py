@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +32,9 @@ class Settings:
     """Resolved connection settings.
 
     Attributes:
-        api_url: The server's URL, e.g. ``http://127.0.0.1:7070``.
+        api_url: The server's URL, e.g. ``http://127.0.0.1:7070``; several, comma-separated,
+            for servers sharing one database (calls go to the first; a worker moves to the
+            next each time it reconnects).
         api_key: Sent as ``authorization: Bearer <key>`` when set.
     """
 
@@ -40,14 +42,24 @@ class Settings:
     api_key: str | None = None
 
     @property
+    def api_urls(self) -> list[str]:
+        """Every server address given, in order."""
+        return [url.strip() for url in self.api_url.split(",") if url.strip()] or [DEFAULT_API_URL]
+
+    def for_server(self, index: int) -> Settings:
+        """These settings with only the ``index``-th address (counted round the list)."""
+        urls = self.api_urls
+        return replace(self, api_url=urls[index % len(urls)])
+
+    @property
     def grpc_target(self) -> str:
-        """The ``host:port`` that grpc dials (grpc takes no scheme)."""
-        return grpc_target(self.api_url)
+        """The ``host:port`` that grpc dials (grpc takes no scheme): the first address's."""
+        return grpc_target(self.api_urls[0])
 
     @property
     def secure(self) -> bool:
         """True for ``https://`` URLs, which need a TLS channel."""
-        return urlsplit(self.api_url).scheme == "https"
+        return urlsplit(self.api_urls[0]).scheme == "https"
 
 
 def grpc_target(api_url: str) -> str:

@@ -105,6 +105,7 @@ class Worker:
             raise ValueError(f"limit must be at least 1, got {limit}")
         self.limit = limit
         self.settings = settings or load_settings()
+        self._server = self.settings.for_server(0)
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self.worker_id = worker_id or str(uuid.uuid4())
         self.error: TaskwireError | None = None
@@ -156,12 +157,18 @@ class Worker:
 
     def _run(self) -> None:
         failures = 0
+        attempt = 0
         try:
             while True:
                 # A fresh channel per stream: a channel whose connection failed can keep
                 # failing calls from its backoff state well after the server is back.
-                channel = open_channel(self.settings)
-                session = Session(channel, auth_metadata(self.settings), self._hello())
+                # Several servers: each connect goes to the next, so one that died is left
+                # at the first reconnect.
+                server = self.settings.for_server(attempt)
+                attempt += 1
+                self._server = server
+                channel = open_channel(server)
+                session = Session(channel, auth_metadata(server), self._hello())
                 with self._lock:
                     if self._stopping.is_set():
                         break
@@ -187,7 +194,7 @@ class Worker:
                 delay = min(BACKOFF_MAX_S, BACKOFF_INITIAL_S * 2**failures) * random.uniform(0.5, 1.0)
                 failures += 1
                 log.warning(
-                    "no stream to %s (%s); reconnecting in %.1f s", self.settings.api_url, why, delay
+                    "no stream to %s (%s); reconnecting in %.1f s", server.api_url, why, delay
                 )
                 if self._stopping.wait(delay):
                     break
@@ -216,7 +223,7 @@ class Worker:
                     "worker %s serving %s on %s (limit %d)",
                     self.worker_id,
                     ", ".join(self.tasks),
-                    self.settings.api_url,
+                    self._server.api_url,
                     self.limit,
                 )
             elif kind == "assignments":

@@ -84,3 +84,15 @@ def test_grpc_target_refuses_other_schemes() -> None:
 def test_api_key_becomes_a_bearer_header() -> None:
     assert auth_metadata(Settings(api_key="abc")) == (("authorization", "Bearer abc"),)
     assert auth_metadata(Settings()) == ()
+
+
+def test_several_addresses_calls_use_the_first_and_a_worker_takes_them_in_turn(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"TASKWIRE_HOME": str(tmp_path), "TASKWIRE_API_URL": "http://tw1:7070, https://tw2:7443,http://tw3:7070"}
+    )
+    assert settings.api_urls == ["http://tw1:7070", "https://tw2:7443", "http://tw3:7070"]
+    assert settings.grpc_target == "tw1:7070"
+    assert not settings.secure
+    turns = [settings.for_server(i) for i in range(4)]
+    assert [s.grpc_target for s in turns] == ["tw1:7070", "tw2:7443", "tw3:7070", "tw1:7070"]
+    assert [s.secure for s in turns] == [False, True, False, False]
