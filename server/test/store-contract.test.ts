@@ -136,6 +136,15 @@ for (const [name, make] of stores) {
       expect(claimed.map((r) => r.options.tags)).toEqual([[]]);
     });
 
+    it("stores one run for an idempotency key sent at once through several connections (servers)", async () => {
+      const tries = Array.from({ length: 4 }, () => newRun("pay", {}, { idempotencyKey: "order-once" }));
+      const answers = (await Promise.all(tries.map((run) => insert(store, run)))).flat();
+      const ids = new Set(answers.map((a) => a.id));
+      expect(ids.size).toBe(1);
+      expect(answers.filter((a) => !a.existing)).toHaveLength(1);
+      expect((await store.listRuns({ taskKeys: ["pay"], states: [], tag: "", limit: 10 })).runs).toHaveLength(1);
+    });
+
     it("returns the stored run for an idempotency key committed earlier", async () => {
       const first = newRun("pay", {}, { idempotencyKey: "order-2" });
       await insert(store, first);
