@@ -37,6 +37,23 @@ export function createPeerChanges(core: BrokerCore): (changes: Changes) => void 
     );
   }
 
+  /** Cancel requests for this server's leases that came while the feed was down. */
+  function rereadCancels(): void {
+    const ids = [...core.table.leases.keys()];
+    if (ids.length === 0) return;
+    core.store.getRuns(ids).then(
+      (runs) => {
+        for (const run of runs) {
+          const lease = core.table.leases.get(run.id);
+          if (!lease || lease.token !== run.leaseToken || !run.cancelReason || lease.cancelReason) continue;
+          lease.cancelReason = run.cancelReason;
+          if (lease.session.connected) lease.session.channel.cancel([run.id], run.cancelReason);
+        }
+      },
+      (error: unknown) => core.logger.error({ err: error }, "could not read the cancel requests missed while the change feed was down"),
+    );
+  }
+
   return (changes) => {
     if (core.closing) return;
     const { dispatcher } = core;
@@ -53,7 +70,10 @@ export function createPeerChanges(core: BrokerCore): (changes: Changes) => void 
       lease.cancelReason ??= reason;
       if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
     }
-    if (changes.resync) core.watchers.changedElsewhere("all");
+    if (changes.resync) {
+      core.watchers.changedElsewhere("all");
+      rereadCancels();
+    }
     else if (changes.changed?.length) core.watchers.changedElsewhere(changes.changed);
     if (changes.resync || changes.limits || changes.due?.length) {
       dispatcher.want();
