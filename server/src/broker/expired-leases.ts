@@ -41,9 +41,13 @@ export function createExpiredLeases(core: BrokerCore): ExpiredLeases {
     }
   }
 
+  /** Expiries written and not committed yet, by run id: a pass meanwhile leaves them alone. */
+  const queued = new Set<string>();
+
   /** A lease of another server (or of none alive) that ran out: its worker is not ours to tell. */
   function expireOther(run: RunRecord, at: number): void {
     const { outcomes } = core;
+    if (queued.has(run.id)) return;
     let t: Transition;
     if (run.timeoutAt !== undefined && at >= run.timeoutAt) {
       const error = timeoutError(run.options.timeoutSeconds);
@@ -60,7 +64,8 @@ export function createExpiredLeases(core: BrokerCore): ExpiredLeases {
         : outcomes.lostTransition(run, `${reason} (server ${run.leaseServerId ?? "unknown"})`, true);
     }
     t.lease = { attempt: run.attempts, token: run.leaseToken ?? "", expiredAt: at };
-    outcomes.writeTransition(run, t);
+    queued.add(run.id);
+    outcomes.writeTransition(run, t, () => queued.delete(run.id));
     core.dispatcher.markKeyReady(run.taskKey);
   }
 

@@ -84,7 +84,10 @@ export function createLeaseExpiry(options: LeaseExpiryOptions): LeaseExpiry {
     expire(at)
       .then((next) => {
         passing = false;
-        arm(Math.min(next, options.localNext(), at + options.peerCheckMs));
+        // Other servers' leases found expired wait for their transitions' commit: a second
+        // look sooner than 1 s would find them again and spin while the commit is retried.
+        const others = next === at ? at : Math.max(next, at + 1_000);
+        arm(Math.min(others, options.localNext(), at + options.peerCheckMs));
       })
       .catch((error: unknown) => {
         passing = false;
