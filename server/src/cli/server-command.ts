@@ -13,7 +13,8 @@ const startCommand = createCommand({
 
 Starts a taskwire server: gRPC, Connect, the web UI, /healthz and /metrics on one port.
 Runs are stored in SQLite at $TASKWIRE_HOME/taskwire.db unless --database-url names
-another SQLite file or a PostgreSQL database (one server per database for now). Stops
+another SQLite file (one server per file) or a PostgreSQL database (any number of
+servers, as peers; see docs/deployment.md). Stops
 gracefully on Ctrl-C (SIGINT) or SIGTERM: workers are asked to drain, and what they
 cannot finish in time goes back to the queue.
 
