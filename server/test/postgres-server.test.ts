@@ -108,6 +108,32 @@ describe("a server on PostgreSQL", () => {
     }
   });
 
+  it("answers WorkerService.Heartbeat for a stream held by another server, extending its leases in the store", async () => {
+    await startServer();
+    const otherPort = await freePort();
+    await startServer(otherPort);
+    const worker = openRawWorker(`http://127.0.0.1:${otherPort}`, { taskKeys: ["beat"], limit: 1 });
+    const { default: pg } = await import("pg");
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const { id } = await client.taskRuns.scheduleTaskRun({ run: { taskKey: "beat" } });
+      await eventually(() => worker.assignments.some((a) => a.runId === id), 10_000);
+      const welcome = worker.received.find((m) => m.message.case === "welcome");
+      const sessionId = welcome?.message.case === "welcome" ? welcome.message.value.sessionId : "";
+      const ref = { runId: id, leaseToken: worker.assignments[0].leaseToken };
+      const deadline = async () => Number((await db.query("SELECT lease_deadline FROM task_runs WHERE id = $1", [id])).rows[0].lease_deadline);
+      const before = await deadline();
+      // Sent to the first server; the stream is the second one's.
+      const { refused } = await client.workers.heartbeat({ sessionId, runs: [ref, { runId: id, leaseToken: "stale" }] });
+      expect(refused.map((r) => r.leaseToken)).toEqual(["stale"]);
+      expect(await deadline()).toBeGreaterThan(before);
+    } finally {
+      await db.end();
+      await worker.kill();
+    }
+  });
+
   it("stops a run held through another server when the cancel arrives at this one", async () => {
     await startServer();
     const otherPort = await freePort();
