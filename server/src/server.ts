@@ -48,9 +48,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const serverId = randomBytes(8).toString("hex");
   const { store, unlock, recordUrl, deadServers } = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger, serverId });
   const requeued = await store.requeueAbandoned(Date.now(), await deadServers(await store.leaseServerIds()));
+  await store.forgetWorkerSessions(await deadServers((await store.listWorkerSessions()).map((w) => w.serverId)), serverId);
   if (requeued > 0) logger.warn({ requeued }, "requeued runs whose server died or whose lease ran out");
   const concurrencyLimits = await store.listConcurrencyLimits();
-  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits, serverId });
+  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits, serverId, deadServers });
+  await broker.ready();
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
   const ui = createUiHandler(store);
   const rpc = connectNodeAdapter({

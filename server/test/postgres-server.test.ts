@@ -134,6 +134,31 @@ describe("a server on PostgreSQL", () => {
     }
   });
 
+  it("lists the workers connected to every live server, and not those of a server killed", async () => {
+    await startServer();
+    const otherPort = await freePort();
+    const other = await startServer(otherPort);
+    const here = openRawWorker(url, { taskKeys: ["listed"], limit: 2 });
+    const there = openRawWorker(`http://127.0.0.1:${otherPort}`, { taskKeys: ["listed", "also"], limit: 3 });
+    try {
+      const listed = async () => (await client.workers.listWorkers({})).workers;
+      await eventually(async () => (await listed()).length === 2, 10_000);
+      const workers = (await listed()).sort((a, b) => a.limit - b.limit);
+      expect(workers.map((w) => [w.taskKeys, w.limit, w.language])).toEqual([
+        [["listed"], 2, "test"],
+        [["listed", "also"], 3, "test"],
+      ]);
+      expect(workers.every((w) => w.connectedAt !== undefined && w.serverId !== "")).toBe(true);
+      expect(new Set(workers.map((w) => w.serverId)).size).toBe(2);
+      await killHard(other);
+      await eventually(async () => (await listed()).length === 1, 10_000);
+      expect((await listed())[0].taskKeys).toEqual(["listed"]);
+    } finally {
+      await here.kill();
+      await there.kill();
+    }
+  });
+
   it("stops a run held through another server when the cancel arrives at this one", async () => {
     await startServer();
     const otherPort = await freePort();

@@ -328,6 +328,38 @@ for (const [name, make] of stores) {
       expect((await claim(store, ["k"], 10)).map((r) => r.options.tags)).toEqual([["db"]]);
     });
 
+    it("records worker streams with their runs in flight and last heartbeat, and forgets dead servers' streams", async () => {
+      const session = (sessionId: string, serverId: string, connectedAt: number) => ({
+        sessionId,
+        serverId,
+        workerId: `w-${sessionId}`,
+        taskKeys: ["k", "j"],
+        limit: 4,
+        language: "typescript",
+        sdkVersion: "1.2.3",
+        hostname: "host1",
+        pid: 42,
+        connectedAt,
+      });
+      await store.openWorkerSession(session("a", "s1", NOW));
+      await store.openWorkerSession(session("b", "s2", NOW + 1));
+      await insert(store, newRun("k"), newRun("k"));
+      const batch = emptyBatch();
+      batch.claims.push({ taskKeys: ["k"], max: 2, workerId: "w-a", now: NOW, serverId: "s1", sessionId: "a", leaseDeadline: NOW + 100 });
+      const [claimed] = (await store.commit(batch)).claimed;
+      const beat = emptyBatch();
+      beat.extensions.push({ sessionId: "a", tokens: claimed.map((r) => r.leaseToken ?? ""), deadline: NOW + 30_000, at: NOW + 5 });
+      await store.commit(beat);
+      expect(await store.listWorkerSessions()).toEqual([
+        { ...session("a", "s1", NOW), lastHeartbeatAt: NOW + 5, runsInFlight: 2 },
+        { ...session("b", "s2", NOW + 1), lastHeartbeatAt: undefined, runsInFlight: 0 },
+      ]);
+      await store.forgetWorkerSessions(["s2"], "s1");
+      expect((await store.listWorkerSessions()).map((w) => w.sessionId)).toEqual(["a"]);
+      await store.closeWorkerSession("a");
+      expect(await store.listWorkerSessions()).toEqual([]);
+    });
+
     it("re-queues runs left PENDING or RUNNING by a crash", async () => {
       await insert(store, newRun("k"), newRun("k"));
       await claim(store, ["k"], 2);

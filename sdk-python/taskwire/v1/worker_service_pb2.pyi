@@ -28,6 +28,44 @@ ACK_KIND_FAILED: AckKind
 ACK_KIND_RELEASED: AckKind
 ACK_KIND_LOG: AckKind
 
+class ListWorkersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListWorkersResponse(_message.Message):
+    __slots__ = ("workers",)
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    workers: _containers.RepeatedCompositeFieldContainer[ConnectedWorker]
+    def __init__(self, workers: _Optional[_Iterable[_Union[ConnectedWorker, _Mapping]]] = ...) -> None: ...
+
+class ConnectedWorker(_message.Message):
+    __slots__ = ("worker_id", "session_id", "task_keys", "limit", "runs_in_flight", "language", "sdk_version", "hostname", "pid", "connected_at", "last_heartbeat_at", "server_id")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_KEYS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RUNS_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SDK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_AT_FIELD_NUMBER: _ClassVar[int]
+    SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    session_id: str
+    task_keys: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    runs_in_flight: int
+    language: str
+    sdk_version: str
+    hostname: str
+    pid: int
+    connected_at: _timestamp_pb2.Timestamp
+    last_heartbeat_at: _timestamp_pb2.Timestamp
+    server_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., session_id: _Optional[str] = ..., task_keys: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., runs_in_flight: _Optional[int] = ..., language: _Optional[str] = ..., sdk_version: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_heartbeat_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_id: _Optional[str] = ...) -> None: ...
+
 class HeartbeatRequest(_message.Message):
     __slots__ = ("session_id", "runs")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]

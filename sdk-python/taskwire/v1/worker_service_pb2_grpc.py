@@ -64,6 +64,11 @@ class WorkerServiceStub(object):
                 request_serializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
+        self.ListWorkers = channel.unary_unary(
+                '/taskwire.v1.WorkerService/ListWorkers',
+                request_serializer=taskwire_dot_v1_dot_worker__service__pb2.ListWorkersRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_worker__service__pb2.ListWorkersResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer(object):
@@ -105,6 +110,14 @@ class WorkerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListWorkers(self, request, context):
+        """The workers connected now, to any server of the database (from its table of worker
+        streams): for `taskwire worker ls` and the web UI.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -117,6 +130,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.Heartbeat,
                     request_deserializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatRequest.FromString,
                     response_serializer=taskwire_dot_v1_dot_worker__service__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'ListWorkers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkers,
+                    request_deserializer=taskwire_dot_v1_dot_worker__service__pb2.ListWorkersRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_worker__service__pb2.ListWorkersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -193,6 +211,33 @@ class WorkerService(object):
             '/taskwire.v1.WorkerService/Heartbeat',
             taskwire_dot_v1_dot_worker__service__pb2.HeartbeatRequest.SerializeToString,
             taskwire_dot_v1_dot_worker__service__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.WorkerService/ListWorkers',
+            taskwire_dot_v1_dot_worker__service__pb2.ListWorkersRequest.SerializeToString,
+            taskwire_dot_v1_dot_worker__service__pb2.ListWorkersResponse.FromString,
             options,
             channel_credentials,
             insecure,

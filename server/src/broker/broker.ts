@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { isEmptyChanges } from "../store/change-feed.js";
-import type { ConcurrencyLimitRecord, NewRun, RunRecord, Store } from "../store/store.js";
+import type { ConcurrencyLimitRecord, NewRun, RunRecord, Store, WorkerSessionRecord } from "../store/store.js";
 import { createAttemptOutcomes } from "./attempt-outcomes.js";
 import type { BrokerCore } from "./broker-core.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./broker-limits.js";
@@ -31,6 +31,13 @@ export interface BrokerOptions {
   clock?: () => number;
   /** This server's id, written on the leases it grants; random per process by default. */
   serverId?: string;
+  /** Of these servers, the dead ones ("all": every other one); default: none known dead. */
+  deadServers?: (serverIds: readonly string[]) => Promise<"all" | readonly string[]>;
+}
+
+/** A worker stream open on some server of the database. */
+export interface ConnectedWorkerInfo extends WorkerSessionRecord {
+  runsInFlight: number;
 }
 
 export interface BrokerStats {
@@ -51,6 +58,11 @@ export interface ConcurrencyLimitInfo {
 
 export interface Broker extends WorkerMessages {
   readonly limits: BrokerLimits;
+  /**
+   * Resolves once the broker hears the other servers' changes. A server listens for
+   * workers only after it: a key found dry before would miss the notice of its next run.
+   */
+  ready(): Promise<void>;
   /** Stores new runs; resolves once they are committed. */
   schedule(runs: NewRun[]): Promise<{ id: string; existing: boolean }[]>;
   cancel(runId: string): Promise<RunRecord>;
@@ -65,6 +77,8 @@ export interface Broker extends WorkerMessages {
   deleteConcurrencyLimit(tag: string): Promise<void>;
   /** Each limit, with the leased runs counted against it on every server. */
   listConcurrencyLimits(): Promise<ConcurrencyLimitInfo[]>;
+  /** The workers connected to any live server of the database, oldest first. */
+  listWorkers(): Promise<ConnectedWorkerInfo[]>;
   /** Asks workers to drain, waits up to `graceMs` for their runs, hands the rest back. */
   close(graceMs: number): Promise<void>;
 }
@@ -155,6 +169,9 @@ export function createBroker(options: BrokerOptions): Broker {
   return {
     limits,
     ...messages,
+    async ready() {
+      await unsubscribe;
+    },
     schedule(runs) {
       if (runs.length === 0) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
@@ -204,6 +221,19 @@ export function createBroker(options: BrokerOptions): Broker {
       await limitsChanged();
     },
     listConcurrencyLimits: countConcurrency,
+    async listWorkers() {
+      const workers = await store.listWorkerSessions().catch((error: unknown) => {
+        throw new ConnectError(`could not read the worker streams: ${String(error)}`, Code.Unavailable);
+      });
+      // Streams of a server killed since it recorded them: left out, and forgotten.
+      const others = [...new Set(workers.map((w) => w.serverId))].filter((id) => id !== serverId);
+      const dead = others.length > 0 && options.deadServers ? await options.deadServers(others) : [];
+      const gone = new Set(dead === "all" ? others : dead);
+      if (gone.size > 0) {
+        store.forgetWorkerSessions([...gone], serverId).catch((error: unknown) => logger.error({ err: error }, "could not forget dead servers' worker streams"));
+      }
+      return workers.filter((w) => !gone.has(w.serverId));
+    },
     async close(graceMs) {
       core.closing = true;
       core.expiry.close();

@@ -151,7 +151,7 @@ export function createGroupCommit(options: { store: Store; logger: Logger; clock
     work.batch.transitions.push(...work.started.values());
     // One statement per worker stream, whatever the number of leases it named.
     for (const [session, beat] of work.heartbeats) {
-      work.batch.extensions.push({ sessionId: session.sessionId, tokens: [...beat.tokens], deadline: beat.deadline });
+      work.batch.extensions.push({ sessionId: session.sessionId, tokens: [...beat.tokens], deadline: beat.deadline, at: now() });
     }
     const committed = hooks.prepare(work);
     if (isBatchEmpty(work.batch)) return;

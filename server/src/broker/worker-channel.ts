@@ -41,6 +41,11 @@ export interface WorkerInfo {
   workerId: string;
   taskKeys: string[];
   limit: number;
+  /** From Hello, for ListWorkers. */
+  language?: string;
+  sdkVersion?: string;
+  hostname?: string;
+  pid?: number;
 }
 
 export interface WorkerSession extends WorkerInfo {

@@ -40,7 +40,7 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
    */
   async function heartbeatElsewhere(sessionId: string, refs: LeaseRef[]): Promise<LeaseAck[] | undefined> {
     if (refs.length === 0) return [];
-    const extension = { sessionId, tokens: refs.map((ref) => ref.leaseToken), deadline: now() + limits.leaseDurationMs };
+    const extension = { sessionId, tokens: refs.map((ref) => ref.leaseToken), deadline: now() + limits.leaseDurationMs, at: now() };
     const extended = await new Promise<string[]>((resolve, reject) => {
       core.commits.write(
         (batch) => batch.extensions.push(extension),
@@ -65,6 +65,20 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
         missedLeases: new Set(),
       };
       table.sessions.set(session.sessionId, session);
+      core.store
+        .openWorkerSession({
+          sessionId: session.sessionId,
+          serverId: core.serverId,
+          workerId: info.workerId,
+          taskKeys: info.taskKeys,
+          limit: info.limit,
+          language: info.language ?? "",
+          sdkVersion: info.sdkVersion ?? "",
+          hostname: info.hostname ?? "",
+          pid: info.pid ?? 0,
+          connectedAt: now(),
+        })
+        .catch((error: unknown) => logger.error({ err: error }, "could not record the worker stream for ListWorkers"));
       logger.info({ workerId: info.workerId, taskKeys: info.taskKeys, limit: info.limit }, "worker connected");
       wantDispatch();
       return session;
@@ -77,6 +91,9 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
       if (!session.connected) return;
       session.connected = false;
       table.sessions.delete(session.sessionId);
+      core.store
+        .closeWorkerSession(session.sessionId)
+        .catch((error: unknown) => logger.error({ err: error }, "could not remove the worker stream from ListWorkers"));
       let lost = 0;
       for (const lease of table.leases.values()) {
         if (lease.session === session) {

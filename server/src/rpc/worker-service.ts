@@ -46,6 +46,16 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
       }
       return { refused: refused.map((a) => ({ ...a, kind: AckKind[a.kind] })) };
     },
+    async listWorkers() {
+      const workers = await broker.listWorkers();
+      return {
+        workers: workers.map((w) => ({
+          ...w,
+          connectedAt: timestampFromMs(w.connectedAt),
+          lastHeartbeatAt: w.lastHeartbeatAt === undefined ? undefined : timestampFromMs(w.lastHeartbeatAt),
+        })),
+      };
+    },
     async *subscribeTaskRuns(requests) {
       const incoming = requests[Symbol.asyncIterator]();
       const first = await incoming.next();
@@ -110,7 +120,8 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
           send({ case: "drain", value: { graceMs } }, 16);
         },
       };
-      const session = broker.connectWorker({ workerId, taskKeys, limit }, channel);
+      const { language, sdkVersion, hostname, pid } = hello.value;
+      const session = broker.connectWorker({ workerId, taskKeys, limit, language, sdkVersion, hostname, pid }, channel);
       send(
         {
           case: "welcome",

@@ -2,6 +2,7 @@ import type { ClientBase } from "pg";
 import { type ConcurrencyAdmission, createConcurrencyAdmission } from "./concurrency-admission.js";
 import { encodeChanges } from "./change-feed.js";
 import { claimRuns } from "./postgres-claim.js";
+import { touchWorkerSessions } from "./postgres-worker-sessions.js";
 import { toBuffer } from "./postgres-run-row.js";
 import type { CommitResult, LeaseExtension, LogRecord, NewRun, Transition, TransitionRecord, WriteBatch } from "./store.js";
 
@@ -30,6 +31,7 @@ export async function commitBatch(client: ClientBase, batch: WriteBatch, channel
     limited.push(claim.limited);
   }
   const extended = await extendLeases(client, batch.extensions);
+  await touchWorkerSessions(client, batch.extensions);
   await insertEvents(client, events);
   await insertLogs(client, logs);
   // Inside the transaction: the other servers hear of it once committed, and only then.

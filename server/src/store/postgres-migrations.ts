@@ -81,6 +81,22 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX task_runs_lease_session ON task_runs (lease_session_id)
     WHERE lease_session_id IS NOT NULL;
   `,
+  `
+  -- Open worker streams, so that any server (and the CLI, the UI) can list them.
+  CREATE TABLE worker_sessions (
+    session_id text PRIMARY KEY,
+    server_id text NOT NULL,
+    worker_id text NOT NULL,
+    task_keys text[] NOT NULL,
+    "limit" integer NOT NULL,
+    language text NOT NULL,
+    sdk_version text NOT NULL,
+    hostname text NOT NULL,
+    pid integer NOT NULL,
+    connected_at bigint NOT NULL,
+    last_heartbeat_at bigint
+  );
+  `,
 ];
 
 /**

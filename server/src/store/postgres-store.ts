@@ -1,5 +1,6 @@
 import pg from "pg";
 import { changeChannel, createPostgresChangeFeed } from "./postgres-change-feed.js";
+import { createPostgresWorkerSessions } from "./postgres-worker-sessions.js";
 import { COUNT_CONCURRENCY, commitBatch } from "./postgres-commit.js";
 import { migratePostgres } from "./postgres-migrations.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
@@ -69,6 +70,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   return {
     location: postgresLocation(options.connectionString),
     changeFeed,
+    ...createPostgresWorkerSessions(pool),
     async commit(batch) {
       const client = await pool.connect();
       try {

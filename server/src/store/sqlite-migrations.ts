@@ -77,4 +77,20 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX task_runs_lease_session ON task_runs (lease_session_id)
     WHERE lease_session_id IS NOT NULL;
   `,
+  `
+  -- Open worker streams, so that any server (and the CLI, the UI) can list them.
+  CREATE TABLE worker_sessions (
+    session_id TEXT PRIMARY KEY,
+    server_id TEXT NOT NULL,
+    worker_id TEXT NOT NULL,
+    task_keys TEXT NOT NULL,
+    "limit" INTEGER NOT NULL,
+    language TEXT NOT NULL,
+    sdk_version TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    connected_at INTEGER NOT NULL,
+    last_heartbeat_at INTEGER
+  );
+  `,
 ];

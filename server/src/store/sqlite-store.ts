@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { createLocalChangeFeed } from "./change-feed.js";
 import { createConcurrencyAdmission } from "./concurrency-admission.js";
 import { createSqliteClaims } from "./sqlite-claim.js";
+import { createSqliteWorkerSessions } from "./sqlite-worker-sessions.js";
 import { fromRow, type RunRow, toRow } from "./sqlite-run-row.js";
 import { createDatabaseFileGuard, type DatabaseFileLostError } from "./database-file-guard.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
@@ -109,6 +110,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     WHERE id = ? AND state IN ('PENDING', 'RUNNING') RETURNING *`);
   const changeFeed = createLocalChangeFeed();
   const claims = createSqliteClaims(db, insertEvent);
+  const workerSessions = createSqliteWorkerSessions(db);
   const selectById = db.prepare<[string], RunRow>("SELECT * FROM task_runs WHERE id = ?");
   const selectHistory = db.prepare<[string], TransitionRecord>(
     "SELECT state, at, attempt, message FROM task_run_events WHERE run_id = ? ORDER BY rowid",
@@ -199,6 +201,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const extended = batch.extensions.map(
       (e: LeaseExtension) => extendLeases.all(e.deadline, e.sessionId, JSON.stringify(e.tokens)) as string[],
     );
+    for (const e of batch.extensions) workerSessions.touch(e);
     return { inserted, applied, claimed, extended, limited };
   });
 
@@ -217,6 +220,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     database: db,
     location: options.path === ":memory:" ? "sqlite::memory:" : `sqlite:${options.path}`,
     changeFeed,
+    openWorkerSession: (session) => guarded(() => workerSessions.openWorkerSession(session)),
+    closeWorkerSession: (sessionId) => guarded(() => workerSessions.closeWorkerSession(sessionId)),
+    forgetWorkerSessions: (servers, except) => guarded(() => workerSessions.forgetWorkerSessions(servers, except)),
+    listWorkerSessions: workerSessions.listWorkerSessions,
     async commit(batch) {
       const result = guarded(() => commitTransaction(batch));
       if (batch.changes) await changeFeed.publish(batch.changes.origin, batch.changes.changes);

@@ -161,6 +161,24 @@ export interface LeaseExtension {
   sessionId: string;
   tokens: string[];
   deadline: number;
+  /** When the heartbeat came: the stream's last heartbeat (see WorkerSessionRecord). */
+  at?: number;
+}
+
+/** One open worker stream, as its Hello described it; in the store so that any server lists it. */
+export interface WorkerSessionRecord {
+  sessionId: string;
+  /** The server whose stream it is. */
+  serverId: string;
+  workerId: string;
+  taskKeys: string[];
+  limit: number;
+  language: string;
+  sdkVersion: string;
+  hostname: string;
+  pid: number;
+  connectedAt: number;
+  lastHeartbeatAt?: number;
 }
 
 /** Take up to `max` due SCHEDULED runs of these task keys, fairly across the keys. */
@@ -254,6 +272,13 @@ export interface Store {
    * deadline first, at most `limit`: one statement per expiry pass.
    */
   expiredLeases(now: number, limit: number): Promise<RunRecord[]>;
+  /** Records a worker stream that opened on a server. */
+  openWorkerSession(session: WorkerSessionRecord): Promise<void>;
+  closeWorkerSession(sessionId: string): Promise<void>;
+  /** Forgets the streams of dead servers: these, or with "all" every server but `except`. */
+  forgetWorkerSessions(servers: "all" | readonly string[], except: string): Promise<void>;
+  /** The worker streams recorded, oldest first, each with the runs leased to it now. */
+  listWorkerSessions(): Promise<(WorkerSessionRecord & { runsInFlight: number })[]>;
   /** The servers that hold leases now (to ask which of them are dead, at start-up). */
   leaseServerIds(): Promise<string[]>;
   /** The earliest lease deadline or timeout of leases not granted by `exceptServerId`. */

@@ -83,6 +83,224 @@ func (AckKind) EnumDescriptor() ([]byte, []int) {
 	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{0}
 }
 
+type ListWorkersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersRequest) Reset() {
+	*x = ListWorkersRequest{}
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersRequest) ProtoMessage() {}
+
+func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersRequest.ProtoReflect.Descriptor instead.
+func (*ListWorkersRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{0}
+}
+
+type ListWorkersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Oldest connection first.
+	Workers       []*ConnectedWorker `protobuf:"bytes,1,rep,name=workers,proto3" json:"workers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersResponse) Reset() {
+	*x = ListWorkersResponse{}
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersResponse) ProtoMessage() {}
+
+func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersResponse.ProtoReflect.Descriptor instead.
+func (*ListWorkersResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListWorkersResponse) GetWorkers() []*ConnectedWorker {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+// One open SubscribeTaskRuns stream, as its Hello described it.
+type ConnectedWorker struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// Welcome.session_id of the stream.
+	SessionId string   `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	TaskKeys  []string `protobuf:"bytes,3,rep,name=task_keys,json=taskKeys,proto3" json:"task_keys,omitempty"`
+	Limit     uint32   `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Runs leased to the stream now (PENDING or RUNNING).
+	RunsInFlight uint32                 `protobuf:"varint,5,opt,name=runs_in_flight,json=runsInFlight,proto3" json:"runs_in_flight,omitempty"`
+	Language     string                 `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
+	SdkVersion   string                 `protobuf:"bytes,7,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	Hostname     string                 `protobuf:"bytes,8,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	Pid          uint32                 `protobuf:"varint,9,opt,name=pid,proto3" json:"pid,omitempty"`
+	ConnectedAt  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=connected_at,json=connectedAt,proto3" json:"connected_at,omitempty"`
+	// The last heartbeat that extended its leases (unset before the first).
+	LastHeartbeatAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=last_heartbeat_at,json=lastHeartbeatAt,proto3" json:"last_heartbeat_at,omitempty"`
+	// The id of the server whose stream it is.
+	ServerId      string `protobuf:"bytes,12,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectedWorker) Reset() {
+	*x = ConnectedWorker{}
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectedWorker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectedWorker) ProtoMessage() {}
+
+func (x *ConnectedWorker) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectedWorker.ProtoReflect.Descriptor instead.
+func (*ConnectedWorker) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConnectedWorker) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ConnectedWorker) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ConnectedWorker) GetTaskKeys() []string {
+	if x != nil {
+		return x.TaskKeys
+	}
+	return nil
+}
+
+func (x *ConnectedWorker) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ConnectedWorker) GetRunsInFlight() uint32 {
+	if x != nil {
+		return x.RunsInFlight
+	}
+	return 0
+}
+
+func (x *ConnectedWorker) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *ConnectedWorker) GetSdkVersion() string {
+	if x != nil {
+		return x.SdkVersion
+	}
+	return ""
+}
+
+func (x *ConnectedWorker) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *ConnectedWorker) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *ConnectedWorker) GetConnectedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConnectedAt
+	}
+	return nil
+}
+
+func (x *ConnectedWorker) GetLastHeartbeatAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastHeartbeatAt
+	}
+	return nil
+}
+
+func (x *ConnectedWorker) GetServerId() string {
+	if x != nil {
+		return x.ServerId
+	}
+	return ""
+}
+
 type HeartbeatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Welcome.session_id of the worker's open stream.
@@ -94,7 +312,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +324,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[0]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +337,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{0}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *HeartbeatRequest) GetSessionId() string {
@@ -146,7 +364,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -158,7 +376,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[1]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -171,7 +389,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{1}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HeartbeatResponse) GetRefused() []*Ack {
@@ -201,7 +419,7 @@ type SubscribeTaskRunsRequest struct {
 
 func (x *SubscribeTaskRunsRequest) Reset() {
 	*x = SubscribeTaskRunsRequest{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +431,7 @@ func (x *SubscribeTaskRunsRequest) String() string {
 func (*SubscribeTaskRunsRequest) ProtoMessage() {}
 
 func (x *SubscribeTaskRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[2]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +444,7 @@ func (x *SubscribeTaskRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeTaskRunsRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeTaskRunsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{2}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SubscribeTaskRunsRequest) GetMessage() isSubscribeTaskRunsRequest_Message {
@@ -377,7 +595,7 @@ type SubscribeTaskRunsResponse struct {
 
 func (x *SubscribeTaskRunsResponse) Reset() {
 	*x = SubscribeTaskRunsResponse{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +607,7 @@ func (x *SubscribeTaskRunsResponse) String() string {
 func (*SubscribeTaskRunsResponse) ProtoMessage() {}
 
 func (x *SubscribeTaskRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[3]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +620,7 @@ func (x *SubscribeTaskRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeTaskRunsResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeTaskRunsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{3}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SubscribeTaskRunsResponse) GetMessage() isSubscribeTaskRunsResponse_Message {
@@ -512,7 +730,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +742,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[4]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +755,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{4}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Hello) GetProtocolVersion() uint32 {
@@ -614,7 +832,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +844,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[5]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +857,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{5}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Welcome) GetServerVersion() string {
@@ -703,7 +921,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +933,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[6]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +946,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{6}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Assignment) GetRunId() string {
@@ -796,7 +1014,7 @@ type Assignments struct {
 
 func (x *Assignments) Reset() {
 	*x = Assignments{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +1026,7 @@ func (x *Assignments) String() string {
 func (*Assignments) ProtoMessage() {}
 
 func (x *Assignments) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[7]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +1039,7 @@ func (x *Assignments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignments.ProtoReflect.Descriptor instead.
 func (*Assignments) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{7}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Assignments) GetAssignments() []*Assignment {
@@ -842,7 +1060,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +1072,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[8]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +1085,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{8}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LeaseRef) GetRunId() string {
@@ -894,7 +1112,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +1124,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[9]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1137,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{9}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Started) GetRuns() []*LeaseRef {
@@ -939,7 +1157,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1169,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[10]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1182,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{10}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Heartbeat) GetRuns() []*LeaseRef {
@@ -985,7 +1203,7 @@ type RunResult struct {
 
 func (x *RunResult) Reset() {
 	*x = RunResult{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1215,7 @@ func (x *RunResult) String() string {
 func (*RunResult) ProtoMessage() {}
 
 func (x *RunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[11]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1228,7 @@ func (x *RunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
 func (*RunResult) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{11}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RunResult) GetRunId() string {
@@ -1043,7 +1261,7 @@ type Completed struct {
 
 func (x *Completed) Reset() {
 	*x = Completed{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1273,7 @@ func (x *Completed) String() string {
 func (*Completed) ProtoMessage() {}
 
 func (x *Completed) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[12]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1286,7 @@ func (x *Completed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Completed.ProtoReflect.Descriptor instead.
 func (*Completed) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{12}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Completed) GetResults() []*RunResult {
@@ -1089,7 +1307,7 @@ type RunFailure struct {
 
 func (x *RunFailure) Reset() {
 	*x = RunFailure{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1319,7 @@ func (x *RunFailure) String() string {
 func (*RunFailure) ProtoMessage() {}
 
 func (x *RunFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[13]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1332,7 @@ func (x *RunFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunFailure.ProtoReflect.Descriptor instead.
 func (*RunFailure) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{13}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunFailure) GetRunId() string {
@@ -1147,7 +1365,7 @@ type Failed struct {
 
 func (x *Failed) Reset() {
 	*x = Failed{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1377,7 @@ func (x *Failed) String() string {
 func (*Failed) ProtoMessage() {}
 
 func (x *Failed) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[14]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1390,7 @@ func (x *Failed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failed.ProtoReflect.Descriptor instead.
 func (*Failed) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{14}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Failed) GetFailures() []*RunFailure {
@@ -1191,7 +1409,7 @@ type Logs struct {
 
 func (x *Logs) Reset() {
 	*x = Logs{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1421,7 @@ func (x *Logs) String() string {
 func (*Logs) ProtoMessage() {}
 
 func (x *Logs) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[15]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1434,7 @@ func (x *Logs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Logs.ProtoReflect.Descriptor instead.
 func (*Logs) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{15}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Logs) GetLines() []*WorkerLogLine {
@@ -1239,7 +1457,7 @@ type WorkerLogLine struct {
 
 func (x *WorkerLogLine) Reset() {
 	*x = WorkerLogLine{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1251,7 +1469,7 @@ func (x *WorkerLogLine) String() string {
 func (*WorkerLogLine) ProtoMessage() {}
 
 func (x *WorkerLogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[16]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1482,7 @@ func (x *WorkerLogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerLogLine.ProtoReflect.Descriptor instead.
 func (*WorkerLogLine) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{16}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WorkerLogLine) GetRunId() string {
@@ -1313,7 +1531,7 @@ type Released struct {
 
 func (x *Released) Reset() {
 	*x = Released{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1543,7 @@ func (x *Released) String() string {
 func (*Released) ProtoMessage() {}
 
 func (x *Released) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[17]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1556,7 @@ func (x *Released) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Released.ProtoReflect.Descriptor instead.
 func (*Released) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{17}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Released) GetRuns() []*LeaseRef {
@@ -1359,7 +1577,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1589,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1602,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{18}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Drain) GetGraceMs() uint32 {
@@ -1405,7 +1623,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1635,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1648,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{19}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Cancel) GetRunIds() []string {
@@ -1462,7 +1680,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1692,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1705,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{20}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Ack) GetRunId() string {
@@ -1534,7 +1752,7 @@ type Acks struct {
 
 func (x *Acks) Reset() {
 	*x = Acks{}
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1764,7 @@ func (x *Acks) String() string {
 func (*Acks) ProtoMessage() {}
 
 func (x *Acks) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_worker_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_worker_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1777,7 @@ func (x *Acks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Acks.ProtoReflect.Descriptor instead.
 func (*Acks) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{21}
+	return file_taskwire_v1_worker_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Acks) GetAcks() []*Ack {
@@ -1573,7 +1791,26 @@ var File_taskwire_v1_worker_service_proto protoreflect.FileDescriptor
 
 const file_taskwire_v1_worker_service_proto_rawDesc = "" +
 	"\n" +
-	" taskwire/v1/worker_service.proto\x12\vtaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"\\\n" +
+	" taskwire/v1/worker_service.proto\x12\vtaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"\x14\n" +
+	"\x12ListWorkersRequest\"M\n" +
+	"\x13ListWorkersResponse\x126\n" +
+	"\aworkers\x18\x01 \x03(\v2\x1c.taskwire.v1.ConnectedWorkerR\aworkers\"\xb5\x03\n" +
+	"\x0fConnectedWorker\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x1b\n" +
+	"\ttask_keys\x18\x03 \x03(\tR\btaskKeys\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12$\n" +
+	"\x0eruns_in_flight\x18\x05 \x01(\rR\frunsInFlight\x12\x1a\n" +
+	"\blanguage\x18\x06 \x01(\tR\blanguage\x12\x1f\n" +
+	"\vsdk_version\x18\a \x01(\tR\n" +
+	"sdkVersion\x12\x1a\n" +
+	"\bhostname\x18\b \x01(\tR\bhostname\x12\x10\n" +
+	"\x03pid\x18\t \x01(\rR\x03pid\x12=\n" +
+	"\fconnected_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vconnectedAt\x12F\n" +
+	"\x11last_heartbeat_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0flastHeartbeatAt\x12\x1b\n" +
+	"\tserver_id\x18\f \x01(\tR\bserverId\"\\\n" +
 	"\x10HeartbeatRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12)\n" +
@@ -1686,10 +1923,11 @@ const file_taskwire_v1_worker_service_proto_rawDesc = "" +
 	"\x12ACK_KIND_COMPLETED\x10\x03\x12\x13\n" +
 	"\x0fACK_KIND_FAILED\x10\x04\x12\x15\n" +
 	"\x11ACK_KIND_RELEASED\x10\x05\x12\x10\n" +
-	"\fACK_KIND_LOG\x10\x062\xc3\x01\n" +
+	"\fACK_KIND_LOG\x10\x062\x95\x02\n" +
 	"\rWorkerService\x12f\n" +
 	"\x11SubscribeTaskRuns\x12%.taskwire.v1.SubscribeTaskRunsRequest\x1a&.taskwire.v1.SubscribeTaskRunsResponse(\x010\x01\x12J\n" +
-	"\tHeartbeat\x12\x1d.taskwire.v1.HeartbeatRequest\x1a\x1e.taskwire.v1.HeartbeatResponseB\xa9\x01\n" +
+	"\tHeartbeat\x12\x1d.taskwire.v1.HeartbeatRequest\x1a\x1e.taskwire.v1.HeartbeatResponse\x12P\n" +
+	"\vListWorkers\x12\x1f.taskwire.v1.ListWorkersRequest\x1a .taskwire.v1.ListWorkersResponseB\xa9\x01\n" +
 	"\x0fcom.taskwire.v1B\x12WorkerServiceProtoP\x01Z5taskwire.example/go-worker/gen/taskwire/v1;taskwirev1\xa2\x02\x03TXX\xaa\x02\vTaskwire.V1\xca\x02\vTaskwire\\V1\xe2\x02\x17Taskwire\\V1\\GPBMetadata\xea\x02\fTaskwire::V1b\x06proto3"
 
 var (
@@ -1705,74 +1943,82 @@ func file_taskwire_v1_worker_service_proto_rawDescGZIP() []byte {
 }
 
 var file_taskwire_v1_worker_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_taskwire_v1_worker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_taskwire_v1_worker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_taskwire_v1_worker_service_proto_goTypes = []any{
 	(AckKind)(0),                      // 0: taskwire.v1.AckKind
-	(*HeartbeatRequest)(nil),          // 1: taskwire.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),         // 2: taskwire.v1.HeartbeatResponse
-	(*SubscribeTaskRunsRequest)(nil),  // 3: taskwire.v1.SubscribeTaskRunsRequest
-	(*SubscribeTaskRunsResponse)(nil), // 4: taskwire.v1.SubscribeTaskRunsResponse
-	(*Hello)(nil),                     // 5: taskwire.v1.Hello
-	(*Welcome)(nil),                   // 6: taskwire.v1.Welcome
-	(*Assignment)(nil),                // 7: taskwire.v1.Assignment
-	(*Assignments)(nil),               // 8: taskwire.v1.Assignments
-	(*LeaseRef)(nil),                  // 9: taskwire.v1.LeaseRef
-	(*Started)(nil),                   // 10: taskwire.v1.Started
-	(*Heartbeat)(nil),                 // 11: taskwire.v1.Heartbeat
-	(*RunResult)(nil),                 // 12: taskwire.v1.RunResult
-	(*Completed)(nil),                 // 13: taskwire.v1.Completed
-	(*RunFailure)(nil),                // 14: taskwire.v1.RunFailure
-	(*Failed)(nil),                    // 15: taskwire.v1.Failed
-	(*Logs)(nil),                      // 16: taskwire.v1.Logs
-	(*WorkerLogLine)(nil),             // 17: taskwire.v1.WorkerLogLine
-	(*Released)(nil),                  // 18: taskwire.v1.Released
-	(*Drain)(nil),                     // 19: taskwire.v1.Drain
-	(*Cancel)(nil),                    // 20: taskwire.v1.Cancel
-	(*Ack)(nil),                       // 21: taskwire.v1.Ack
-	(*Acks)(nil),                      // 22: taskwire.v1.Acks
-	(*Payload)(nil),                   // 23: taskwire.v1.Payload
-	(*timestamppb.Timestamp)(nil),     // 24: google.protobuf.Timestamp
-	(*ErrorInfo)(nil),                 // 25: taskwire.v1.ErrorInfo
+	(*ListWorkersRequest)(nil),        // 1: taskwire.v1.ListWorkersRequest
+	(*ListWorkersResponse)(nil),       // 2: taskwire.v1.ListWorkersResponse
+	(*ConnectedWorker)(nil),           // 3: taskwire.v1.ConnectedWorker
+	(*HeartbeatRequest)(nil),          // 4: taskwire.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),         // 5: taskwire.v1.HeartbeatResponse
+	(*SubscribeTaskRunsRequest)(nil),  // 6: taskwire.v1.SubscribeTaskRunsRequest
+	(*SubscribeTaskRunsResponse)(nil), // 7: taskwire.v1.SubscribeTaskRunsResponse
+	(*Hello)(nil),                     // 8: taskwire.v1.Hello
+	(*Welcome)(nil),                   // 9: taskwire.v1.Welcome
+	(*Assignment)(nil),                // 10: taskwire.v1.Assignment
+	(*Assignments)(nil),               // 11: taskwire.v1.Assignments
+	(*LeaseRef)(nil),                  // 12: taskwire.v1.LeaseRef
+	(*Started)(nil),                   // 13: taskwire.v1.Started
+	(*Heartbeat)(nil),                 // 14: taskwire.v1.Heartbeat
+	(*RunResult)(nil),                 // 15: taskwire.v1.RunResult
+	(*Completed)(nil),                 // 16: taskwire.v1.Completed
+	(*RunFailure)(nil),                // 17: taskwire.v1.RunFailure
+	(*Failed)(nil),                    // 18: taskwire.v1.Failed
+	(*Logs)(nil),                      // 19: taskwire.v1.Logs
+	(*WorkerLogLine)(nil),             // 20: taskwire.v1.WorkerLogLine
+	(*Released)(nil),                  // 21: taskwire.v1.Released
+	(*Drain)(nil),                     // 22: taskwire.v1.Drain
+	(*Cancel)(nil),                    // 23: taskwire.v1.Cancel
+	(*Ack)(nil),                       // 24: taskwire.v1.Ack
+	(*Acks)(nil),                      // 25: taskwire.v1.Acks
+	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
+	(*Payload)(nil),                   // 27: taskwire.v1.Payload
+	(*ErrorInfo)(nil),                 // 28: taskwire.v1.ErrorInfo
 }
 var file_taskwire_v1_worker_service_proto_depIdxs = []int32{
-	9,  // 0: taskwire.v1.HeartbeatRequest.runs:type_name -> taskwire.v1.LeaseRef
-	21, // 1: taskwire.v1.HeartbeatResponse.refused:type_name -> taskwire.v1.Ack
-	5,  // 2: taskwire.v1.SubscribeTaskRunsRequest.hello:type_name -> taskwire.v1.Hello
-	10, // 3: taskwire.v1.SubscribeTaskRunsRequest.started:type_name -> taskwire.v1.Started
-	11, // 4: taskwire.v1.SubscribeTaskRunsRequest.heartbeat:type_name -> taskwire.v1.Heartbeat
-	13, // 5: taskwire.v1.SubscribeTaskRunsRequest.completed:type_name -> taskwire.v1.Completed
-	15, // 6: taskwire.v1.SubscribeTaskRunsRequest.failed:type_name -> taskwire.v1.Failed
-	16, // 7: taskwire.v1.SubscribeTaskRunsRequest.logs:type_name -> taskwire.v1.Logs
-	19, // 8: taskwire.v1.SubscribeTaskRunsRequest.drain:type_name -> taskwire.v1.Drain
-	18, // 9: taskwire.v1.SubscribeTaskRunsRequest.released:type_name -> taskwire.v1.Released
-	6,  // 10: taskwire.v1.SubscribeTaskRunsResponse.welcome:type_name -> taskwire.v1.Welcome
-	8,  // 11: taskwire.v1.SubscribeTaskRunsResponse.assignments:type_name -> taskwire.v1.Assignments
-	20, // 12: taskwire.v1.SubscribeTaskRunsResponse.cancel:type_name -> taskwire.v1.Cancel
-	22, // 13: taskwire.v1.SubscribeTaskRunsResponse.acks:type_name -> taskwire.v1.Acks
-	19, // 14: taskwire.v1.SubscribeTaskRunsResponse.drain:type_name -> taskwire.v1.Drain
-	23, // 15: taskwire.v1.Assignment.parameters:type_name -> taskwire.v1.Payload
-	24, // 16: taskwire.v1.Assignment.lease_deadline:type_name -> google.protobuf.Timestamp
-	7,  // 17: taskwire.v1.Assignments.assignments:type_name -> taskwire.v1.Assignment
-	9,  // 18: taskwire.v1.Started.runs:type_name -> taskwire.v1.LeaseRef
-	9,  // 19: taskwire.v1.Heartbeat.runs:type_name -> taskwire.v1.LeaseRef
-	23, // 20: taskwire.v1.RunResult.result:type_name -> taskwire.v1.Payload
-	12, // 21: taskwire.v1.Completed.results:type_name -> taskwire.v1.RunResult
-	25, // 22: taskwire.v1.RunFailure.error:type_name -> taskwire.v1.ErrorInfo
-	14, // 23: taskwire.v1.Failed.failures:type_name -> taskwire.v1.RunFailure
-	17, // 24: taskwire.v1.Logs.lines:type_name -> taskwire.v1.WorkerLogLine
-	24, // 25: taskwire.v1.WorkerLogLine.time:type_name -> google.protobuf.Timestamp
-	9,  // 26: taskwire.v1.Released.runs:type_name -> taskwire.v1.LeaseRef
-	0,  // 27: taskwire.v1.Ack.kind:type_name -> taskwire.v1.AckKind
-	21, // 28: taskwire.v1.Acks.acks:type_name -> taskwire.v1.Ack
-	3,  // 29: taskwire.v1.WorkerService.SubscribeTaskRuns:input_type -> taskwire.v1.SubscribeTaskRunsRequest
-	1,  // 30: taskwire.v1.WorkerService.Heartbeat:input_type -> taskwire.v1.HeartbeatRequest
-	4,  // 31: taskwire.v1.WorkerService.SubscribeTaskRuns:output_type -> taskwire.v1.SubscribeTaskRunsResponse
-	2,  // 32: taskwire.v1.WorkerService.Heartbeat:output_type -> taskwire.v1.HeartbeatResponse
-	31, // [31:33] is the sub-list for method output_type
-	29, // [29:31] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	3,  // 0: taskwire.v1.ListWorkersResponse.workers:type_name -> taskwire.v1.ConnectedWorker
+	26, // 1: taskwire.v1.ConnectedWorker.connected_at:type_name -> google.protobuf.Timestamp
+	26, // 2: taskwire.v1.ConnectedWorker.last_heartbeat_at:type_name -> google.protobuf.Timestamp
+	12, // 3: taskwire.v1.HeartbeatRequest.runs:type_name -> taskwire.v1.LeaseRef
+	24, // 4: taskwire.v1.HeartbeatResponse.refused:type_name -> taskwire.v1.Ack
+	8,  // 5: taskwire.v1.SubscribeTaskRunsRequest.hello:type_name -> taskwire.v1.Hello
+	13, // 6: taskwire.v1.SubscribeTaskRunsRequest.started:type_name -> taskwire.v1.Started
+	14, // 7: taskwire.v1.SubscribeTaskRunsRequest.heartbeat:type_name -> taskwire.v1.Heartbeat
+	16, // 8: taskwire.v1.SubscribeTaskRunsRequest.completed:type_name -> taskwire.v1.Completed
+	18, // 9: taskwire.v1.SubscribeTaskRunsRequest.failed:type_name -> taskwire.v1.Failed
+	19, // 10: taskwire.v1.SubscribeTaskRunsRequest.logs:type_name -> taskwire.v1.Logs
+	22, // 11: taskwire.v1.SubscribeTaskRunsRequest.drain:type_name -> taskwire.v1.Drain
+	21, // 12: taskwire.v1.SubscribeTaskRunsRequest.released:type_name -> taskwire.v1.Released
+	9,  // 13: taskwire.v1.SubscribeTaskRunsResponse.welcome:type_name -> taskwire.v1.Welcome
+	11, // 14: taskwire.v1.SubscribeTaskRunsResponse.assignments:type_name -> taskwire.v1.Assignments
+	23, // 15: taskwire.v1.SubscribeTaskRunsResponse.cancel:type_name -> taskwire.v1.Cancel
+	25, // 16: taskwire.v1.SubscribeTaskRunsResponse.acks:type_name -> taskwire.v1.Acks
+	22, // 17: taskwire.v1.SubscribeTaskRunsResponse.drain:type_name -> taskwire.v1.Drain
+	27, // 18: taskwire.v1.Assignment.parameters:type_name -> taskwire.v1.Payload
+	26, // 19: taskwire.v1.Assignment.lease_deadline:type_name -> google.protobuf.Timestamp
+	10, // 20: taskwire.v1.Assignments.assignments:type_name -> taskwire.v1.Assignment
+	12, // 21: taskwire.v1.Started.runs:type_name -> taskwire.v1.LeaseRef
+	12, // 22: taskwire.v1.Heartbeat.runs:type_name -> taskwire.v1.LeaseRef
+	27, // 23: taskwire.v1.RunResult.result:type_name -> taskwire.v1.Payload
+	15, // 24: taskwire.v1.Completed.results:type_name -> taskwire.v1.RunResult
+	28, // 25: taskwire.v1.RunFailure.error:type_name -> taskwire.v1.ErrorInfo
+	17, // 26: taskwire.v1.Failed.failures:type_name -> taskwire.v1.RunFailure
+	20, // 27: taskwire.v1.Logs.lines:type_name -> taskwire.v1.WorkerLogLine
+	26, // 28: taskwire.v1.WorkerLogLine.time:type_name -> google.protobuf.Timestamp
+	12, // 29: taskwire.v1.Released.runs:type_name -> taskwire.v1.LeaseRef
+	0,  // 30: taskwire.v1.Ack.kind:type_name -> taskwire.v1.AckKind
+	24, // 31: taskwire.v1.Acks.acks:type_name -> taskwire.v1.Ack
+	6,  // 32: taskwire.v1.WorkerService.SubscribeTaskRuns:input_type -> taskwire.v1.SubscribeTaskRunsRequest
+	4,  // 33: taskwire.v1.WorkerService.Heartbeat:input_type -> taskwire.v1.HeartbeatRequest
+	1,  // 34: taskwire.v1.WorkerService.ListWorkers:input_type -> taskwire.v1.ListWorkersRequest
+	7,  // 35: taskwire.v1.WorkerService.SubscribeTaskRuns:output_type -> taskwire.v1.SubscribeTaskRunsResponse
+	5,  // 36: taskwire.v1.WorkerService.Heartbeat:output_type -> taskwire.v1.HeartbeatResponse
+	2,  // 37: taskwire.v1.WorkerService.ListWorkers:output_type -> taskwire.v1.ListWorkersResponse
+	35, // [35:38] is the sub-list for method output_type
+	32, // [32:35] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_worker_service_proto_init() }
@@ -1781,7 +2027,7 @@ func file_taskwire_v1_worker_service_proto_init() {
 		return
 	}
 	file_taskwire_v1_task_run_proto_init()
-	file_taskwire_v1_worker_service_proto_msgTypes[2].OneofWrappers = []any{
+	file_taskwire_v1_worker_service_proto_msgTypes[5].OneofWrappers = []any{
 		(*SubscribeTaskRunsRequest_Hello)(nil),
 		(*SubscribeTaskRunsRequest_Started)(nil),
 		(*SubscribeTaskRunsRequest_Heartbeat)(nil),
@@ -1791,7 +2037,7 @@ func file_taskwire_v1_worker_service_proto_init() {
 		(*SubscribeTaskRunsRequest_Drain)(nil),
 		(*SubscribeTaskRunsRequest_Released)(nil),
 	}
-	file_taskwire_v1_worker_service_proto_msgTypes[3].OneofWrappers = []any{
+	file_taskwire_v1_worker_service_proto_msgTypes[6].OneofWrappers = []any{
 		(*SubscribeTaskRunsResponse_Welcome)(nil),
 		(*SubscribeTaskRunsResponse_Assignments)(nil),
 		(*SubscribeTaskRunsResponse_Cancel)(nil),
@@ -1804,7 +2050,7 @@ func file_taskwire_v1_worker_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_worker_service_proto_rawDesc), len(file_taskwire_v1_worker_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

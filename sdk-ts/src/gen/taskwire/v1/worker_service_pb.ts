@@ -14,7 +14,121 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/worker_service.proto.
  */
 export const file_taskwire_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YXNrd2lyZS92MS93b3JrZXJfc2VydmljZS5wcm90bxILdGFza3dpcmUudjEiSwoQSGVhcnRiZWF0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEiMKBHJ1bnMYAiADKAsyFS50YXNrd2lyZS52MS5MZWFzZVJlZiI2ChFIZWFydGJlYXRSZXNwb25zZRIhCgdyZWZ1c2VkGAEgAygLMhAudGFza3dpcmUudjEuQWNrIucCChhTdWJzY3JpYmVUYXNrUnVuc1JlcXVlc3QSIwoFaGVsbG8YASABKAsyEi50YXNrd2lyZS52MS5IZWxsb0gAEicKB3N0YXJ0ZWQYAiABKAsyFC50YXNrd2lyZS52MS5TdGFydGVkSAASKwoJaGVhcnRiZWF0GAMgASgLMhYudGFza3dpcmUudjEuSGVhcnRiZWF0SAASKwoJY29tcGxldGVkGAQgASgLMhYudGFza3dpcmUudjEuQ29tcGxldGVkSAASJQoGZmFpbGVkGAUgASgLMhMudGFza3dpcmUudjEuRmFpbGVkSAASIQoEbG9ncxgGIAEoCzIRLnRhc2t3aXJlLnYxLkxvZ3NIABIjCgVkcmFpbhgHIAEoCzISLnRhc2t3aXJlLnYxLkRyYWluSAASKQoIcmVsZWFzZWQYCCABKAsyFS50YXNrd2lyZS52MS5SZWxlYXNlZEgAQgkKB21lc3NhZ2Ui7wEKGVN1YnNjcmliZVRhc2tSdW5zUmVzcG9uc2USJwoHd2VsY29tZRgBIAEoCzIULnRhc2t3aXJlLnYxLldlbGNvbWVIABIvCgthc3NpZ25tZW50cxgCIAEoCzIYLnRhc2t3aXJlLnYxLkFzc2lnbm1lbnRzSAASJQoGY2FuY2VsGAMgASgLMhMudGFza3dpcmUudjEuQ2FuY2VsSAASIQoEYWNrcxgEIAEoCzIRLnRhc2t3aXJlLnYxLkFja3NIABIjCgVkcmFpbhgFIAEoCzISLnRhc2t3aXJlLnYxLkRyYWluSABCCQoHbWVzc2FnZSKcAQoFSGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIRCgl3b3JrZXJfaWQYAiABKAkSEQoJdGFza19rZXlzGAMgAygJEg0KBWxpbWl0GAQgASgNEhAKCGxhbmd1YWdlGAUgASgJEhMKC3Nka192ZXJzaW9uGAYgASgJEhAKCGhvc3RuYW1lGAcgASgJEgsKA3BpZBgIIAEoDSKkAQoHV2VsY29tZRIWCg5zZXJ2ZXJfdmVyc2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgNEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoDRIZChFsZWFzZV9kdXJhdGlvbl9tcxgEIAEoDRIZChFtYXhfcGF5bG9hZF9ieXRlcxgFIAEoBBISCgpzZXNzaW9uX2lkGAYgASgJItQBCgpBc3NpZ25tZW50Eg4KBnJ1bl9pZBgBIAEoCRIQCgh0YXNrX2tleRgCIAEoCRIPCgdhdHRlbXB0GAMgASgNEhMKC2xlYXNlX3Rva2VuGAQgASgJEigKCnBhcmFtZXRlcnMYBSABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEjIKDmxlYXNlX2RlYWRsaW5lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0aW1lb3V0X21zGAcgASgNEgwKBHRhZ3MYCCADKAkiOwoLQXNzaWdubWVudHMSLAoLYXNzaWdubWVudHMYASADKAsyFy50YXNrd2lyZS52MS5Bc3NpZ25tZW50Ii8KCExlYXNlUmVmEg4KBnJ1bl9pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCSIuCgdTdGFydGVkEiMKBHJ1bnMYASADKAsyFS50YXNrd2lyZS52MS5MZWFzZVJlZiIwCglIZWFydGJlYXQSIwoEcnVucxgBIAMoCzIVLnRhc2t3aXJlLnYxLkxlYXNlUmVmIlYKCVJ1blJlc3VsdBIOCgZydW5faWQYASABKAkSEwoLbGVhc2VfdG9rZW4YAiABKAkSJAoGcmVzdWx0GAMgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZCI0CglDb21wbGV0ZWQSJwoHcmVzdWx0cxgBIAMoCzIWLnRhc2t3aXJlLnYxLlJ1blJlc3VsdCJYCgpSdW5GYWlsdXJlEg4KBnJ1bl9pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCRIlCgVlcnJvchgDIAEoCzIWLnRhc2t3aXJlLnYxLkVycm9ySW5mbyIzCgZGYWlsZWQSKQoIZmFpbHVyZXMYASADKAsyFy50YXNrd2lyZS52MS5SdW5GYWlsdXJlIjEKBExvZ3MSKQoFbGluZXMYASADKAsyGi50YXNrd2lyZS52MS5Xb3JrZXJMb2dMaW5lIn4KDVdvcmtlckxvZ0xpbmUSDgoGcnVuX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxldmVsGAQgASgJEg8KB21lc3NhZ2UYBSABKAkiLwoIUmVsZWFzZWQSIwoEcnVucxgBIAMoCzIVLnRhc2t3aXJlLnYxLkxlYXNlUmVmIhkKBURyYWluEhAKCGdyYWNlX21zGAEgASgNIikKBkNhbmNlbBIPCgdydW5faWRzGAEgAygJEg4KBnJlYXNvbhgCIAEoCSJwCgNBY2sSDgoGcnVuX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEiIKBGtpbmQYAyABKA4yFC50YXNrd2lyZS52MS5BY2tLaW5kEhAKCGFjY2VwdGVkGAQgASgIEg4KBnJlYXNvbhgFIAEoCSImCgRBY2tzEh4KBGFja3MYASADKAsyEC50YXNrd2lyZS52MS5BY2sqpwEKB0Fja0tpbmQSGAoUQUNLX0tJTkRfVU5TUEVDSUZJRUQQABIUChBBQ0tfS0lORF9TVEFSVEVEEAESFgoSQUNLX0tJTkRfSEVBUlRCRUFUEAISFgoSQUNLX0tJTkRfQ09NUExFVEVEEAMSEwoPQUNLX0tJTkRfRkFJTEVEEAQSFQoRQUNLX0tJTkRfUkVMRUFTRUQQBRIQCgxBQ0tfS0lORF9MT0cQBjLDAQoNV29ya2VyU2VydmljZRJmChFTdWJzY3JpYmVUYXNrUnVucxIlLnRhc2t3aXJlLnYxLlN1YnNjcmliZVRhc2tSdW5zUmVxdWVzdBomLnRhc2t3aXJlLnYxLlN1YnNjcmliZVRhc2tSdW5zUmVzcG9uc2UoATABEkoKCUhlYXJ0YmVhdBIdLnRhc2t3aXJlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaHi50YXNrd2lyZS52MS5IZWFydGJlYXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiB0YXNrd2lyZS92MS93b3JrZXJfc2VydmljZS5wcm90bxILdGFza3dpcmUudjEiFAoSTGlzdFdvcmtlcnNSZXF1ZXN0IkQKE0xpc3RXb3JrZXJzUmVzcG9uc2USLQoHd29ya2VycxgBIAMoCzIcLnRhc2t3aXJlLnYxLkNvbm5lY3RlZFdvcmtlciK0AgoPQ29ubmVjdGVkV29ya2VyEhEKCXdvcmtlcl9pZBgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEhEKCXRhc2tfa2V5cxgDIAMoCRINCgVsaW1pdBgEIAEoDRIWCg5ydW5zX2luX2ZsaWdodBgFIAEoDRIQCghsYW5ndWFnZRgGIAEoCRITCgtzZGtfdmVyc2lvbhgHIAEoCRIQCghob3N0bmFtZRgIIAEoCRILCgNwaWQYCSABKA0SMAoMY29ubmVjdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc2VydmVyX2lkGAwgASgJIksKEEhlYXJ0YmVhdFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIjCgRydW5zGAIgAygLMhUudGFza3dpcmUudjEuTGVhc2VSZWYiNgoRSGVhcnRiZWF0UmVzcG9uc2USIQoHcmVmdXNlZBgBIAMoCzIQLnRhc2t3aXJlLnYxLkFjayLnAgoYU3Vic2NyaWJlVGFza1J1bnNSZXF1ZXN0EiMKBWhlbGxvGAEgASgLMhIudGFza3dpcmUudjEuSGVsbG9IABInCgdzdGFydGVkGAIgASgLMhQudGFza3dpcmUudjEuU3RhcnRlZEgAEisKCWhlYXJ0YmVhdBgDIAEoCzIWLnRhc2t3aXJlLnYxLkhlYXJ0YmVhdEgAEisKCWNvbXBsZXRlZBgEIAEoCzIWLnRhc2t3aXJlLnYxLkNvbXBsZXRlZEgAEiUKBmZhaWxlZBgFIAEoCzITLnRhc2t3aXJlLnYxLkZhaWxlZEgAEiEKBGxvZ3MYBiABKAsyES50YXNrd2lyZS52MS5Mb2dzSAASIwoFZHJhaW4YByABKAsyEi50YXNrd2lyZS52MS5EcmFpbkgAEikKCHJlbGVhc2VkGAggASgLMhUudGFza3dpcmUudjEuUmVsZWFzZWRIAEIJCgdtZXNzYWdlIu8BChlTdWJzY3JpYmVUYXNrUnVuc1Jlc3BvbnNlEicKB3dlbGNvbWUYASABKAsyFC50YXNrd2lyZS52MS5XZWxjb21lSAASLwoLYXNzaWdubWVudHMYAiABKAsyGC50YXNrd2lyZS52MS5Bc3NpZ25tZW50c0gAEiUKBmNhbmNlbBgDIAEoCzITLnRhc2t3aXJlLnYxLkNhbmNlbEgAEiEKBGFja3MYBCABKAsyES50YXNrd2lyZS52MS5BY2tzSAASIwoFZHJhaW4YBSABKAsyEi50YXNrd2lyZS52MS5EcmFpbkgAQgkKB21lc3NhZ2UinAEKBUhlbGxvEhgKEHByb3RvY29sX3ZlcnNpb24YASABKA0SEQoJd29ya2VyX2lkGAIgASgJEhEKCXRhc2tfa2V5cxgDIAMoCRINCgVsaW1pdBgEIAEoDRIQCghsYW5ndWFnZRgFIAEoCRITCgtzZGtfdmVyc2lvbhgGIAEoCRIQCghob3N0bmFtZRgHIAEoCRILCgNwaWQYCCABKA0ipAEKB1dlbGNvbWUSFgoOc2VydmVyX3ZlcnNpb24YASABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoDRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0SGQoRbGVhc2VfZHVyYXRpb25fbXMYBCABKA0SGQoRbWF4X3BheWxvYWRfYnl0ZXMYBSABKAQSEgoKc2Vzc2lvbl9pZBgGIAEoCSLUAQoKQXNzaWdubWVudBIOCgZydW5faWQYASABKAkSEAoIdGFza19rZXkYAiABKAkSDwoHYXR0ZW1wdBgDIAEoDRITCgtsZWFzZV90b2tlbhgEIAEoCRIoCgpwYXJhbWV0ZXJzGAUgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIyCg5sZWFzZV9kZWFkbGluZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdGltZW91dF9tcxgHIAEoDRIMCgR0YWdzGAggAygJIjsKC0Fzc2lnbm1lbnRzEiwKC2Fzc2lnbm1lbnRzGAEgAygLMhcudGFza3dpcmUudjEuQXNzaWdubWVudCIvCghMZWFzZVJlZhIOCgZydW5faWQYASABKAkSEwoLbGVhc2VfdG9rZW4YAiABKAkiLgoHU3RhcnRlZBIjCgRydW5zGAEgAygLMhUudGFza3dpcmUudjEuTGVhc2VSZWYiMAoJSGVhcnRiZWF0EiMKBHJ1bnMYASADKAsyFS50YXNrd2lyZS52MS5MZWFzZVJlZiJWCglSdW5SZXN1bHQSDgoGcnVuX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEiQKBnJlc3VsdBgDIAEoCzIULnRhc2t3aXJlLnYxLlBheWxvYWQiNAoJQ29tcGxldGVkEicKB3Jlc3VsdHMYASADKAsyFi50YXNrd2lyZS52MS5SdW5SZXN1bHQiWAoKUnVuRmFpbHVyZRIOCgZydW5faWQYASABKAkSEwoLbGVhc2VfdG9rZW4YAiABKAkSJQoFZXJyb3IYAyABKAsyFi50YXNrd2lyZS52MS5FcnJvckluZm8iMwoGRmFpbGVkEikKCGZhaWx1cmVzGAEgAygLMhcudGFza3dpcmUudjEuUnVuRmFpbHVyZSIxCgRMb2dzEikKBWxpbmVzGAEgAygLMhoudGFza3dpcmUudjEuV29ya2VyTG9nTGluZSJ+Cg1Xb3JrZXJMb2dMaW5lEg4KBnJ1bl9pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsZXZlbBgEIAEoCRIPCgdtZXNzYWdlGAUgASgJIi8KCFJlbGVhc2VkEiMKBHJ1bnMYASADKAsyFS50YXNrd2lyZS52MS5MZWFzZVJlZiIZCgVEcmFpbhIQCghncmFjZV9tcxgBIAEoDSIpCgZDYW5jZWwSDwoHcnVuX2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkicAoDQWNrEg4KBnJ1bl9pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCRIiCgRraW5kGAMgASgOMhQudGFza3dpcmUudjEuQWNrS2luZBIQCghhY2NlcHRlZBgEIAEoCBIOCgZyZWFzb24YBSABKAkiJgoEQWNrcxIeCgRhY2tzGAEgAygLMhAudGFza3dpcmUudjEuQWNrKqcBCgdBY2tLaW5kEhgKFEFDS19LSU5EX1VOU1BFQ0lGSUVEEAASFAoQQUNLX0tJTkRfU1RBUlRFRBABEhYKEkFDS19LSU5EX0hFQVJUQkVBVBACEhYKEkFDS19LSU5EX0NPTVBMRVRFRBADEhMKD0FDS19LSU5EX0ZBSUxFRBAEEhUKEUFDS19LSU5EX1JFTEVBU0VEEAUSEAoMQUNLX0tJTkRfTE9HEAYylQIKDVdvcmtlclNlcnZpY2USZgoRU3Vic2NyaWJlVGFza1J1bnMSJS50YXNrd2lyZS52MS5TdWJzY3JpYmVUYXNrUnVuc1JlcXVlc3QaJi50YXNrd2lyZS52MS5TdWJzY3JpYmVUYXNrUnVuc1Jlc3BvbnNlKAEwARJKCglIZWFydGJlYXQSHS50YXNrd2lyZS52MS5IZWFydGJlYXRSZXF1ZXN0Gh4udGFza3dpcmUudjEuSGVhcnRiZWF0UmVzcG9uc2USUAoLTGlzdFdvcmtlcnMSHy50YXNrd2lyZS52MS5MaXN0V29ya2Vyc1JlcXVlc3QaIC50YXNrd2lyZS52MS5MaXN0V29ya2Vyc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+
+/**
+ * @generated from message taskwire.v1.ListWorkersRequest
+ */
+export type ListWorkersRequest = Message<"taskwire.v1.ListWorkersRequest"> & {
+};
+
+/**
+ * Describes the message taskwire.v1.ListWorkersRequest.
+ * Use `create(ListWorkersRequestSchema)` to create a new message.
+ */
+export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_worker_service, 0);
+
+/**
+ * @generated from message taskwire.v1.ListWorkersResponse
+ */
+export type ListWorkersResponse = Message<"taskwire.v1.ListWorkersResponse"> & {
+  /**
+   * Oldest connection first.
+   *
+   * @generated from field: repeated taskwire.v1.ConnectedWorker workers = 1;
+   */
+  workers: ConnectedWorker[];
+};
+
+/**
+ * Describes the message taskwire.v1.ListWorkersResponse.
+ * Use `create(ListWorkersResponseSchema)` to create a new message.
+ */
+export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_worker_service, 1);
+
+/**
+ * One open SubscribeTaskRuns stream, as its Hello described it.
+ *
+ * @generated from message taskwire.v1.ConnectedWorker
+ */
+export type ConnectedWorker = Message<"taskwire.v1.ConnectedWorker"> & {
+  /**
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * Welcome.session_id of the stream.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: repeated string task_keys = 3;
+   */
+  taskKeys: string[];
+
+  /**
+   * @generated from field: uint32 limit = 4;
+   */
+  limit: number;
+
+  /**
+   * Runs leased to the stream now (PENDING or RUNNING).
+   *
+   * @generated from field: uint32 runs_in_flight = 5;
+   */
+  runsInFlight: number;
+
+  /**
+   * @generated from field: string language = 6;
+   */
+  language: string;
+
+  /**
+   * @generated from field: string sdk_version = 7;
+   */
+  sdkVersion: string;
+
+  /**
+   * @generated from field: string hostname = 8;
+   */
+  hostname: string;
+
+  /**
+   * @generated from field: uint32 pid = 9;
+   */
+  pid: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp connected_at = 10;
+   */
+  connectedAt?: Timestamp | undefined;
+
+  /**
+   * The last heartbeat that extended its leases (unset before the first).
+   *
+   * @generated from field: google.protobuf.Timestamp last_heartbeat_at = 11;
+   */
+  lastHeartbeatAt?: Timestamp | undefined;
+
+  /**
+   * The id of the server whose stream it is.
+   *
+   * @generated from field: string server_id = 12;
+   */
+  serverId: string;
+};
+
+/**
+ * Describes the message taskwire.v1.ConnectedWorker.
+ * Use `create(ConnectedWorkerSchema)` to create a new message.
+ */
+export const ConnectedWorkerSchema: GenMessage<ConnectedWorker> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_worker_service, 2);
 
 /**
  * @generated from message taskwire.v1.HeartbeatRequest
@@ -38,7 +152,7 @@ export type HeartbeatRequest = Message<"taskwire.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 0);
+  messageDesc(file_taskwire_v1_worker_service, 3);
 
 /**
  * @generated from message taskwire.v1.HeartbeatResponse
@@ -57,7 +171,7 @@ export type HeartbeatResponse = Message<"taskwire.v1.HeartbeatResponse"> & {
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 1);
+  messageDesc(file_taskwire_v1_worker_service, 4);
 
 /**
  * Worker -> server.
@@ -124,7 +238,7 @@ export type SubscribeTaskRunsRequest = Message<"taskwire.v1.SubscribeTaskRunsReq
  * Use `create(SubscribeTaskRunsRequestSchema)` to create a new message.
  */
 export const SubscribeTaskRunsRequestSchema: GenMessage<SubscribeTaskRunsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 2);
+  messageDesc(file_taskwire_v1_worker_service, 5);
 
 /**
  * Server -> worker.
@@ -173,7 +287,7 @@ export type SubscribeTaskRunsResponse = Message<"taskwire.v1.SubscribeTaskRunsRe
  * Use `create(SubscribeTaskRunsResponseSchema)` to create a new message.
  */
 export const SubscribeTaskRunsResponseSchema: GenMessage<SubscribeTaskRunsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 3);
+  messageDesc(file_taskwire_v1_worker_service, 6);
 
 /**
  * @generated from message taskwire.v1.Hello
@@ -235,7 +349,7 @@ export type Hello = Message<"taskwire.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 4);
+  messageDesc(file_taskwire_v1_worker_service, 7);
 
 /**
  * @generated from message taskwire.v1.Welcome
@@ -285,7 +399,7 @@ export type Welcome = Message<"taskwire.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 5);
+  messageDesc(file_taskwire_v1_worker_service, 8);
 
 /**
  * @generated from message taskwire.v1.Assignment
@@ -343,7 +457,7 @@ export type Assignment = Message<"taskwire.v1.Assignment"> & {
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema: GenMessage<Assignment> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 6);
+  messageDesc(file_taskwire_v1_worker_service, 9);
 
 /**
  * @generated from message taskwire.v1.Assignments
@@ -360,7 +474,7 @@ export type Assignments = Message<"taskwire.v1.Assignments"> & {
  * Use `create(AssignmentsSchema)` to create a new message.
  */
 export const AssignmentsSchema: GenMessage<Assignments> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 7);
+  messageDesc(file_taskwire_v1_worker_service, 10);
 
 /**
  * Identifies one attempt: the run and the lease it runs under.
@@ -384,7 +498,7 @@ export type LeaseRef = Message<"taskwire.v1.LeaseRef"> & {
  * Use `create(LeaseRefSchema)` to create a new message.
  */
 export const LeaseRefSchema: GenMessage<LeaseRef> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 8);
+  messageDesc(file_taskwire_v1_worker_service, 11);
 
 /**
  * The worker accepted these assignments and started them.
@@ -403,7 +517,7 @@ export type Started = Message<"taskwire.v1.Started"> & {
  * Use `create(StartedSchema)` to create a new message.
  */
 export const StartedSchema: GenMessage<Started> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 9);
+  messageDesc(file_taskwire_v1_worker_service, 12);
 
 /**
  * Extends the leases of these runs (normally all the worker holds).
@@ -422,7 +536,7 @@ export type Heartbeat = Message<"taskwire.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 10);
+  messageDesc(file_taskwire_v1_worker_service, 13);
 
 /**
  * @generated from message taskwire.v1.RunResult
@@ -449,7 +563,7 @@ export type RunResult = Message<"taskwire.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 11);
+  messageDesc(file_taskwire_v1_worker_service, 14);
 
 /**
  * @generated from message taskwire.v1.Completed
@@ -466,7 +580,7 @@ export type Completed = Message<"taskwire.v1.Completed"> & {
  * Use `create(CompletedSchema)` to create a new message.
  */
 export const CompletedSchema: GenMessage<Completed> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 12);
+  messageDesc(file_taskwire_v1_worker_service, 15);
 
 /**
  * @generated from message taskwire.v1.RunFailure
@@ -493,7 +607,7 @@ export type RunFailure = Message<"taskwire.v1.RunFailure"> & {
  * Use `create(RunFailureSchema)` to create a new message.
  */
 export const RunFailureSchema: GenMessage<RunFailure> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 13);
+  messageDesc(file_taskwire_v1_worker_service, 16);
 
 /**
  * @generated from message taskwire.v1.Failed
@@ -510,7 +624,7 @@ export type Failed = Message<"taskwire.v1.Failed"> & {
  * Use `create(FailedSchema)` to create a new message.
  */
 export const FailedSchema: GenMessage<Failed> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 14);
+  messageDesc(file_taskwire_v1_worker_service, 17);
 
 /**
  * @generated from message taskwire.v1.Logs
@@ -527,7 +641,7 @@ export type Logs = Message<"taskwire.v1.Logs"> & {
  * Use `create(LogsSchema)` to create a new message.
  */
 export const LogsSchema: GenMessage<Logs> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 15);
+  messageDesc(file_taskwire_v1_worker_service, 18);
 
 /**
  * @generated from message taskwire.v1.WorkerLogLine
@@ -564,7 +678,7 @@ export type WorkerLogLine = Message<"taskwire.v1.WorkerLogLine"> & {
  * Use `create(WorkerLogLineSchema)` to create a new message.
  */
 export const WorkerLogLineSchema: GenMessage<WorkerLogLine> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 16);
+  messageDesc(file_taskwire_v1_worker_service, 19);
 
 /**
  * Runs handed back unstarted or interrupted by a shutdown: they go back to the queue
@@ -584,7 +698,7 @@ export type Released = Message<"taskwire.v1.Released"> & {
  * Use `create(ReleasedSchema)` to create a new message.
  */
 export const ReleasedSchema: GenMessage<Released> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 17);
+  messageDesc(file_taskwire_v1_worker_service, 20);
 
 /**
  * Stop sending work (worker -> server), or finish up and disconnect (server -> worker).
@@ -605,7 +719,7 @@ export type Drain = Message<"taskwire.v1.Drain"> & {
  * Use `create(DrainSchema)` to create a new message.
  */
 export const DrainSchema: GenMessage<Drain> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 18);
+  messageDesc(file_taskwire_v1_worker_service, 21);
 
 /**
  * Stop these runs: abort them and report Failed (they end CANCELLED).
@@ -629,7 +743,7 @@ export type Cancel = Message<"taskwire.v1.Cancel"> & {
  * Use `create(CancelSchema)` to create a new message.
  */
 export const CancelSchema: GenMessage<Cancel> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 19);
+  messageDesc(file_taskwire_v1_worker_service, 22);
 
 /**
  * @generated from message taskwire.v1.Ack
@@ -669,7 +783,7 @@ export type Ack = Message<"taskwire.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 20);
+  messageDesc(file_taskwire_v1_worker_service, 23);
 
 /**
  * @generated from message taskwire.v1.Acks
@@ -686,7 +800,7 @@ export type Acks = Message<"taskwire.v1.Acks"> & {
  * Use `create(AcksSchema)` to create a new message.
  */
 export const AcksSchema: GenMessage<Acks> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_worker_service, 21);
+  messageDesc(file_taskwire_v1_worker_service, 24);
 
 /**
  * @generated from enum taskwire.v1.AckKind
@@ -779,6 +893,17 @@ export const WorkerService: GenService<{
     methodKind: "unary";
     input: typeof HeartbeatRequestSchema;
     output: typeof HeartbeatResponseSchema;
+  },
+  /**
+   * The workers connected now, to any server of the database (from its table of worker
+   * streams): for `taskwire worker ls` and the web UI.
+   *
+   * @generated from rpc taskwire.v1.WorkerService.ListWorkers
+   */
+  listWorkers: {
+    methodKind: "unary";
+    input: typeof ListWorkersRequestSchema;
+    output: typeof ListWorkersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskwire_v1_worker_service, 0);
