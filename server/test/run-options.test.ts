@@ -239,6 +239,13 @@ describe("delivery under faults", () => {
     }
   });
 
+  it("says in Welcome the windows it applies: heartbeat interval, lease, ack window", async () => {
+    const worker = openRawWorker(t.server.url, { taskKeys: ["welcome_only"], limit: 1 });
+    const welcome = await eventually(() => worker.received.find((m) => m.message.case === "welcome")?.message.value);
+    expect(welcome).toMatchObject({ heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, leaseDurationMs: LEASE_MS, ackTimeoutMs: ACK_TIMEOUT_MS });
+    await worker.close();
+  });
+
   it("puts an assignment not acknowledged within the ack window back in the queue", async () => {
     const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "never_acked" } });
     const worker = openRawWorker(t.server.url, { taskKeys: ["never_acked"], limit: 1 });
