@@ -5,7 +5,14 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * or a run watcher stops on them with a clear error instead of retrying forever; every
  * other error (UNAVAILABLE, a lost connection, a server restart) is retried.
  */
-const REFUSALS = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument]);
+const REFUSALS = new Set([
+  Code.Unauthenticated,
+  Code.PermissionDenied,
+  Code.InvalidArgument,
+  // A protocol version the server does not speak, or an RPC it does not have.
+  Code.FailedPrecondition,
+  Code.Unimplemented,
+]);
 
 /**
  * The error to stop with when the server refused for good, naming what to fix; undefined
@@ -14,8 +21,8 @@ const REFUSALS = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.Inva
 export function refusalOf(error: unknown, apiUrl: string, who: string): ConnectError | undefined {
   if (!(error instanceof ConnectError) || !REFUSALS.has(error.code)) return undefined;
   const message =
-    error.code === Code.InvalidArgument
-      ? `the taskwire server at ${apiUrl} refused ${who}: ${error.rawMessage}`
-      : `the taskwire server at ${apiUrl} refused the API key (${error.rawMessage}); check TASKWIRE_API_KEY`;
+    error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
+      ? `the taskwire server at ${apiUrl} refused the API key (${error.rawMessage}); check TASKWIRE_API_KEY`
+      : `the taskwire server at ${apiUrl} refused ${who}: ${error.rawMessage}`;
   return new ConnectError(message, error.code, undefined, undefined, error);
 }

@@ -34,7 +34,8 @@ export interface Worker {
   /**
    * Connects (and reconnects) until stop(); resolves once stopped. Rejects, without
    * retrying, when the server refuses the worker for good: a missing or wrong API key
-   * (UNAUTHENTICATED, PERMISSION_DENIED) or a Hello it rejects (INVALID_ARGUMENT).
+   * (UNAUTHENTICATED, PERMISSION_DENIED) or a Hello it rejects (INVALID_ARGUMENT,
+   * FAILED_PRECONDITION for a protocol version it does not speak).
    */
   start(): Promise<void>;
   /** Stops taking work, lets runs in flight finish up to the grace period, hands back the rest. */
