@@ -316,10 +316,8 @@ export function createWorker(options: WorkerOptions): Worker {
       } catch (error) {
         if (stopping) break;
         const refusal = refusalOf(error, client.apiUrl, "the worker");
-        if (refusal) {
-          log(refusal.message);
-          throw refusal;
-        }
+        // start() rejects with it (and so serve()): whoever started the worker reports it.
+        if (refusal) throw refusal;
         log(`cannot reach the taskwire server at ${client.apiUrl}: ${(error as Error).message}`);
       }
       if (stopping) break;

@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createTaskRunFuture, createTaskwireClient, createWorker, serve, task } from "taskwire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -87,6 +89,22 @@ describe("a server that refuses the API key", () => {
     expect(served).not.toBe("pending");
     expectApiKeyRefusal((served as { error?: unknown }).error);
     client.close();
+  });
+
+  it("`taskwire task serve` exits 1 with one line naming the API key", async () => {
+    const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+    const fixtures = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url));
+    const env = { ...process.env, TASKWIRE_API_URL: url, TASKWIRE_API_KEY: "a-wrong-key", TASKWIRE_HOME: home };
+    const child = spawn(process.execPath, [cli, "task", "serve", `${fixtures}:echo`], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      expect(await settledWithin(exited, 30_000)).toEqual({ value: 1 });
+      expect(stderr.trim()).toMatch(/^taskwire: the taskwire server at .* refused the API key .*check TASKWIRE_API_KEY$/);
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   it("a future's wait() and result() reject naming the API key, instead of waiting forever", async () => {
