@@ -45,20 +45,26 @@ def _assert_failed(future: TaskRunFuture[object], error_type: str, in_message: s
     assert in_message in raised.value.remote_message
 
 
+# The worker has one slot, and a shutdown grace far longer than the test waits for it to
+# exit: it exits in time only if it holds no run, a faulty one included.
+WORKER_ARGS = ("--limit", "1", "--grace", "600")
+
+
 def _assert_slot_free_and_sigterm_stops(worker: WorkerProcess) -> None:
-    # The worker has one slot: this run completes only if the faulty run gave it back.
+    # One slot: this run completes only if the faulty run gave it back.
     assert fixtures_tasks.add.delay(2, b=40).result(timeout=30) == 42
     worker.signal(signal.SIGTERM)
-    assert worker.wait(20) == 0
+    assert worker.wait(60) == 0
+    assert not any("releasing" in line for line in worker.output), "".join(worker.output)
 
 
 def test_parameters_nested_too_deep_fail_the_run(client: TaskRunClient, start_worker: StartWorker) -> None:
-    worker = start_worker("tests.fixtures_tasks:echo", "tests.fixtures_tasks:add", extra=("--limit", "1"))
+    worker = start_worker("tests.fixtures_tasks:echo", "tests.fixtures_tasks:add", extra=WORKER_ARGS)
     _assert_failed(_deeply_nested_run(client), "RecursionError", "recursion")
     _assert_slot_free_and_sigterm_stops(worker)
 
 
 def test_a_result_utf8_cannot_encode_fails_the_run(client: TaskRunClient, start_worker: StartWorker) -> None:
-    worker = start_worker("tests.fixtures_tasks:lone_surrogate", "tests.fixtures_tasks:add", extra=("--limit", "1"))
+    worker = start_worker("tests.fixtures_tasks:lone_surrogate", "tests.fixtures_tasks:add", extra=WORKER_ARGS)
     _assert_failed(fixtures_tasks.lone_surrogate.delay(), "UnicodeEncodeError", "surrogates not allowed")
     _assert_slot_free_and_sigterm_stops(worker)
