@@ -48,3 +48,14 @@ def until_cancelled(marker: str) -> str:
     while not run.wait_cancelled(0.05):
         pass
     return "noticed the cancel"
+
+
+@task
+def echo(value: object) -> object:
+    return value
+
+
+@task
+def lone_surrogate() -> str:
+    """A str Python holds but UTF-8 cannot encode: the result cannot be sent as JSON."""
+    return "half a pair: \ud800"

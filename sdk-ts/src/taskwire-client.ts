@@ -78,7 +78,7 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   });
   const taskRuns = createClient(TaskRunService, transport);
   const batcher = createScheduleBatcher(async (runs) => (await taskRuns.scheduleTaskRuns({ runs })).runs);
-  const watcher = createRunWatcher(taskRuns);
+  const watcher = createRunWatcher(taskRuns, apiUrl);
   return {
     apiUrl,
     connection: { apiUrl, apiKey, tlsCaFile: caFile },

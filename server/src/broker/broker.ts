@@ -786,11 +786,14 @@ export function createBroker(options: BrokerOptions): Broker {
           // A second of grace for the worker to abort on its own and report the timeout.
           lease.timeoutAt = at + lease.run.options.timeoutSeconds * 1000 + 1000;
         }
+        // On the held run itself, not only on this snapshot: the run's later snapshots (its
+        // result, published to watchers) are built from it once the RUNNING write is out.
         lease.run.state = "RUNNING";
+        lease.run.startedAt = at;
         const t = transition(lease.run, "RUNNING", { startedAt: at });
         t.from = ["PENDING"];
         pending.started.set(lease.run.id, t);
-        pending.snapshots.set(lease.run.id, { ...lease.run, startedAt: at });
+        pending.snapshots.set(lease.run.id, { ...lease.run });
         queueFlush();
       }
     },

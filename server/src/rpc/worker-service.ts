@@ -119,6 +119,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
             protocolVersion: PROTOCOL_VERSION,
             heartbeatIntervalMs: limits.heartbeatIntervalMs,
             leaseDurationMs: limits.leaseDurationMs,
+            ackTimeoutMs: limits.ackTimeoutMs,
             maxPayloadBytes: BigInt(limits.maxPayloadBytes),
             sessionId: session.sessionId,
           },
