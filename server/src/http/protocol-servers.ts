@@ -23,7 +23,8 @@ export function createProtocolServers(handler: Handler, limits: ConnectionLimits
   const h1 = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
+      // Node refuses a request timeout shorter than the headers timeout.
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
       keepAliveTimeout: limits.idleTimeoutMs,
       // Node checks the two timeouts every 30 s by default, which would let a slow
       // client hold its connection for 30 s past a 10 s headers timeout.
