@@ -43,5 +43,5 @@ export function createDualProtocolServer(handler: Handler, limits: ConnectionLim
   });
   server.maxConnections = limits.maxConnections;
 
-  return createListeningServer(server, sockets, () => protocols.closeIdle());
+  return createListeningServer(server, sockets, () => protocols.close());
 }

@@ -11,8 +11,8 @@ export type Handler = (
 export interface ProtocolServers {
   /** Serves a connection whose protocol is known: HTTP/2 or HTTP/1.1. */
   serve(connection: Duplex, http2: boolean): void;
-  /** Asks every connection to end once its calls are done. */
-  closeIdle(): void;
+  /** Asks every connection to end once its calls are done, and stops the timeout checks. */
+  close(): void;
 }
 
 /**
@@ -32,6 +32,10 @@ export function createProtocolServers(handler: Handler, limits: ConnectionLimits
     },
     handler,
   );
+  // Node tracks connections for the two timeouts above, and checks them, only from the
+  // server's "listening" event on; this server never listens itself (the listening
+  // socket hands it connections), so it is told here. close() stops the checks.
+  h1.emit("listening");
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
@@ -44,9 +48,9 @@ export function createProtocolServers(handler: Handler, limits: ConnectionLimits
     serve(connection, isHttp2) {
       (isHttp2 ? h2 : h1).emit("connection", connection);
     },
-    closeIdle() {
+    close() {
       for (const session of sessions) session.close();
-      h1.closeIdleConnections();
+      h1.close();
     },
   };
 }

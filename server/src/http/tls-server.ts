@@ -28,8 +28,9 @@ export function createTlsServer(
     socket.on("error", () => socket.destroy());
     protocols.serve(socket, socket.alpnProtocol === "h2");
   });
-  // A failed or timed-out handshake: the socket is already closed; nothing to log per peer.
-  server.on("tlsClientError", () => {});
+  // A failed or timed-out handshake. Node leaves the socket open once this event has a
+  // listener, so the listener must close it.
+  server.on("tlsClientError", (_error, socket) => socket.destroy());
   server.maxConnections = limits.maxConnections;
-  return createListeningServer(server, sockets, () => protocols.closeIdle());
+  return createListeningServer(server, sockets, () => protocols.close());
 }
