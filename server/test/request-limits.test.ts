@@ -1,10 +1,16 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createAsyncQueue } from "taskwire/async-queue";
 import { TaskRunService, type WatchTaskRunsRequestSchema, type WatchTaskRunsResponse } from "taskwire/proto";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_WAITS_PER_CONNECTION, MAX_WATCHED_RUNS } from "../src/rpc/task-run-service.js";
+import { MAX_CONCURRENCY_LIMITS, MAX_WAITS_PER_CONNECTION, MAX_WATCHED_RUNS } from "../src/rpc/task-run-service.js";
+import { startServer } from "../src/server.js";
+import { createSqliteStore } from "../src/store/sqlite-store.js";
 import { json } from "./support/json-payload.js";
 import { openRawWorker } from "./support/raw-worker.js";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";
@@ -126,5 +132,29 @@ describe("limits on names", () => {
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.InvalidArgument);
     expect((error as ConnectError).rawMessage).toContain("over the maximum of 256");
+  });
+});
+
+describe("concurrency limits", () => {
+  it(`refuses a new tag once ${MAX_CONCURRENCY_LIMITS} limits exist, and still replaces existing ones`, async () => {
+    const home = mkdtempSync(join(tmpdir(), "taskwire-limits-"));
+    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+    const path = join(home, "taskwire.db");
+    await createSqliteStore({ path }).close();
+    // One transaction for the first 9,999: through the API each is its own durable commit.
+    const db = new Database(path);
+    const insert = db.prepare('INSERT INTO concurrency_limits (tag, "limit") VALUES (?, 1)');
+    db.transaction(() => {
+      for (let i = 1; i < MAX_CONCURRENCY_LIMITS; i++) insert.run(`tag-${i}`);
+    })();
+    db.close();
+    const running = await startServer({ host: "127.0.0.1", port: 0, home, logLevel: "silent" });
+    cleanups.push(() => running.close());
+    const client = createClient(TaskRunService, createGrpcTransport({ baseUrl: running.url }));
+    expect((await client.setConcurrencyLimit({ tag: "the-last-one", limit: 1 })).concurrencyLimit?.limit).toBe(1);
+    const error = await client.setConcurrencyLimit({ tag: "one-more", limit: 1 }).catch((e: unknown) => ConnectError.from(e));
+    expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((error as ConnectError).rawMessage).toContain(`${MAX_CONCURRENCY_LIMITS} concurrency limits already exist`);
+    expect((await client.setConcurrencyLimit({ tag: "tag-1", limit: 2 })).concurrencyLimit?.limit).toBe(2);
   });
 });
