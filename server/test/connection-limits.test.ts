@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { createTaskwireClient } from "taskwire";
 import { TaskRunService } from "taskwire/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConnectionLimits } from "../src/http/connection-limits.js";
@@ -114,6 +115,17 @@ describe("calls that last longer than the timeouts", () => {
     // No worker serves the task, so the server holds the call for the whole 1.5 s.
     const waited = await client.waitTaskRun({ id, timeoutMs: 1_500 });
     expect(waited.final).toBe(false);
+  });
+
+  it("closes an idle client connection, and the client's next call opens a new one", async () => {
+    const server = await serve({ idleTimeoutMs: 200 });
+    const client = createTaskwireClient({ apiUrl: server.url, apiKey: "" });
+    cleanups.push(() => client.close());
+    const { id } = await client.taskRuns.scheduleTaskRun({ run: { taskKey: "t", parameters: json({ args: [], kwargs: {} }) } });
+    // Five idle timeouts without a call: the server has sent GOAWAY and closed the connection.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const { taskRun } = await client.taskRuns.getTaskRun({ id });
+    expect(taskRun?.id).toBe(id);
   });
 
   it("keeps a quiet worker stream open past the idle timeout, and hands it work", async () => {

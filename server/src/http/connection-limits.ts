@@ -18,10 +18,13 @@ export interface ConnectionLimits {
 }
 
 /**
- * 10,000 connections stay well under the 20,000 file descriptors a server process here
- * gets, leaving room for the database; a worker or client needs one. 10 s is ample for a
- * handshake on any network a worker would use, and a slowloris client holds a slot for
- * no longer than that. 1,000 streams: every call a process makes shares one connection.
+ * Each connection is a file descriptor: 10,000 leaves room for the database and the logs
+ * under a limit of 20,000 (`ulimit -n` on our machines; Node raises its soft limit to the
+ * hard one), where 20,000 silent sockets made /healthz fail. A worker or a client needs
+ * one. 10 s is ample for a handshake on any network a worker would use, and a slowloris
+ * client holds a slot for no longer than that. 1,000 streams: every call a process makes
+ * shares one connection. 65 s idle: longer than the 60 s load balancers usually keep an
+ * idle connection, so that they, not the server, close it first.
  */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 10_000,
