@@ -19,8 +19,9 @@ const MAX_WAIT_MS = 60_000;
 const MAX_BATCH = 10_000;
 /**
  * Runs one WatchTaskRuns stream watches at once. The TS SDK waits for all of a client's
- * futures on one stream, 20,000 in one message in its tests of many futures; each watched
- * run costs about 200 bytes here, so 100,000 is 20 MB per stream at most.
+ * futures on one stream (its run watcher is written for 20,000 in one message), so the
+ * cap must sit well above that; each watched run costs about 200 bytes here, so 100,000
+ * is 20 MB per stream at most.
  */
 export const MAX_WATCHED_RUNS = 100_000;
 /**
