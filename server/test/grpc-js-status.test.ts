@@ -1,11 +1,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { GetTaskRunRequestSchema, GetTaskRunResponseSchema } from "taskwire/proto";
+import {
+  GetTaskRunRequestSchema,
+  GetTaskRunResponseSchema,
+  WatchTaskRunsRequestSchema,
+  WatchTaskRunsResponseSchema,
+} from "taskwire/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { specGrpcMessage } from "../src/http/readable-grpc-message.js";
+import { MAX_WATCHED_RUNS } from "../src/rpc/task-run-service.js";
 import { type RunningServer, startServer } from "../src/server.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -56,6 +62,29 @@ describe("status messages read by a grpc-js client", () => {
     expect(error.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(error.details).toContain('Host "rebound.example:7070" is not a name of this server');
     expect(error.details).toContain("TASKWIRE_ALLOWED_HOSTS");
+  });
+});
+
+describe("status messages after a stream has sent messages", () => {
+  it("arrive readable in the trailers too", async () => {
+    const server = await serve();
+    const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    cleanups.push(() => client.close());
+    const call = client.makeBidiStreamRequest(
+      "/taskwire.v1.TaskRunService/WatchTaskRuns",
+      (request: MessageInitShape<typeof WatchTaskRunsRequestSchema>) =>
+        Buffer.from(toBinary(WatchTaskRunsRequestSchema, create(WatchTaskRunsRequestSchema, request))),
+      (bytes: Buffer) => fromBinary(WatchTaskRunsResponseSchema, bytes),
+    );
+    const failed = new Promise<grpc.ServiceError>((resolve) => call.on("error", resolve));
+    call.write({ runIds: ["no-such-run"] });
+    // The first response (headers sent, then a message) before the error, so that the
+    // status travels in trailers rather than in a trailers-only response.
+    await new Promise((resolve) => call.once("data", resolve));
+    call.write({ runIds: Array.from({ length: MAX_WATCHED_RUNS + 1 }, (_, i) => `r${i}`) });
+    const error = await failed;
+    expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(error.details).toContain(`over the maximum of ${MAX_WATCHED_RUNS} per WatchTaskRuns stream; unwatch some`);
   });
 });
 
