@@ -4,8 +4,12 @@ import { TaskRunService, WorkerService } from "taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
 import { catchHandlerErrors } from "./http/catch-handler-errors.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./http/connection-limits.js";
 import { createDualProtocolServer } from "./http/dual-protocol-server.js";
+import { createHostCheck, hostCheckInterceptor } from "./http/host-check.js";
 import { renderMetrics } from "./http/metrics.js";
+import { sendReadableGrpcMessages } from "./http/readable-grpc-message.js";
+import { requestContextValues, requestHost } from "./http/request-context.js";
 import { createTlsServer } from "./http/tls-server.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
@@ -31,6 +35,13 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Finished runs are deleted this long after they end; default 7 days. */
   retentionMs?: number;
+  /** Timeouts and caps of connections; see DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /**
+   * Host names clients may use besides loopback names, IP addresses, the machine's name
+   * and a named `host` (`*.example.com` for subdomains, `*` for any name).
+   */
+  allowedHosts?: string[];
 }
 
 export interface RunningServer {
@@ -50,8 +61,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits });
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
   const ui = createUiHandler(store);
+  const hostCheck = createHostCheck({ allowedHosts: options.allowedHosts ?? [], listenHost: options.host });
   const rpc = connectNodeAdapter({
-    interceptors: options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [],
+    contextValues: requestContextValues,
+    interceptors: [hostCheckInterceptor(hostCheck), ...(options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [])],
     // Runs are small and the link is usually local: gzip cost more CPU than it saved.
     acceptCompression: [],
     // Payloads are checked against the broker's limit; leave room for the envelope.
@@ -71,6 +84,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const fatal = store.fatalError();
         res.writeHead(fatal ? 503 : 200, { "content-type": "text/plain" });
         res.end(fatal ? `unhealthy: ${fatal}\n` : "ok\n");
+        return;
+      }
+      const host = requestHost(req);
+      if (host !== undefined && !hostCheck.allows(host)) {
+        res.writeHead(403, { "content-type": "text/plain" });
+        res.end(`${hostCheck.refusal(host)}\n`);
         return;
       }
       if (options.apiKey && !hasApiKey(req.headers.authorization ?? url.searchParams.get("api_key"), options.apiKey)) {
@@ -97,7 +116,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end("not found\n");
     }),
   });
-  const http = options.tls ? createTlsServer(rpc, options.tls) : createDualProtocolServer(rpc);
+  const handler: typeof rpc = (req, res) => {
+    sendReadableGrpcMessages(res);
+    rpc(req, res);
+  };
+  const connectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
+  const http = options.tls
+    ? createTlsServer(handler, options.tls, connectionLimits)
+    : createDualProtocolServer(handler, connectionLimits);
   let port: number;
   try {
     port = await http.listen(options.port, options.host);

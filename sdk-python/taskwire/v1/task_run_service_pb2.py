@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from taskwire.v1 import task_run_pb2 as taskwire_dot_v1_dot_task__run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"taskwire/v1/task_run_service.proto\x12\x0btaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"?\n\x16ScheduleTaskRunRequest\x12%\n\x03run\x18\x01 \x01(\x0b\x32\x18.taskwire.v1.TaskRunSpec\"7\n\x17ScheduleTaskRunResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65xisting\x18\x02 \x01(\x08\"A\n\x17ScheduleTaskRunsRequest\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.taskwire.v1.TaskRunSpec\"N\n\x18ScheduleTaskRunsResponse\x12\x32\n\x04runs\x18\x01 \x03(\x0b\x32$.taskwire.v1.ScheduleTaskRunResponse\"\xd9\x02\n\x14RecordTaskRunRequest\x12\x10\n\x08task_key\x18\x01 \x01(\t\x12(\n\nparameters\x18\x02 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.taskwire.v1.TaskRunState\x12$\n\x06result\x18\x04 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12%\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x16.taskwire.v1.ErrorInfo\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x04logs\x18\x08 \x03(\x0b\x32\x14.taskwire.v1.LogLine\x12\x0c\n\x04tags\x18\t \x03(\t\"#\n\x15RecordTaskRunResponse\x12\n\n\x02id\x18\x01 \x01(\t\"\x1f\n\x11GetTaskRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x12GetTaskRunResponse\x12&\n\x08task_run\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.TaskRun\"\x87\x01\n\x13ListTaskRunsRequest\x12\x11\n\ttask_keys\x18\x01 \x03(\t\x12)\n\x06states\x18\x02 \x03(\x0e\x32\x19.taskwire.v1.TaskRunState\x12\x0b\n\x03tag\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"X\n\x14ListTaskRunsResponse\x12\'\n\ttask_runs\x18\x01 \x03(\x0b\x32\x14.taskwire.v1.TaskRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"4\n\x12WaitTaskRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"L\n\x13WaitTaskRunResponse\x12&\n\x08task_run\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.TaskRun\x12\r\n\x05\x66inal\x18\x02 \x01(\x08\"T\n\x14WatchTaskRunsRequest\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x17\n\x0funwatch_run_ids\x18\x02 \x03(\t\x12\x12\n\nfinal_only\x18\x03 \x01(\x08\"Y\n\x15WatchTaskRunsResponse\x12\'\n\ttask_runs\x18\x01 \x03(\x0b\x32\x14.taskwire.v1.TaskRun\x12\x17\n\x0funknown_run_ids\x18\x02 \x03(\t\"\"\n\x14\x43\x61ncelTaskRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x15\x43\x61ncelTaskRunResponse\x12&\n\x08task_run\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.TaskRun\"b\n\x16ListTaskRunLogsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12)\n\x05\x61\x66ter\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x03 \x01(\r\">\n\x17ListTaskRunLogsResponse\x12#\n\x05lines\x18\x01 \x03(\x0b\x32\x14.taskwire.v1.LogLine\">\n\x10\x43oncurrencyLimit\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x0e\n\x06\x61\x63tive\x18\x03 \x01(\r\"8\n\x1aSetConcurrencyLimitRequest\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"W\n\x1bSetConcurrencyLimitResponse\x12\x38\n\x11\x63oncurrency_limit\x18\x01 \x01(\x0b\x32\x1d.taskwire.v1.ConcurrencyLimit\"\x1e\n\x1cListConcurrencyLimitsRequest\"Z\n\x1dListConcurrencyLimitsResponse\x12\x39\n\x12\x63oncurrency_limits\x18\x01 \x03(\x0b\x32\x1d.taskwire.v1.ConcurrencyLimit\",\n\x1d\x44\x65leteConcurrencyLimitRequest\x12\x0b\n\x03tag\x18\x01 \x01(\t\" \n\x1e\x44\x65leteConcurrencyLimitResponse2\xfc\x08\n\x0eTaskRunService\x12\\\n\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n\rRecordTaskRun\x12!.taskwire.v1.RecordTaskRunRequest\x1a\".taskwire.v1.RecordTaskRunResponse\x12M\n\nGetTaskRun\x12\x1e.taskwire.v1.GetTaskRunRequest\x1a\x1f.taskwire.v1.GetTaskRunResponse\x12S\n\x0cListTaskRuns\x12 .taskwire.v1.ListTaskRunsRequest\x1a!.taskwire.v1.ListTaskRunsResponse\x12P\n\x0bWaitTaskRun\x12\x1f.taskwire.v1.WaitTaskRunRequest\x1a .taskwire.v1.WaitTaskRunResponse\x12Z\n\rWatchTaskRuns\x12!.taskwire.v1.WatchTaskRunsRequest\x1a\".taskwire.v1.WatchTaskRunsResponse(\x01\x30\x01\x12V\n\rCancelTaskRun\x12!.taskwire.v1.CancelTaskRunRequest\x1a\".taskwire.v1.CancelTaskRunResponse\x12\\\n\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12h\n\x13SetConcurrencyLimit\x12\'.taskwire.v1.SetConcurrencyLimitRequest\x1a(.taskwire.v1.SetConcurrencyLimitResponse\x12n\n\x15ListConcurrencyLimits\x12).taskwire.v1.ListConcurrencyLimitsRequest\x1a*.taskwire.v1.ListConcurrencyLimitsResponse\x12q\n\x16\x44\x65leteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"taskwire/v1/task_run_service.proto\x12\x0btaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"?\n\x16ScheduleTaskRunRequest\x12%\n\x03run\x18\x01 \x01(\x0b\x32\x18.taskwire.v1.TaskRunSpec\"7\n\x17ScheduleTaskRunResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65xisting\x18\x02 \x01(\x08\"A\n\x17ScheduleTaskRunsRequest\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.taskwire.v1.TaskRunSpec\"N\n\x18ScheduleTaskRunsResponse\x12\x32\n\x04runs\x18\x01 \x03(\x0b\x32$.taskwire.v1.ScheduleTaskRunResponse\"\xd9\x02\n\x14RecordTaskRunRequest\x12\x10\n\x08task_key\x18\x01 \x01(\t\x12(\n\nparameters\x18\x02 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.taskwire.v1.TaskRunState\x12$\n\x06result\x18\x04 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12%\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x16.taskwire.v1.ErrorInfo\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x04logs\x18\x08 \x03(\x0b\x32\x14.taskwire.v1.LogLine\x12\x0c\n\x04tags\x18\t \x03(\t\"#\n\x15RecordTaskRunResponse\x12\n\n\x02id\x18\x01 \x01(\t\"\x1f\n\x11GetTaskRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x12GetTaskRunResponse\x12&\n\x08task_run\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.TaskRun\"\x87\x01\n\x13ListTaskRunsRequest\x12\x11\n\ttask_keys\x18\x01 \x03(\t\x12)\n\x06states\x18\x02 \x03(\x0e\x32\x19.taskwire.v1.TaskRunState\x12\x0b\n\x03tag\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"X\n\x14ListTaskRunsResponse\x12\'\n\ttask_runs\x18\x01 \x03(\x0b\x32\x14.taskwire.v1.TaskRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"4\n\x12WaitTaskRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"L\n\x13WaitTaskRunResponse\x12&\n\x08task_run\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.TaskRun\x12\r\n\x05\x66inal\x18\x02 \x01(\x08\"p\n\x14WatchTaskRunsRequest\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x17\n\x0funwatch_run_ids\x18\x02 \x03(\t\x12\x12\n\nfinal_only\x18\x03 \x01(\x08\x12\x1a\n\x12include_parameters\x18\x04 \x01(\x08\"Y\n\x15WatchTaskRunsResponse\x12\'\n\ttask_runs\x18\x01 \x03(\x0b\x32\x14.taskwire.v1.TaskRun\x12\x17\n\x0funknown_run_ids\x18\x02 \x03(\t\"\"\n\x14\x43\x61ncelTaskRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x15\x43\x61ncelTaskRunResponse\x12&\n\x08task_run\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.TaskRun\"b\n\x16ListTaskRunLogsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12)\n\x05\x61\x66ter\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x03 \x01(\r\">\n\x17ListTaskRunLogsResponse\x12#\n\x05lines\x18\x01 \x03(\x0b\x32\x14.taskwire.v1.LogLine\">\n\x10\x43oncurrencyLimit\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x0e\n\x06\x61\x63tive\x18\x03 \x01(\r\"8\n\x1aSetConcurrencyLimitRequest\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"W\n\x1bSetConcurrencyLimitResponse\x12\x38\n\x11\x63oncurrency_limit\x18\x01 \x01(\x0b\x32\x1d.taskwire.v1.ConcurrencyLimit\"\x1e\n\x1cListConcurrencyLimitsRequest\"Z\n\x1dListConcurrencyLimitsResponse\x12\x39\n\x12\x63oncurrency_limits\x18\x01 \x03(\x0b\x32\x1d.taskwire.v1.ConcurrencyLimit\",\n\x1d\x44\x65leteConcurrencyLimitRequest\x12\x0b\n\x03tag\x18\x01 \x01(\t\" \n\x1e\x44\x65leteConcurrencyLimitResponse2\xfc\x08\n\x0eTaskRunService\x12\\\n\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n\rRecordTaskRun\x12!.taskwire.v1.RecordTaskRunRequest\x1a\".taskwire.v1.RecordTaskRunResponse\x12M\n\nGetTaskRun\x12\x1e.taskwire.v1.GetTaskRunRequest\x1a\x1f.taskwire.v1.GetTaskRunResponse\x12S\n\x0cListTaskRuns\x12 .taskwire.v1.ListTaskRunsRequest\x1a!.taskwire.v1.ListTaskRunsResponse\x12P\n\x0bWaitTaskRun\x12\x1f.taskwire.v1.WaitTaskRunRequest\x1a .taskwire.v1.WaitTaskRunResponse\x12Z\n\rWatchTaskRuns\x12!.taskwire.v1.WatchTaskRunsRequest\x1a\".taskwire.v1.WatchTaskRunsResponse(\x01\x30\x01\x12V\n\rCancelTaskRun\x12!.taskwire.v1.CancelTaskRunRequest\x1a\".taskwire.v1.CancelTaskRunResponse\x12\\\n\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12h\n\x13SetConcurrencyLimit\x12\'.taskwire.v1.SetConcurrencyLimitRequest\x1a(.taskwire.v1.SetConcurrencyLimitResponse\x12n\n\x15ListConcurrencyLimits\x12).taskwire.v1.ListConcurrencyLimitsRequest\x1a*.taskwire.v1.ListConcurrencyLimitsResponse\x12q\n\x16\x44\x65leteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,31 +58,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WAITTASKRUNRESPONSE']._serialized_start=1143
   _globals['_WAITTASKRUNRESPONSE']._serialized_end=1219
   _globals['_WATCHTASKRUNSREQUEST']._serialized_start=1221
-  _globals['_WATCHTASKRUNSREQUEST']._serialized_end=1305
-  _globals['_WATCHTASKRUNSRESPONSE']._serialized_start=1307
-  _globals['_WATCHTASKRUNSRESPONSE']._serialized_end=1396
-  _globals['_CANCELTASKRUNREQUEST']._serialized_start=1398
-  _globals['_CANCELTASKRUNREQUEST']._serialized_end=1432
-  _globals['_CANCELTASKRUNRESPONSE']._serialized_start=1434
-  _globals['_CANCELTASKRUNRESPONSE']._serialized_end=1497
-  _globals['_LISTTASKRUNLOGSREQUEST']._serialized_start=1499
-  _globals['_LISTTASKRUNLOGSREQUEST']._serialized_end=1597
-  _globals['_LISTTASKRUNLOGSRESPONSE']._serialized_start=1599
-  _globals['_LISTTASKRUNLOGSRESPONSE']._serialized_end=1661
-  _globals['_CONCURRENCYLIMIT']._serialized_start=1663
-  _globals['_CONCURRENCYLIMIT']._serialized_end=1725
-  _globals['_SETCONCURRENCYLIMITREQUEST']._serialized_start=1727
-  _globals['_SETCONCURRENCYLIMITREQUEST']._serialized_end=1783
-  _globals['_SETCONCURRENCYLIMITRESPONSE']._serialized_start=1785
-  _globals['_SETCONCURRENCYLIMITRESPONSE']._serialized_end=1872
-  _globals['_LISTCONCURRENCYLIMITSREQUEST']._serialized_start=1874
-  _globals['_LISTCONCURRENCYLIMITSREQUEST']._serialized_end=1904
-  _globals['_LISTCONCURRENCYLIMITSRESPONSE']._serialized_start=1906
-  _globals['_LISTCONCURRENCYLIMITSRESPONSE']._serialized_end=1996
-  _globals['_DELETECONCURRENCYLIMITREQUEST']._serialized_start=1998
-  _globals['_DELETECONCURRENCYLIMITREQUEST']._serialized_end=2042
-  _globals['_DELETECONCURRENCYLIMITRESPONSE']._serialized_start=2044
-  _globals['_DELETECONCURRENCYLIMITRESPONSE']._serialized_end=2076
-  _globals['_TASKRUNSERVICE']._serialized_start=2079
-  _globals['_TASKRUNSERVICE']._serialized_end=3227
+  _globals['_WATCHTASKRUNSREQUEST']._serialized_end=1333
+  _globals['_WATCHTASKRUNSRESPONSE']._serialized_start=1335
+  _globals['_WATCHTASKRUNSRESPONSE']._serialized_end=1424
+  _globals['_CANCELTASKRUNREQUEST']._serialized_start=1426
+  _globals['_CANCELTASKRUNREQUEST']._serialized_end=1460
+  _globals['_CANCELTASKRUNRESPONSE']._serialized_start=1462
+  _globals['_CANCELTASKRUNRESPONSE']._serialized_end=1525
+  _globals['_LISTTASKRUNLOGSREQUEST']._serialized_start=1527
+  _globals['_LISTTASKRUNLOGSREQUEST']._serialized_end=1625
+  _globals['_LISTTASKRUNLOGSRESPONSE']._serialized_start=1627
+  _globals['_LISTTASKRUNLOGSRESPONSE']._serialized_end=1689
+  _globals['_CONCURRENCYLIMIT']._serialized_start=1691
+  _globals['_CONCURRENCYLIMIT']._serialized_end=1753
+  _globals['_SETCONCURRENCYLIMITREQUEST']._serialized_start=1755
+  _globals['_SETCONCURRENCYLIMITREQUEST']._serialized_end=1811
+  _globals['_SETCONCURRENCYLIMITRESPONSE']._serialized_start=1813
+  _globals['_SETCONCURRENCYLIMITRESPONSE']._serialized_end=1900
+  _globals['_LISTCONCURRENCYLIMITSREQUEST']._serialized_start=1902
+  _globals['_LISTCONCURRENCYLIMITSREQUEST']._serialized_end=1932
+  _globals['_LISTCONCURRENCYLIMITSRESPONSE']._serialized_start=1934
+  _globals['_LISTCONCURRENCYLIMITSRESPONSE']._serialized_end=2024
+  _globals['_DELETECONCURRENCYLIMITREQUEST']._serialized_start=2026
+  _globals['_DELETECONCURRENCYLIMITREQUEST']._serialized_end=2070
+  _globals['_DELETECONCURRENCYLIMITRESPONSE']._serialized_start=2072
+  _globals['_DELETECONCURRENCYLIMITRESPONSE']._serialized_end=2104
+  _globals['_TASKRUNSERVICE']._serialized_start=2107
+  _globals['_TASKRUNSERVICE']._serialized_end=3255
 # @@protoc_insertion_point(module_scope)

@@ -115,14 +115,16 @@ class WaitTaskRunResponse(_message.Message):
     def __init__(self, task_run: _Optional[_Union[_task_run_pb2.TaskRun, _Mapping]] = ..., final: bool = ...) -> None: ...
 
 class WatchTaskRunsRequest(_message.Message):
-    __slots__ = ("run_ids", "unwatch_run_ids", "final_only")
+    __slots__ = ("run_ids", "unwatch_run_ids", "final_only", "include_parameters")
     RUN_IDS_FIELD_NUMBER: _ClassVar[int]
     UNWATCH_RUN_IDS_FIELD_NUMBER: _ClassVar[int]
     FINAL_ONLY_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     run_ids: _containers.RepeatedScalarFieldContainer[str]
     unwatch_run_ids: _containers.RepeatedScalarFieldContainer[str]
     final_only: bool
-    def __init__(self, run_ids: _Optional[_Iterable[str]] = ..., unwatch_run_ids: _Optional[_Iterable[str]] = ..., final_only: bool = ...) -> None: ...
+    include_parameters: bool
+    def __init__(self, run_ids: _Optional[_Iterable[str]] = ..., unwatch_run_ids: _Optional[_Iterable[str]] = ..., final_only: bool = ..., include_parameters: bool = ...) -> None: ...
 
 class WatchTaskRunsResponse(_message.Message):
     __slots__ = ("task_runs", "unknown_run_ids")

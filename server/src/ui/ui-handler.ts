@@ -7,11 +7,21 @@ interface Response {
   end(body: string): unknown;
 }
 
+/**
+ * The pages have no scripts and one inline stylesheet: the policy allows exactly that, so
+ * injected markup can neither run nor load anything, and no other site may frame them.
+ */
+export const UI_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+};
+
 /** The read-only web UI: the list of runs and one page per run, rendered on the server. */
 export function createUiHandler(store: Store) {
   return async (res: Response, url: URL): Promise<boolean> => {
     const send = (status: number, html: string) => {
-      res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
+      res.writeHead(status, { "content-type": "text/html; charset=utf-8", ...UI_SECURITY_HEADERS });
       res.end(html);
     };
     if (url.pathname === "/" || url.pathname === "/task-runs") {

@@ -690,14 +690,18 @@ func (x *WaitTaskRunResponse) GetFinal() bool {
 
 type WatchTaskRunsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Runs to watch from now on.
+	// Runs to watch from now on. Repeated ids count once; one stream watches at most
+	// 10,000 runs at a time (RESOURCE_EXHAUSTED beyond); a final run stops counting once sent.
 	RunIds []string `protobuf:"bytes,1,rep,name=run_ids,json=runIds,proto3" json:"run_ids,omitempty"`
 	// Runs to stop watching.
 	UnwatchRunIds []string `protobuf:"bytes,2,rep,name=unwatch_run_ids,json=unwatchRunIds,proto3" json:"unwatch_run_ids,omitempty"`
 	// Sent with the first message: true to receive only final states.
-	FinalOnly     bool `protobuf:"varint,3,opt,name=final_only,json=finalOnly,proto3" json:"final_only,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FinalOnly bool `protobuf:"varint,3,opt,name=final_only,json=finalOnly,proto3" json:"final_only,omitempty"`
+	// Sent with the first message: true to receive each run's parameters too. Left out by
+	// default: a watcher wants states and results, and parameters may be megabytes each.
+	IncludeParameters bool `protobuf:"varint,4,opt,name=include_parameters,json=includeParameters,proto3" json:"include_parameters,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *WatchTaskRunsRequest) Reset() {
@@ -747,6 +751,13 @@ func (x *WatchTaskRunsRequest) GetUnwatchRunIds() []string {
 func (x *WatchTaskRunsRequest) GetFinalOnly() bool {
 	if x != nil {
 		return x.FinalOnly
+	}
+	return false
+}
+
+func (x *WatchTaskRunsRequest) GetIncludeParameters() bool {
+	if x != nil {
+		return x.IncludeParameters
 	}
 	return false
 }
@@ -1365,12 +1376,13 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"timeout_ms\x18\x02 \x01(\rR\ttimeoutMs\"\\\n" +
 	"\x13WaitTaskRunResponse\x12/\n" +
 	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\x12\x14\n" +
-	"\x05final\x18\x02 \x01(\bR\x05final\"v\n" +
+	"\x05final\x18\x02 \x01(\bR\x05final\"\xa5\x01\n" +
 	"\x14WatchTaskRunsRequest\x12\x17\n" +
 	"\arun_ids\x18\x01 \x03(\tR\x06runIds\x12&\n" +
 	"\x0funwatch_run_ids\x18\x02 \x03(\tR\runwatchRunIds\x12\x1d\n" +
 	"\n" +
-	"final_only\x18\x03 \x01(\bR\tfinalOnly\"r\n" +
+	"final_only\x18\x03 \x01(\bR\tfinalOnly\x12-\n" +
+	"\x12include_parameters\x18\x04 \x01(\bR\x11includeParameters\"r\n" +
 	"\x15WatchTaskRunsResponse\x121\n" +
 	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12&\n" +
 	"\x0funknown_run_ids\x18\x02 \x03(\tR\runknownRunIds\"&\n" +

@@ -102,12 +102,20 @@ export interface WaitTaskRunResponse {
 }
 
 export interface WatchTaskRunsRequest {
-  /** Runs to watch from now on. */
+  /**
+   * Runs to watch from now on. Repeated ids count once; one stream watches at most
+   * 10,000 runs at a time (RESOURCE_EXHAUSTED beyond); a final run stops counting once sent.
+   */
   runIds: string[];
   /** Runs to stop watching. */
   unwatchRunIds: string[];
   /** Sent with the first message: true to receive only final states. */
   finalOnly: boolean;
+  /**
+   * Sent with the first message: true to receive each run's parameters too. Left out by
+   * default: a watcher wants states and results, and parameters may be megabytes each.
+   */
+  includeParameters: boolean;
 }
 
 export interface WatchTaskRunsResponse {
@@ -1328,7 +1336,7 @@ export const WaitTaskRunResponse: MessageFns<WaitTaskRunResponse> = {
 };
 
 function createBaseWatchTaskRunsRequest(): WatchTaskRunsRequest {
-  return { runIds: [], unwatchRunIds: [], finalOnly: false };
+  return { runIds: [], unwatchRunIds: [], finalOnly: false, includeParameters: false };
 }
 
 export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
@@ -1341,6 +1349,9 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
     }
     if (message.finalOnly !== false) {
       writer.uint32(24).bool(message.finalOnly);
+    }
+    if (message.includeParameters !== false) {
+      writer.uint32(32).bool(message.includeParameters);
     }
     return writer;
   },
@@ -1382,6 +1393,14 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
             message.finalOnly = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.includeParameters = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1411,6 +1430,11 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
         : isSet(object.final_only)
         ? globalThis.Boolean(object.final_only)
         : false,
+      includeParameters: isSet(object.includeParameters)
+        ? globalThis.Boolean(object.includeParameters)
+        : isSet(object.include_parameters)
+        ? globalThis.Boolean(object.include_parameters)
+        : false,
     };
   },
 
@@ -1425,6 +1449,9 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
     if (message.finalOnly !== false) {
       obj.finalOnly = message.finalOnly;
     }
+    if (message.includeParameters !== false) {
+      obj.includeParameters = message.includeParameters;
+    }
     return obj;
   },
 
@@ -1436,6 +1463,7 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
     message.runIds = object.runIds?.map((e) => e) || [];
     message.unwatchRunIds = object.unwatchRunIds?.map((e) => e) || [];
     message.finalOnly = object.finalOnly ?? false;
+    message.includeParameters = object.includeParameters ?? false;
     return message;
   },
 };
