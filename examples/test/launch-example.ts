@@ -34,13 +34,17 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Starts examples/dist/<name>/main.js on free ports; resolves once every process is up. */
-export async function launchExample(name: string, extraEnv: Record<string, string> = {}, readyTimeoutMs = 60_000): Promise<LaunchedExample> {
+export async function launchExample(
+  name: string,
+  extraEnv: (home: string) => Record<string, string> = () => ({}),
+  readyTimeoutMs = 60_000,
+): Promise<LaunchedExample> {
   const home = mkdtempSync(join(tmpdir(), `taskwire-example-${name}-`));
   const taskwirePort = await freePort();
   const appPort = await freePort();
   // A developer's own TASKWIRE_* settings must not leak into the processes under test.
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TASKWIRE_")));
-  const env = { ...clean, TASKWIRE_HOME: home, TASKWIRE_SERVER_PORT: String(taskwirePort), PORT: String(appPort), TASKWIRE_LOG_LEVEL: "warn", ...extraEnv };
+  const env = { ...clean, TASKWIRE_HOME: home, TASKWIRE_SERVER_PORT: String(taskwirePort), PORT: String(appPort), TASKWIRE_LOG_LEVEL: "warn", ...extraEnv(home) };
   const launcher = spawn(process.execPath, [join(root, `examples/dist/${name}/main.js`)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const pids = new Map<string, number>();
