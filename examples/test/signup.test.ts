@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createTaskRunFuture, createTaskwireClient, type TaskRunSnapshot, type TaskwireClient } from "taskwire";
+import { TaskRunState } from "taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../server/src/bench/processes.js";
 import { isAlive, type LaunchedExample, launchExample } from "./launch-example.js";
@@ -64,7 +65,7 @@ async function killWhileBusy(name: string): Promise<void> {
   const workerId = workerIdOf(name);
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const { taskRuns } = await client.taskRuns.listTaskRuns({ states: [3 /* RUNNING */], pageSize: 1000 });
+    const { taskRuns } = await client.taskRuns.listTaskRuns({ states: [TaskRunState.RUNNING], pageSize: 1000 });
     if (taskRuns.some((run) => run.workerId === workerId)) break;
     if (Date.now() > deadline) throw new Error(`${name} (${workerId}) held no running run for 20 s`);
     await new Promise((resolve) => setTimeout(resolve, 5));
