@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 
 /** One process of an example: what to run, and the line it prints once it is ready. */
 export interface ProcessSpec {
@@ -47,8 +49,8 @@ export function createProcessGroup(): ProcessGroup {
     let ready = false;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${spec.name} printed no "${spec.ready}" in ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
-      const onData = (chunk: Buffer) => {
-        for (const line of chunk.toString().split("\n")) if (line) process.stdout.write(`[${spec.name}] ${line}\n`);
+      const onData = (chunk: string) => {
+        process.stdout.write(`[${spec.name}] ${chunk}\n`);
         if (ready) return;
         output += chunk;
         if (output.includes(spec.ready)) {
@@ -58,8 +60,8 @@ export function createProcessGroup(): ProcessGroup {
           resolve();
         }
       };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", onData);
+      if (child.stdout) eachLine(child.stdout, onData);
+      if (child.stderr) eachLine(child.stderr, onData);
       child.once("error", (error) => {
         clearTimeout(timer);
         reject(new Error(`${spec.name}: ${error.message}`));
@@ -93,6 +95,11 @@ export function createProcessGroup(): ProcessGroup {
     },
     stop,
   };
+}
+
+/** Calls `onLine` with each whole line of the stream, so two processes' lines never interleave. */
+function eachLine(stream: Readable, onLine: (line: string) => void): void {
+  createInterface({ input: stream, crlfDelay: Infinity }).on("line", onLine);
 }
 
 /** Starts the processes, stops them all on Ctrl-C (SIGINT) or SIGTERM, then exits. */

@@ -53,7 +53,8 @@ export async function launchExample(
     const timer = setTimeout(() => reject(new Error(`example ${name} was not up after ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk;
-      for (const match of chunk.toString().matchAll(/^started (\S+) \(pid (\d+)\)$/gm)) pids.set(match[1], Number(match[2]));
+      // The whole output, not the chunk: a pipe may cut a line in two.
+      for (const match of output.matchAll(/^started (\S+) \(pid (\d+)\)$/gm)) pids.set(match[1], Number(match[2]));
       if (output.includes("Ctrl-C stops every process")) {
         clearTimeout(timer);
         resolve();
