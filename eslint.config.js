@@ -18,6 +18,7 @@ export default defineConfig(
       "conformance/workers/**/*.ts",
       "examples/*.ts",
       "examples/polyglot/*.ts",
+      "examples/{shared,web-app,signup,ask}/*.ts",
       "examples/nice-grpc-worker/src/**/*.ts",
     ],
     languageOptions: {

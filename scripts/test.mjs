@@ -34,9 +34,13 @@ const python = join(root, "sdk-python/.venv/bin/python");
   const venv = join(root, "sdk-python/.venv");
   const stamp = join(venv, ".installed");
   const pyproject = join(root, "sdk-python/pyproject.toml");
-  if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(pyproject).mtimeMs) {
+  // The examples' Python workers need a few packages of their own (the ask example's BM25).
+  const exampleRequirements = join(root, "examples/ask/requirements.txt");
+  const newest = Math.max(statSync(pyproject).mtimeMs, statSync(exampleRequirements).mtimeMs);
+  if (!existsSync(stamp) || statSync(stamp).mtimeMs < newest) {
     run("python3", ["-m", "venv", venv]);
     run(python, ["-m", "pip", "install", "--quiet", "-e", `${join(root, "sdk-python")}[dev]`]);
+    run(python, ["-m", "pip", "install", "--quiet", "-r", exampleRequirements]);
     run("touch", [stamp]);
   }
 }
