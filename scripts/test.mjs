@@ -124,7 +124,7 @@ if (wanted("checks")) {
   // Generated code is committed and never edited: regenerating must change nothing.
   const checks = [
     ["buf lint", "npx", ["buf", "lint"]],
-    ["TypeScript stubs match proto/", "npx", ["buf", "generate"], "sdk-ts/src/gen"],
+    ["TypeScript stubs match proto/", "npx", ["buf", "generate"], "proto-ts/src/gen"],
     ["Python stubs match proto/", "bash", ["sdk-python/scripts/generate.sh"], "sdk-python/taskwire/v1"],
     ["Go stubs match proto/", "bash", ["examples/go-worker/generate.sh"], "examples/go-worker/gen"],
     ["nice-grpc stubs match proto/", "npm", ["run", "generate", "--workspace", "examples/nice-grpc-worker"], "examples/nice-grpc-worker/src/gen"],

@@ -3,7 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import Fastify from "fastify";
 import { defaultClient } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { answerQuestion } from "./tasks.js";
 
 const port = Number(process.env.PORT ?? 3000);

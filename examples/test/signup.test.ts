@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createTaskRunFuture, createTaskwireClient, type TaskRunSnapshot, type TaskwireClient } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../server/src/bench/processes.js";
 import { isAlive, type LaunchedExample, launchExample } from "./launch-example.js";

@@ -2,7 +2,7 @@ import type { Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createAsyncQueue, type AsyncQueue } from "./async-queue.js";
 import { refusalOf } from "./server-refusal.js";
-import { type TaskRun, TaskRunService, type WatchTaskRunsRequestSchema } from "./gen/index.js";
+import { type TaskRun, TaskRunService, type WatchTaskRunsRequestSchema } from "@taskwire/proto";
 
 export interface RunWatcher {
   /** Resolves with the run once it is final; rejects with the signal's reason if it aborts first. */

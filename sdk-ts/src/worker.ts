@@ -6,7 +6,7 @@ import { createAsyncQueue } from "./async-queue.js";
 import { refusalOf } from "./server-refusal.js";
 import { defaultClient } from "./default-client.js";
 import { describeError, type ErrorDescription } from "./error-info.js";
-import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "./gen/index.js";
+import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "@taskwire/proto";
 import { decodeParameters, encodeJson, JSON_CONTENT_TYPE } from "./json-payload.js";
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";

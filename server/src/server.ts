@@ -1,6 +1,6 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { pino } from "pino";
-import { TaskRunService, WorkerService } from "taskwire/proto";
+import { TaskRunService, WorkerService } from "@taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
 import { catchHandlerErrors } from "./http/catch-handler-errors.js";

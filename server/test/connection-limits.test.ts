@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { createTaskwireClient } from "taskwire";
-import { TaskRunService } from "taskwire/proto";
+import { TaskRunService } from "@taskwire/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConnectionLimits } from "../src/http/connection-limits.js";
 import { type RunningServer, startServer } from "../src/server.js";

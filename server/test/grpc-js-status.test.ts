@@ -8,7 +8,7 @@ import {
   GetTaskRunResponseSchema,
   WatchTaskRunsRequestSchema,
   WatchTaskRunsResponseSchema,
-} from "taskwire/proto";
+} from "@taskwire/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { specGrpcMessage } from "../src/http/readable-grpc-message.js";
 import { MAX_WATCHED_RUNS } from "../src/rpc/task-run-service.js";

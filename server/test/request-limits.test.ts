@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createAsyncQueue } from "taskwire/async-queue";
-import { TaskRunService, type WatchTaskRunsRequestSchema, type WatchTaskRunsResponse } from "taskwire/proto";
+import { TaskRunService, type WatchTaskRunsRequestSchema, type WatchTaskRunsResponse } from "@taskwire/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_CONCURRENCY_LIMITS, MAX_WAITS_PER_CONNECTION, MAX_WATCHED_RUNS } from "../src/rpc/task-run-service.js";
 import { startServer } from "../src/server.js";

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { pino } from "pino";
 import { createTaskwireClient, createWorker, currentRun, exponentialBackoff, NonRetryableError, task, TaskRunError } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProcess } from "../src/bench/processes.js";
 import { startRetention } from "../src/store/retention.js";

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createWorker, task, TaskRunError, UnserializableValueError } from "taskwire";
-import { type TaskRun, TaskRunState } from "taskwire/proto";
+import { type TaskRun, TaskRunState } from "@taskwire/proto";
 import { createAsyncQueue } from "taskwire/async-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";

@@ -1,5 +1,5 @@
-import type { TaskRun } from "taskwire/proto";
-import { TaskRunState } from "taskwire/proto";
+import type { TaskRun } from "@taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { UsageError } from "./cli-error.js";
 import { createCommand } from "./command.js";
 import { createCommandGroup } from "./command-group.js";

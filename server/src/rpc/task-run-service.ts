@@ -1,7 +1,7 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { createAsyncQueue } from "taskwire/async-queue";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type TaskRun, TaskRunService, type WatchTaskRunsResponseSchema } from "taskwire/proto";
+import { type TaskRun, TaskRunService, type WatchTaskRunsResponseSchema } from "@taskwire/proto";
 import type { Broker } from "../broker/broker.js";
 import type { Watcher } from "../broker/watch-registry.js";
 import { FINAL_STATES, type RunRecord, type Store } from "../store/store.js";

@@ -9,7 +9,7 @@ import {
   type SubscribeTaskRunsResponse,
   SubscribeTaskRunsResponseSchema,
   WorkerService,
-} from "taskwire/proto";
+} from "@taskwire/proto";
 import type { Broker, LeasedRun, WorkerChannel, WorkerSession } from "../broker/broker.js";
 import { DISPATCH_BYTES_PER_WORKER, MAX_UNSENT_BYTES_FOR_DISPATCH } from "../broker/dispatch-budget.js";
 import { maxMessageBytes, splitAssignments } from "./assignment-size.js";
