@@ -7,6 +7,7 @@ import { catchHandlerErrors } from "./http/catch-handler-errors.js";
 import { createDualProtocolServer } from "./http/dual-protocol-server.js";
 import { renderMetrics } from "./http/metrics.js";
 import { createTlsServer } from "./http/tls-server.js";
+import { createRunChangeFeed } from "./rpc/run-change-feed.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
@@ -47,7 +48,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const concurrencyLimits = await store.listConcurrencyLimits();
-  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits });
+  const feed = createRunChangeFeed({ store, logger });
+  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits, onCommitted: feed.committed });
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
   const ui = createUiHandler(store);
   const rpc = connectNodeAdapter({
@@ -57,7 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Payloads are checked against the broker's limit; leave room for the envelope.
     readMaxBytes: broker.limits.maxPayloadBytes * 4 + 64 * 1024,
     routes(router) {
-      router.service(TaskRunService, createTaskRunService({ broker, store }));
+      router.service(TaskRunService, createTaskRunService({ broker, store, feed }));
       router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
     },
     fallback: catchHandlerErrors(logger, async (req, res) => {
@@ -120,6 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close() {
       closing ??= (async () => {
         retention.stop();
+        feed.close();
         await broker.close(options.shutdownGraceMs ?? 10_000);
         await http.close();
         await store.close();

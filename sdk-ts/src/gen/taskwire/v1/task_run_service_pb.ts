@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/task_run_service.proto.
  */
 export const file_taskwire_v1_task_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIocBChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIIlQKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgiWQoVV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPdW5rbm93bl9ydW5faWRzGAIgAygJIiIKFENhbmNlbFRhc2tSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIj8KFUNhbmNlbFRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iYgoWTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgNIj4KF0xpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEiMKBWxpbmVzGAEgAygLMhQudGFza3dpcmUudjEuTG9nTGluZSI+ChBDb25jdXJyZW5jeUxpbWl0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDRIOCgZhY3RpdmUYAyABKA0iOAoaU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QSCwoDdGFnGAEgASgJEg0KBWxpbWl0GAIgASgNIlcKG1NldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRI4ChFjb25jdXJyZW5jeV9saW1pdBgBIAEoCzIdLnRhc2t3aXJlLnYxLkNvbmN1cnJlbmN5TGltaXQiHgocTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdCJaCh1MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXNwb25zZRI5ChJjb25jdXJyZW5jeV9saW1pdHMYASADKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0IiwKHURlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCSIgCh5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2Uy/AgKDlRhc2tSdW5TZXJ2aWNlElwKD1NjaGVkdWxlVGFza1J1bhIjLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlcXVlc3QaJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXNwb25zZRJfChBTY2hlZHVsZVRhc2tSdW5zEiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1JlcXVlc3QaJS50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USVgoNUmVjb3JkVGFza1J1bhIhLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlc3BvbnNlEk0KCkdldFRhc2tSdW4SHi50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVxdWVzdBofLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXNwb25zZRJTCgxMaXN0VGFza1J1bnMSIC50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXF1ZXN0GiEudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVzcG9uc2USUAoLV2FpdFRhc2tSdW4SHy50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlcXVlc3QaIC50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlc3BvbnNlEloKDVdhdGNoVGFza1J1bnMSIS50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVxdWVzdBoiLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXNwb25zZSgBMAESVgoNQ2FuY2VsVGFza1J1bhIhLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlc3BvbnNlElwKD0xpc3RUYXNrUnVuTG9ncxIjLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QaJC50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXNwb25zZRJoChNTZXRDb25jdXJyZW5jeUxpbWl0EicudGFza3dpcmUudjEuU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QaKC50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USbgoVTGlzdENvbmN1cnJlbmN5TGltaXRzEikudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdBoqLnRhc2t3aXJlLnYxLkxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEnEKFkRlbGV0ZUNvbmN1cnJlbmN5TGltaXQSKi50YXNrd2lyZS52MS5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBorLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIpQCChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRIRCglpZF9wcmVmaXgYByABKAkSMQoNY3JlYXRlZF9hZnRlchgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIIlQKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgiWQoVV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPdW5rbm93bl9ydW5faWRzGAIgAygJIiIKFENhbmNlbFRhc2tSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIj8KFUNhbmNlbFRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iYgoWTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgNIj4KF0xpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEiMKBWxpbmVzGAEgAygLMhQudGFza3dpcmUudjEuTG9nTGluZSI+ChBDb25jdXJyZW5jeUxpbWl0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDRIOCgZhY3RpdmUYAyABKA0iOAoaU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QSCwoDdGFnGAEgASgJEg0KBWxpbWl0GAIgASgNIlcKG1NldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRI4ChFjb25jdXJyZW5jeV9saW1pdBgBIAEoCzIdLnRhc2t3aXJlLnYxLkNvbmN1cnJlbmN5TGltaXQiHgocTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdCJaCh1MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXNwb25zZRI5ChJjb25jdXJyZW5jeV9saW1pdHMYASADKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0IiwKHURlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCSIgCh5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2Ui8QEKF1dhdGNoVGFza1J1bkxpc3RSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXdvcmtlcl9pZBgEIAEoCRIRCglpZF9wcmVmaXgYBSABKAkSMQoNY3JlYXRlZF9hZnRlchgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl4KGFdhdGNoVGFza1J1bkxpc3RSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhkKEXVubWF0Y2hlZF9ydW5faWRzGAIgAygJIlQKF1dhdGNoVGFza1J1bkxvZ3NSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIpCgVhZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPwoYV2F0Y2hUYXNrUnVuTG9nc1Jlc3BvbnNlEiMKBWxpbmVzGAEgAygLMhQudGFza3dpcmUudjEuTG9nTGluZSItChNHZXRUYXNrU3RhdHNSZXF1ZXN0EhYKDndpbmRvd19taW51dGVzGAEgASgNIuUBCglUYXNrU3RhdHMSEAoIdGFza19rZXkYASABKAkSEQoJc2NoZWR1bGVkGAIgASgNEg8KB3BlbmRpbmcYAyABKA0SDwoHcnVubmluZxgEIAEoDRIcChRjb21wbGV0ZWRfcGVyX21pbnV0ZRgFIAMoDRIZChFmYWlsZWRfcGVyX21pbnV0ZRgGIAMoDRIcChRkdXJhdGlvbl9wNTBfc2Vjb25kcxgHIAEoARIcChRkdXJhdGlvbl9wOTVfc2Vjb25kcxgIIAEoARIcChRkdXJhdGlvbl9wOTlfc2Vjb25kcxgJIAEoASKHAQoUR2V0VGFza1N0YXRzUmVzcG9uc2USMAoMd2luZG93X3N0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg53aW5kb3dfbWludXRlcxgCIAEoDRIlCgV0YXNrcxgDIAMoCzIWLnRhc2t3aXJlLnYxLlRhc2tTdGF0czKXCwoOVGFza1J1blNlcnZpY2USXAoPU2NoZWR1bGVUYXNrUnVuEiMudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuUmVxdWVzdBokLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlEl8KEFNjaGVkdWxlVGFza1J1bnMSJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVxdWVzdBolLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1bnNSZXNwb25zZRJWCg1SZWNvcmRUYXNrUnVuEiEudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlcXVlc3QaIi50YXNrd2lyZS52MS5SZWNvcmRUYXNrUnVuUmVzcG9uc2USTQoKR2V0VGFza1J1bhIeLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXF1ZXN0Gh8udGFza3dpcmUudjEuR2V0VGFza1J1blJlc3BvbnNlElMKDExpc3RUYXNrUnVucxIgLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuc1JlcXVlc3QaIS50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXNwb25zZRJQCgtXYWl0VGFza1J1bhIfLnRhc2t3aXJlLnYxLldhaXRUYXNrUnVuUmVxdWVzdBogLnRhc2t3aXJlLnYxLldhaXRUYXNrUnVuUmVzcG9uc2USWgoNV2F0Y2hUYXNrUnVucxIhLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXF1ZXN0GiIudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlKAEwARJWCg1DYW5jZWxUYXNrUnVuEiEudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlcXVlc3QaIi50YXNrd2lyZS52MS5DYW5jZWxUYXNrUnVuUmVzcG9uc2USXAoPTGlzdFRhc2tSdW5Mb2dzEiMudGFza3dpcmUudjEuTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBokLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEmgKE1NldENvbmN1cnJlbmN5TGltaXQSJy50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBooLnRhc2t3aXJlLnYxLlNldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRJuChVMaXN0Q29uY3VycmVuY3lMaW1pdHMSKS50YXNrd2lyZS52MS5MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXF1ZXN0GioudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2UScQoWRGVsZXRlQ29uY3VycmVuY3lMaW1pdBIqLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0GisudGFza3dpcmUudjEuRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlEmEKEFdhdGNoVGFza1J1bkxpc3QSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5MaXN0UmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxpc3RSZXNwb25zZTABEmEKEFdhdGNoVGFza1J1bkxvZ3MSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5Mb2dzUmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxvZ3NSZXNwb25zZTABElMKDEdldFRhc2tTdGF0cxIgLnRhc2t3aXJlLnYxLkdldFRhc2tTdGF0c1JlcXVlc3QaIS50YXNrd2lyZS52MS5HZXRUYXNrU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
 
 /**
  * @generated from message taskwire.v1.ScheduleTaskRunRequest
@@ -237,6 +237,34 @@ export type ListTaskRunsRequest = Message<"taskwire.v1.ListTaskRunsRequest"> & {
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
+
+  /**
+   * Runs held now or last by this worker.
+   *
+   * @generated from field: string worker_id = 6;
+   */
+  workerId: string;
+
+  /**
+   * Runs whose id starts with this (a whole id finds one run).
+   *
+   * @generated from field: string id_prefix = 7;
+   */
+  idPrefix: string;
+
+  /**
+   * Runs created at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 8;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Runs created before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_before = 9;
+   */
+  createdBefore?: Timestamp | undefined;
 };
 
 /**
@@ -590,6 +618,236 @@ export const DeleteConcurrencyLimitResponseSchema: GenMessage<DeleteConcurrencyL
   messageDesc(file_taskwire_v1_task_run_service, 24);
 
 /**
+ * @generated from message taskwire.v1.WatchTaskRunListRequest
+ */
+export type WatchTaskRunListRequest = Message<"taskwire.v1.WatchTaskRunListRequest"> & {
+  /**
+   * The filters of ListTaskRunsRequest; empty means any.
+   *
+   * @generated from field: repeated string task_keys = 1;
+   */
+  taskKeys: string[];
+
+  /**
+   * @generated from field: repeated taskwire.v1.TaskRunState states = 2;
+   */
+  states: TaskRunState[];
+
+  /**
+   * @generated from field: string tag = 3;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: string worker_id = 4;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: string id_prefix = 5;
+   */
+  idPrefix: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_after = 6;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_before = 7;
+   */
+  createdBefore?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunListRequest.
+ * Use `create(WatchTaskRunListRequestSchema)` to create a new message.
+ */
+export const WatchTaskRunListRequestSchema: GenMessage<WatchTaskRunListRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 25);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunListResponse
+ */
+export type WatchTaskRunListResponse = Message<"taskwire.v1.WatchTaskRunListResponse"> & {
+  /**
+   * Runs created or changed that match the filter, without parameters or results.
+   *
+   * @generated from field: repeated taskwire.v1.TaskRun task_runs = 1;
+   */
+  taskRuns: TaskRun[];
+
+  /**
+   * Runs that changed and no longer match the filter (e.g. a state filter): a list
+   * showing them drops them.
+   *
+   * @generated from field: repeated string unmatched_run_ids = 2;
+   */
+  unmatchedRunIds: string[];
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunListResponse.
+ * Use `create(WatchTaskRunListResponseSchema)` to create a new message.
+ */
+export const WatchTaskRunListResponseSchema: GenMessage<WatchTaskRunListResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 26);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunLogsRequest
+ */
+export type WatchTaskRunLogsRequest = Message<"taskwire.v1.WatchTaskRunLogsRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * Lines after this time only; unset means all.
+   *
+   * @generated from field: google.protobuf.Timestamp after = 2;
+   */
+  after?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunLogsRequest.
+ * Use `create(WatchTaskRunLogsRequestSchema)` to create a new message.
+ */
+export const WatchTaskRunLogsRequestSchema: GenMessage<WatchTaskRunLogsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 27);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunLogsResponse
+ */
+export type WatchTaskRunLogsResponse = Message<"taskwire.v1.WatchTaskRunLogsResponse"> & {
+  /**
+   * @generated from field: repeated taskwire.v1.LogLine lines = 1;
+   */
+  lines: LogLine[];
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunLogsResponse.
+ * Use `create(WatchTaskRunLogsResponseSchema)` to create a new message.
+ */
+export const WatchTaskRunLogsResponseSchema: GenMessage<WatchTaskRunLogsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 28);
+
+/**
+ * @generated from message taskwire.v1.GetTaskStatsRequest
+ */
+export type GetTaskStatsRequest = Message<"taskwire.v1.GetTaskStatsRequest"> & {
+  /**
+   * The window for the per-minute counts and durations; 0 means 60, at most 1440.
+   *
+   * @generated from field: uint32 window_minutes = 1;
+   */
+  windowMinutes: number;
+};
+
+/**
+ * Describes the message taskwire.v1.GetTaskStatsRequest.
+ * Use `create(GetTaskStatsRequestSchema)` to create a new message.
+ */
+export const GetTaskStatsRequestSchema: GenMessage<GetTaskStatsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 29);
+
+/**
+ * @generated from message taskwire.v1.TaskStats
+ */
+export type TaskStats = Message<"taskwire.v1.TaskStats"> & {
+  /**
+   * @generated from field: string task_key = 1;
+   */
+  taskKey: string;
+
+  /**
+   * Runs in each state now.
+   *
+   * @generated from field: uint32 scheduled = 2;
+   */
+  scheduled: number;
+
+  /**
+   * @generated from field: uint32 pending = 3;
+   */
+  pending: number;
+
+  /**
+   * @generated from field: uint32 running = 4;
+   */
+  running: number;
+
+  /**
+   * Runs that ended in each minute of the window, oldest first: entry i counts the
+   * minute starting at window_start + i minutes.
+   *
+   * @generated from field: repeated uint32 completed_per_minute = 5;
+   */
+  completedPerMinute: number[];
+
+  /**
+   * @generated from field: repeated uint32 failed_per_minute = 6;
+   */
+  failedPerMinute: number[];
+
+  /**
+   * Durations (start to end) of the runs that completed in the window, in seconds;
+   * 0 when none did.
+   *
+   * @generated from field: double duration_p50_seconds = 7;
+   */
+  durationP50Seconds: number;
+
+  /**
+   * @generated from field: double duration_p95_seconds = 8;
+   */
+  durationP95Seconds: number;
+
+  /**
+   * @generated from field: double duration_p99_seconds = 9;
+   */
+  durationP99Seconds: number;
+};
+
+/**
+ * Describes the message taskwire.v1.TaskStats.
+ * Use `create(TaskStatsSchema)` to create a new message.
+ */
+export const TaskStatsSchema: GenMessage<TaskStats> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 30);
+
+/**
+ * @generated from message taskwire.v1.GetTaskStatsResponse
+ */
+export type GetTaskStatsResponse = Message<"taskwire.v1.GetTaskStatsResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp window_start = 1;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 window_minutes = 2;
+   */
+  windowMinutes: number;
+
+  /**
+   * Every task key with runs queued or in flight now, or finished in the window.
+   *
+   * @generated from field: repeated taskwire.v1.TaskStats tasks = 3;
+   */
+  tasks: TaskStats[];
+};
+
+/**
+ * Describes the message taskwire.v1.GetTaskStatsResponse.
+ * Use `create(GetTaskStatsResponseSchema)` to create a new message.
+ */
+export const GetTaskStatsResponseSchema: GenMessage<GetTaskStatsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 31);
+
+/**
  * For callers: schedule runs, read them, wait for them, cancel them.
  * Errors are gRPC status codes: INVALID_ARGUMENT (a malformed request, named field),
  * NOT_FOUND (unknown run id), RESOURCE_EXHAUSTED (payload over the limit),
@@ -716,6 +974,41 @@ export const TaskRunService: GenService<{
     methodKind: "unary";
     input: typeof DeleteConcurrencyLimitRequestSchema;
     output: typeof DeleteConcurrencyLimitResponseSchema;
+  },
+  /**
+   * A live list for dashboards, over a server stream (so browsers can use it): every run
+   * created or changed from now on that matches the filter, as it is after the change.
+   * The first message is empty and says the watch is in place: a list read after it
+   * misses nothing.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.WatchTaskRunList
+   */
+  watchTaskRunList: {
+    methodKind: "server_streaming";
+    input: typeof WatchTaskRunListRequestSchema;
+    output: typeof WatchTaskRunListResponseSchema;
+  },
+  /**
+   * One run's log lines: those stored after `after` at once, then each line as it is
+   * stored. The stream ends once the run is final and its last lines are sent.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.WatchTaskRunLogs
+   */
+  watchTaskRunLogs: {
+    methodKind: "server_streaming";
+    input: typeof WatchTaskRunLogsRequestSchema;
+    output: typeof WatchTaskRunLogsResponseSchema;
+  },
+  /**
+   * Per task key: queue depth now, and runs finished per minute and run durations over a
+   * recent window (the last hour by default).
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.GetTaskStats
+   */
+  getTaskStats: {
+    methodKind: "unary";
+    input: typeof GetTaskStatsRequestSchema;
+    output: typeof GetTaskStatsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskwire_v1_task_run_service, 0);
