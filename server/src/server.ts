@@ -32,6 +32,8 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Finished runs are deleted this long after they end; default 7 days. */
   retentionMs?: number;
+  /** The built web UI; default `ui/dist` of this repository. */
+  uiDirectory?: string;
 }
 
 export interface RunningServer {
@@ -51,7 +53,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const feed = createRunChangeFeed({ store, logger });
   const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits, onCommitted: feed.committed });
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
-  const ui = createUiHandler(store);
+  const ui = createUiHandler({ apiKey: options.apiKey, secure: options.tls !== undefined, directory: options.uiDirectory });
   const rpc = connectNodeAdapter({
     interceptors: options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [],
     // Runs are small and the link is usually local: gzip cost more CPU than it saved.
@@ -75,24 +77,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         res.end(fatal ? `unhealthy: ${fatal}\n` : "ok\n");
         return;
       }
-      if (options.apiKey && !hasApiKey(req.headers.authorization ?? url.searchParams.get("api_key"), options.apiKey)) {
-        res.writeHead(401, { "content-type": "text/plain" });
-        res.end("missing or wrong API key\n");
-        return;
-      }
       try {
+        if (await ui(req, res, url)) return;
         if (url.pathname === "/metrics") {
+          if (options.apiKey && !hasApiKey(req.headers.authorization, options.apiKey)) {
+            res.writeHead(401, { "content-type": "text/plain" });
+            res.end("missing or wrong API key: send the header 'authorization: Bearer <TASKWIRE_API_KEY>'\n");
+            return;
+          }
           // Read first: once the header is out, a failed read could only cut the body short.
           const metrics = await renderMetrics(broker, store);
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
           res.end(metrics);
           return;
         }
-        if (await ui(res, url)) return;
       } catch (error) {
-        logger.error({ err: error, path: url.pathname }, "reading the store for an HTTP request failed");
+        logger.error({ err: error, path: url.pathname }, "answering an HTTP request failed");
         res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`could not read from the store: ${error instanceof Error ? error.message : String(error)}\n`);
+        res.end(`could not answer: ${error instanceof Error ? error.message : String(error)}\n`);
         return;
       }
       res.writeHead(404, { "content-type": "text/plain" });

@@ -60,7 +60,7 @@ export function selectTaskStats(db: Database.Database, since: number, minutes: n
       WHERE state IN ('SCHEDULED', 'PENDING', 'RUNNING') GROUP BY task_key, state`)
     .all() as DepthRow[];
   const finished = db
-    .prepare(`SELECT task_key AS taskKey, state, (ended_at - ?) / 60000 AS minute, count(*) AS n FROM task_runs
+    .prepare(`SELECT task_key AS taskKey, state, CAST((ended_at - ?) / 60000 AS INTEGER) AS minute, count(*) AS n FROM task_runs
       WHERE state IN ('COMPLETED', 'FAILED') AND ended_at >= ? AND ended_at < ?
       GROUP BY task_key, state, minute`)
     .all(since, since, since + minutes * 60_000) as FinishedRow[];
