@@ -26,10 +26,20 @@ async function waitForState(id: string, state: TaskRunState) {
   }
 }
 
-async function screenshot(name: string) {
+async function screenshot(name: string, variants: { dark?: boolean; phone?: boolean } = {}) {
   if (process.env.TASKWIRE_SCREENSHOTS !== "1") return;
   mkdirSync(screenshots, { recursive: true });
   await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: true });
+  if (variants.dark) {
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.screenshot({ path: `${screenshots}${name}-dark.png`, fullPage: true });
+    await page.emulateMedia({ colorScheme: "light" });
+  }
+  if (variants.phone) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${screenshots}${name}-phone.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
 }
 
 /** The state badge shown in the runs table for one run. */
@@ -66,14 +76,14 @@ describe("the runs list", () => {
 
   it("filters by state and by task key", async () => {
     const failed = await schedule("flaky", args("no luck"), { retries: 1 });
-    const greeted = await schedule("greet", args("Marvin"));
+    const greeted = await schedule("greet", args("Marvin"), { tags: ["team:web", "welcome"] });
     await waitForState(failed, TaskRunState.FAILED);
     await waitForState(greeted, TaskRunState.COMPLETED);
     await schedule("slow", args(3600), { scheduledTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600), nanos: 0 } });
     await schedule("chatty", args(3, 50));
     await page.goto(`${dashboard.url}/task-runs`);
     await rowState(failed).waitFor();
-    await screenshot("runs");
+    await screenshot("runs", { dark: true, phone: true });
 
     await page.locator('button[data-filter-state="FAILED"]').click();
     await page.waitForURL(/state=FAILED/);
@@ -125,7 +135,7 @@ describe("a run's page", () => {
     expect(await error.textContent()).toContain("TypeError: flaky gave up: <b>bold</b> excuse");
     expect(await error.locator("pre.stack").textContent()).toContain("at ");
     expect(await page.locator("table.attempts tbody tr").count()).toBe(2);
-    await screenshot("run-failed");
+    await screenshot("run-failed", { dark: true });
   });
 
   it("follows the logs while the run runs", async () => {
@@ -133,9 +143,10 @@ describe("a run's page", () => {
     await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
     await page.locator("#logs", { hasText: "step 1 of 4" }).waitFor();
     expect(await page.locator("#logs").textContent()).not.toContain("step 4 of 4");
+    await page.locator("#logs", { hasText: "step 2 of 4" }).waitFor();
+    await screenshot("run-running");
     await page.locator("#logs", { hasText: "step 4 of 4" }).waitFor();
     await page.locator('#state [data-state="COMPLETED"]').waitFor();
-    await screenshot("run-logs");
   });
 
   it("cancels a running run from its page", async () => {

@@ -10,7 +10,8 @@ export function MinuteBars({ completed, failed, label }: { completed: number[]; 
   const step = width / Math.max(1, completed.length);
   const bar = Math.max(1, step - 1);
   return (
-    <svg className="minute-bars" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label} preserveAspectRatio="none">
+    <figure className="minute-chart">
+      <svg className="minute-bars" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label} preserveAspectRatio="none">
       <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} className="axis" />
       {completed.map((c, i) => {
         const f = failed[i] ?? 0;
@@ -25,5 +26,10 @@ export function MinuteBars({ completed, failed, label }: { completed: number[]; 
         );
       })}
     </svg>
+      <figcaption className="axis-labels">
+        <span>{completed.length} min ago</span>
+        <span>now</span>
+      </figcaption>
+    </figure>
   );
 }

@@ -62,9 +62,14 @@ export function Attempts({ run }: { run: TaskRun }) {
               </td>
               <td className="num">{attempt.start && attempt.end ? formatDuration(attempt.end - attempt.start) : "—"}</td>
               <td>
-                {attempt.outcome !== undefined ? (
+                {attempt.outcome === TaskRunState.SCHEDULED ? (
                   <>
-                    <StateBadge state={attempt.outcome === TaskRunState.SCHEDULED ? TaskRunState.SCHEDULED : attempt.outcome} />
+                    <span className="badge requeued">requeued</span>
+                    {attempt.note ? <span className="muted"> {attempt.note}</span> : null}
+                  </>
+                ) : attempt.outcome !== undefined ? (
+                  <>
+                    <StateBadge state={attempt.outcome} />
                     {attempt.note ? <span className="muted"> {attempt.note}</span> : null}
                   </>
                 ) : (

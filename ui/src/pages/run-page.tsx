@@ -55,7 +55,7 @@ export function RunPage({ id }: { id: string }) {
           </p>
         </div>
         <div className="head-actions">
-          <span id="state">
+          <span id="state" className="large">
             <StateBadge state={run.state} />
           </span>
           {!final && (

@@ -114,8 +114,9 @@ function RunRow({ run }: { run: TaskRun }) {
   return (
     <tr data-run-id={run.id} onClick={(event) => (event.target as HTMLElement).closest("a") || navigate(href)}>
       <td className="mono">
+        {/* The end of the id: its start is a timestamp, the same for runs of one moment. */}
         <Link to={href} title={run.id}>
-          {run.id.slice(0, 8)}
+          …{run.id.slice(-8)}
         </Link>
       </td>
       <td className="task-key">{run.taskKey}</td>
