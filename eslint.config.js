@@ -19,6 +19,7 @@ export default defineConfig(
       "examples/*.ts",
       "examples/polyglot/*.ts",
       "examples/nice-grpc-worker/src/**/*.ts",
+      "ui/src/**/*.{ts,tsx}",
     ],
     languageOptions: {
       parser: tseslint.parser,

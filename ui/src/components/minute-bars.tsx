@@ -12,20 +12,20 @@ export function MinuteBars({ completed, failed, label }: { completed: number[]; 
   return (
     <figure className="minute-chart">
       <svg className="minute-bars" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label} preserveAspectRatio="none">
-      <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} className="axis" />
-      {completed.map((c, i) => {
-        const f = failed[i] ?? 0;
-        const hc = (c / max) * (height - 2);
-        const hf = (f / max) * (height - 2);
-        return (
-          <g key={i}>
-            <title>{`${completed.length - i - 1} min ago: ${c} completed, ${f} failed`}</title>
-            {c > 0 && <rect x={i * step} y={height - hc} width={bar} height={hc} className="bar-completed" />}
-            {f > 0 && <rect x={i * step} y={height - hc - hf} width={bar} height={hf} className="bar-failed" />}
-          </g>
-        );
-      })}
-    </svg>
+        <line x1="0" y1={height - 0.5} x2={width} y2={height - 0.5} className="axis" />
+        {completed.map((c, i) => {
+          const f = failed[i] ?? 0;
+          const hc = (c / max) * (height - 2);
+          const hf = (f / max) * (height - 2);
+          return (
+            <g key={i}>
+              <title>{`${completed.length - i - 1} min ago: ${c} completed, ${f} failed`}</title>
+              {c > 0 && <rect x={i * step} y={height - hc} width={bar} height={hc} className="bar-completed" />}
+              {f > 0 && <rect x={i * step} y={height - hc - hf} width={bar} height={hf} className="bar-failed" />}
+            </g>
+          );
+        })}
+      </svg>
       <figcaption className="axis-labels">
         <span>{completed.length} min ago</span>
         <span>now</span>
