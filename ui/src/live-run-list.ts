@@ -11,6 +11,12 @@ export interface LiveChanges {
   gone: Set<string>;
 }
 
+/**
+ * Runs remembered from the stream at most; older changes are dropped first. A page shows
+ * 50 runs, so a screen left open for a day under load keeps a bounded memory.
+ */
+const MAX_REMEMBERED = 1_000;
+
 /** A dropped stream (server restart, network) is opened again after this long. */
 const RECONNECT_MS = 2_000;
 
@@ -37,8 +43,14 @@ export function useLiveRunList(filter: MessageInitShape<typeof WatchTaskRunListR
             const runs = new Map(before.runs);
             const gone = new Set(before.gone);
             for (const run of message.taskRuns) {
+              // Deleted first so the map's order stays the order of the latest changes.
+              runs.delete(run.id);
               runs.set(run.id, run);
               gone.delete(run.id);
+            }
+            for (const id of runs.keys()) {
+              if (runs.size <= MAX_REMEMBERED) break;
+              runs.delete(id);
             }
             for (const id of message.unmatchedRunIds) {
               gone.add(id);

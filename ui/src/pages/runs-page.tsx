@@ -10,6 +10,7 @@ import { Link, navigate, useLocation } from "../router.js";
 import { RunFilters } from "./run-filters.js";
 
 const PAGE_SIZE = 50;
+const MAX_LIVE_ROWS = 200;
 
 /** The filter in the page's query string, as the API takes it. */
 function filterFromQuery(query: URLSearchParams) {
@@ -49,6 +50,8 @@ export function RunsPage() {
     );
     rows.unshift(...fresh);
     rows.sort((a, b) => (ms(b.createdTime) ?? 0) - (ms(a.createdTime) ?? 0) || b.id.localeCompare(a.id));
+    // New runs pile up on top of the page read last; past this many the oldest rows give way.
+    rows.splice(MAX_LIVE_ROWS);
   }
 
   return (
@@ -134,9 +137,9 @@ function RunRow({ run }: { run: TaskRun }) {
       <td className="num">{started && ended ? formatDuration(ended - started) : started ? <span className="muted">running</span> : "—"}</td>
       <td>
         {run.options?.tags.map((tag) => (
-          <span className="tag" key={tag}>
+          <Link className="tag" key={tag} to={`/task-runs?tag=${encodeURIComponent(tag)}`} title={`Runs tagged ${tag}`}>
             {tag}
-          </span>
+          </Link>
         ))}
       </td>
     </tr>
