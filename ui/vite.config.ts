@@ -1,7 +1,7 @@
 import { defineConfig } from "vite";
 
-// No React plugin: esbuild's JSX transform is all the build needs, and the build stays a
-// few seconds in CI. The app is served by the taskwire server, never by a Vite dev server.
+// No React plugin: Vite's own (Oxc) JSX transform is all the build needs, and the build
+// stays a few seconds in CI. The app is served by the taskwire server, never by a Vite dev server.
 export default defineConfig({
   oxc: { jsx: { runtime: "automatic" } },
   build: {

@@ -13,6 +13,8 @@ const XSS = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>
 let dashboard: Dashboard;
 let browser: Browser;
 let page: Page;
+/** What the browser reported as errors: CSP violations, failed scripts, React errors. */
+const consoleErrors: string[] = [];
 
 async function schedule(taskKey: string, parameters: ReturnType<typeof args>, options: Record<string, unknown> = {}) {
   const { id } = await dashboard.client.taskRuns.scheduleTaskRun({ run: { taskKey, parameters, options } });
@@ -49,6 +51,8 @@ beforeAll(async () => {
   dashboard = await startDashboard({ worker: true });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));
+  page.on("pageerror", (error) => consoleErrors.push(error.message));
 });
 
 afterAll(async () => {
@@ -210,5 +214,9 @@ describe("what the server sends the browser", () => {
     expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect((await fetch(`${dashboard.url}/assets/..%2f..%2fpackage.json`)).status).toBe(404);
     expect((await fetch(`${dashboard.url}/nothing-here`)).status).toBe(404);
+  });
+
+  it("left nothing the browser refused (the CSP) or failed on, on any page the tests opened", () => {
+    expect(consoleErrors).toEqual([]);
   });
 });
