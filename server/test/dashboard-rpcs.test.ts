@@ -38,7 +38,7 @@ describe("WatchTaskRunList", () => {
     const all = await watchList({ taskKeys: ["listed"] });
     const scheduledOnly = await watchList({ taskKeys: ["listed"], states: [TaskRunState.SCHEDULED] });
     const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "listed", options: { tags: ["web"] } } });
-    await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "not_listed" } });
+    const { id: other } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "not_listed" } });
     await eventually(() => all.messages.some((m) => m.taskRuns.some((run) => run.id === id)));
     await eventually(() => scheduledOnly.messages.some((m) => m.taskRuns.some((run) => run.id === id)));
     await t.client.taskRuns.cancelTaskRun({ id });
@@ -46,6 +46,9 @@ describe("WatchTaskRunList", () => {
     await eventually(() => scheduledOnly.messages.some((m) => m.unmatchedRunIds.includes(id)));
     const keys = all.messages.flatMap((m) => m.taskRuns.map((run) => run.taskKey));
     expect(new Set(keys)).toEqual(new Set(["listed"]));
+    // Runs of other task keys never reach these streams, not even as unmatched ids.
+    expect(all.messages.flatMap((m) => m.unmatchedRunIds)).toEqual([]);
+    expect(scheduledOnly.messages.flatMap((m) => m.unmatchedRunIds)).not.toContain(other);
     // Listed runs carry no payloads, as in ListTaskRuns.
     expect(all.messages[0].taskRuns[0].parameters).toBeUndefined();
     all.stop();

@@ -29,9 +29,15 @@ export function createTaskRunLive({ broker, store, feed }: TaskRunLiveOptions): 
     async *watchTaskRunList(request, context) {
       const filter = runFilterFromRequest(request);
       const out = createAsyncQueue<MessageInitShape<typeof WatchTaskRunListResponseSchema>>();
+      // A run's state and worker change; the rest of what the filter looks at does not. So
+      // only runs that match all but those can have just left the list: only they are
+      // named in unmatched_run_ids, and other task keys' traffic never reaches the stream.
+      const fixedPart = { ...filter, states: [], workerId: undefined };
       const stop = feed.onRuns((runs) => {
         const matching = runs.filter((run) => runMatchesFilter(run, filter));
-        const unmatched = runs.filter((run) => !runMatchesFilter(run, filter)).map((run) => run.id);
+        const unmatched = runs
+          .filter((run) => runMatchesFilter(run, fixedPart) && !runMatchesFilter(run, filter))
+          .map((run) => run.id);
         if (matching.length > 0 || unmatched.length > 0) {
           out.push({ taskRuns: matching.map((run) => runToProto(run, [], false)), unmatchedRunIds: unmatched });
         }
