@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { useEffect, useState } from "react";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { TaskRun, WatchTaskRunListRequestSchema } from "taskwire/proto";
@@ -62,6 +63,8 @@ export function useLiveRunList(filter: MessageInitShape<typeof WatchTaskRunListR
       } catch (error) {
         if (abort.signal.aborted) return;
         noteQueryError(error);
+        // A filter the server refuses stays refused: trying again would only repeat it.
+        if (ConnectError.from(error).code === Code.InvalidArgument) return;
       }
       if (!abort.signal.aborted) timer = setTimeout(() => void follow(), RECONNECT_MS);
     };

@@ -62,7 +62,7 @@ export function RunsPage() {
           {firstPage ? "live" : "paused on an older page"}
         </span>
       </div>
-      <RunFilters query={query} />
+      <RunFilters key={filterKey} query={query} />
       {list.error && !list.data ? <p className="error-text">Could not list runs: {list.error.message}</p> : null}
       <div className="table-wrap">
         <table className="runs" id="task-runs">
