@@ -51,7 +51,10 @@ beforeAll(async () => {
   dashboard = await startDashboard({ worker: true });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));
+  page.on("console", (message) => {
+    // The API answers NOT_FOUND with HTTP 404, which Chromium logs: the not-found page's.
+    if (message.type() === "error" && !/status of 404/.test(message.text())) consoleErrors.push(message.text());
+  });
   page.on("pageerror", (error) => consoleErrors.push(error.message));
 });
 
@@ -161,6 +164,14 @@ describe("a run's page", () => {
     await page.locator('#state [data-state="CANCELLED"]').waitFor();
     const { taskRun } = await dashboard.client.taskRuns.getTaskRun({ id });
     expect(taskRun?.state).toBe(TaskRunState.CANCELLED);
+  });
+});
+
+describe("a run that does not exist", () => {
+  it("says so on its page", async () => {
+    await page.goto(`${dashboard.url}/task-runs/task-run/01a22800-0000-7000-8000-000000000000`);
+    await page.getByRole("heading", { name: "Run not found" }).waitFor();
+    expect(await page.locator(".error-text").textContent()).toContain("not found");
   });
 });
 
