@@ -20,6 +20,7 @@ export default defineConfig(
       "examples/polyglot/*.ts",
       "examples/{shared,web-app,signup,ask}/*.ts",
       "examples/nice-grpc-worker/src/**/*.ts",
+      "ui/src/**/*.{ts,tsx}",
     ],
     languageOptions: {
       parser: tseslint.parser,

@@ -11,6 +11,7 @@ import { renderMetrics } from "./http/metrics.js";
 import { sendReadableGrpcMessages } from "./http/readable-grpc-message.js";
 import { requestContextValues, requestHost } from "./http/request-context.js";
 import { createTlsServer } from "./http/tls-server.js";
+import { createRunChangeFeed } from "./rpc/run-change-feed.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
@@ -42,6 +43,8 @@ export interface ServerOptions {
    * and a named `host` (`*.example.com` for subdomains, `*` for any name).
    */
   allowedHosts?: string[];
+  /** The built web UI; default `ui/dist` of this repository. */
+  uiDirectory?: string;
 }
 
 export interface RunningServer {
@@ -58,9 +61,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const concurrencyLimits = await store.listConcurrencyLimits();
-  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits });
+  const feed = createRunChangeFeed({ store, logger });
+  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits, onCommitted: feed.committed });
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
-  const ui = createUiHandler(store);
+  const ui = createUiHandler({ apiKey: options.apiKey, secure: options.tls !== undefined, directory: options.uiDirectory });
   const hostCheck = createHostCheck({ allowedHosts: options.allowedHosts ?? [], listenHost: options.host });
   const rpc = connectNodeAdapter({
     contextValues: requestContextValues,
@@ -70,7 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Payloads are checked against the broker's limit; leave room for the envelope.
     readMaxBytes: broker.limits.maxPayloadBytes * 4 + 64 * 1024,
     routes(router) {
-      router.service(TaskRunService, createTaskRunService({ broker, store }));
+      router.service(TaskRunService, createTaskRunService({ broker, store, feed }));
       router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
     },
     fallback: catchHandlerErrors(logger, async (req, res) => {
@@ -92,24 +96,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         res.end(`${hostCheck.refusal(host)}\n`);
         return;
       }
-      if (options.apiKey && !hasApiKey(req.headers.authorization ?? url.searchParams.get("api_key"), options.apiKey)) {
-        res.writeHead(401, { "content-type": "text/plain" });
-        res.end("missing or wrong API key\n");
-        return;
-      }
       try {
+        if (await ui(req, res, url)) return;
         if (url.pathname === "/metrics") {
+          if (options.apiKey && !hasApiKey(req.headers.authorization, options.apiKey)) {
+            res.writeHead(401, { "content-type": "text/plain" });
+            res.end("missing or wrong API key: send the header 'authorization: Bearer <TASKWIRE_API_KEY>'\n");
+            return;
+          }
           // Read first: once the header is out, a failed read could only cut the body short.
           const metrics = await renderMetrics(broker, store);
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
           res.end(metrics);
           return;
         }
-        if (await ui(res, url)) return;
       } catch (error) {
-        logger.error({ err: error, path: url.pathname }, "reading the store for an HTTP request failed");
+        logger.error({ err: error, path: url.pathname }, "answering an HTTP request failed");
         res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`could not read from the store: ${error instanceof Error ? error.message : String(error)}\n`);
+        res.end(`could not answer: ${error instanceof Error ? error.message : String(error)}\n`);
         return;
       }
       res.writeHead(404, { "content-type": "text/plain" });
@@ -146,6 +150,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close() {
       closing ??= (async () => {
         retention.stop();
+        feed.close();
         await broker.close(options.shutdownGraceMs ?? 10_000);
         await http.close();
         await store.close();

@@ -319,8 +319,9 @@ describe("API key", () => {
       expect(ConnectError.from(await wrong.taskRuns.listTaskRuns({}).catch((e: unknown) => e)).code).toBe(Code.Unauthenticated);
       const keyed = createTaskwireClient({ apiUrl: secured.url, apiKey: "s3cret" });
       await expect(keyed.taskRuns.listTaskRuns({})).resolves.toBeDefined();
-      expect((await fetch(`${secured.url}/task-runs`)).status).toBe(401);
-      expect((await fetch(`${secured.url}/task-runs`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
+      expect((await fetch(`${secured.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${secured.url}/metrics?api_key=s3cret`)).status).toBe(401);
+      expect((await fetch(`${secured.url}/metrics`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
     } finally {
       await secured.close();
     }

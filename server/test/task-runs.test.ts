@@ -256,23 +256,3 @@ describe("/healthz and /metrics", () => {
     expect(metrics).toMatch(/^taskwire_workers_connected \d+$/m);
   });
 });
-
-describe("the web UI", () => {
-  it("shows a run's page with its state, parameters, result and history, and lists runs", async () => {
-    const { id } = await t.client.taskRuns.recordTaskRun({
-      taskKey: "ui_shown",
-      state: TaskRunState.COMPLETED,
-      parameters: json({ args: ["<b>Arthur</b>"], kwargs: {} }),
-      result: json("Hello, Arthur!"),
-    });
-    const page = await (await fetch(`${t.server.url}/task-runs/task-run/${id}`)).text();
-    expect(page).toMatch(new RegExp(`<strong id="state" class="COMPLETED">COMPLETED</strong>`));
-    expect(page).toContain("&lt;b&gt;Arthur&lt;/b&gt;");
-    expect(page).toContain("Hello, Arthur!");
-    expect(page).toMatch(/<table id="history">.*COMPLETED/s);
-    const list = await (await fetch(`${t.server.url}/task-runs`)).text();
-    expect(list).toContain(`/task-runs/task-run/${id}`);
-    const missing = await fetch(`${t.server.url}/task-runs/task-run/nope`);
-    expect(missing.status).toBe(404);
-  });
-});

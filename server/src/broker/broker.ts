@@ -56,6 +56,8 @@ export interface BrokerOptions {
   logger: Logger;
   limits?: Partial<BrokerLimits>;
   clock?: () => number;
+  /** Told of each committed batch (the web UI's live views); must not throw. */
+  onCommitted?: (batch: WriteBatch, result: CommitResult) => void;
 }
 
 export interface BrokerStats {
@@ -433,6 +435,7 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   async function publishChanges(work: PendingWork, result: CommitResult): Promise<void> {
+    options.onCommitted?.(work.batch, result);
     const changed = new Map<string, RunRecord | undefined>();
     work.batch.transitions.forEach((t, i) => {
       if (result.applied[i]) changed.set(t.runId, work.snapshots.get(t.runId));

@@ -7,12 +7,17 @@ import type { Watcher } from "../broker/watch-registry.js";
 import { FINAL_STATES, type RunRecord, type Store } from "../store/store.js";
 import { createCallsPerConnection } from "./calls-per-connection.js";
 import { checkPayload } from "./payload-rules.js";
+import type { RunChangeFeed } from "./run-change-feed.js";
+import { runFilterFromRequest } from "./run-filter.js";
+import { createTaskRunLive } from "./task-run-live.js";
 import { timestampFieldMs } from "./timestamp-field.js";
 import { logToProto, runFromSpec, runToProto, stateFromProto } from "./run-codec.js";
 
 export interface TaskRunServiceOptions {
   broker: Broker;
   store: Store;
+  /** Feeds the live list and live logs (WatchTaskRunList, WatchTaskRunLogs). */
+  feed: RunChangeFeed;
 }
 
 const MAX_WAIT_MS = 60_000;
@@ -35,7 +40,7 @@ export const MAX_CONCURRENCY_LIMITS = 10_000;
 export const MAX_TAG_LENGTH = 256;
 
 /** `TaskRunService`: what callers use to schedule, read, wait for and cancel runs. */
-export function createTaskRunService({ broker, store }: TaskRunServiceOptions): ServiceImpl<typeof TaskRunService> {
+export function createTaskRunService({ broker, store, feed }: TaskRunServiceOptions): ServiceImpl<typeof TaskRunService> {
   const limits = broker.limits;
   const waits = createCallsPerConnection(MAX_WAITS_PER_CONNECTION, "WaitTaskRun and WatchTaskRuns");
 
@@ -45,6 +50,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
   }
 
   return {
+    ...createTaskRunLive({ broker, store, feed }),
     async scheduleTaskRun(request) {
       const [result] = await broker.schedule([runFromSpec(request.run, "run", limits, Date.now())]);
       return result;
@@ -112,9 +118,7 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
         throw new ConnectError("page_token: not a token from a previous ListTaskRuns response", Code.InvalidArgument);
       }
       const { runs, next } = await store.listRuns({
-        taskKeys: request.taskKeys,
-        states: request.states.map((s, i) => stateFromProto(s, `states[${i}]`)),
-        tag: request.tag,
+        ...runFilterFromRequest(request),
         limit: pageSize,
         before: request.pageToken || undefined,
       });

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/task_run_service.proto.
  */
 export const file_taskwire_v1_task_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIocBChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIInAKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgSGgoSaW5jbHVkZV9wYXJhbWV0ZXJzGAQgASgIIlkKFVdhdGNoVGFza1J1bnNSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhcKD3Vua25vd25fcnVuX2lkcxgCIAMoCSIiChRDYW5jZWxUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI/ChVDYW5jZWxUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuImIKFkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEikKBWFmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsaW1pdBgDIAEoDSI+ChdMaXN0VGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUiPgoQQ29uY3VycmVuY3lMaW1pdBILCgN0YWcYASABKAkSDQoFbGltaXQYAiABKA0SDgoGYWN0aXZlGAMgASgNIjgKGlNldENvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDSJXChtTZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USOAoRY29uY3VycmVuY3lfbGltaXQYASABKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0Ih4KHExpc3RDb25jdXJyZW5jeUxpbWl0c1JlcXVlc3QiWgodTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2USOQoSY29uY3VycmVuY3lfbGltaXRzGAEgAygLMh0udGFza3dpcmUudjEuQ29uY3VycmVuY3lMaW1pdCIsCh1EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBILCgN0YWcYASABKAkiIAoeRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlMvwICg5UYXNrUnVuU2VydmljZRJcCg9TY2hlZHVsZVRhc2tSdW4SIy50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXF1ZXN0GiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuUmVzcG9uc2USXwoQU2NoZWR1bGVUYXNrUnVucxIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1bnNSZXF1ZXN0GiUudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1Jlc3BvbnNlElYKDVJlY29yZFRhc2tSdW4SIS50YXNrd2lyZS52MS5SZWNvcmRUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXNwb25zZRJNCgpHZXRUYXNrUnVuEh4udGFza3dpcmUudjEuR2V0VGFza1J1blJlcXVlc3QaHy50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVzcG9uc2USUwoMTGlzdFRhc2tSdW5zEiAudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVxdWVzdBohLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuc1Jlc3BvbnNlElAKC1dhaXRUYXNrUnVuEh8udGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXF1ZXN0GiAudGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXNwb25zZRJaCg1XYXRjaFRhc2tSdW5zEiEudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuc1JlcXVlc3QaIi50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVzcG9uc2UoATABElYKDUNhbmNlbFRhc2tSdW4SIS50YXNrd2lyZS52MS5DYW5jZWxUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXNwb25zZRJcCg9MaXN0VGFza1J1bkxvZ3MSIy50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXF1ZXN0GiQudGFza3dpcmUudjEuTGlzdFRhc2tSdW5Mb2dzUmVzcG9uc2USaAoTU2V0Q29uY3VycmVuY3lMaW1pdBInLnRhc2t3aXJlLnYxLlNldENvbmN1cnJlbmN5TGltaXRSZXF1ZXN0GigudGFza3dpcmUudjEuU2V0Q29uY3VycmVuY3lMaW1pdFJlc3BvbnNlEm4KFUxpc3RDb25jdXJyZW5jeUxpbWl0cxIpLnRhc2t3aXJlLnYxLkxpc3RDb25jdXJyZW5jeUxpbWl0c1JlcXVlc3QaKi50YXNrd2lyZS52MS5MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXNwb25zZRJxChZEZWxldGVDb25jdXJyZW5jeUxpbWl0EioudGFza3dpcmUudjEuRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlcXVlc3QaKy50YXNrd2lyZS52MS5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIpQCChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRIRCglpZF9wcmVmaXgYByABKAkSMQoNY3JlYXRlZF9hZnRlchgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIInAKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgSGgoSaW5jbHVkZV9wYXJhbWV0ZXJzGAQgASgIIlkKFVdhdGNoVGFza1J1bnNSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhcKD3Vua25vd25fcnVuX2lkcxgCIAMoCSIiChRDYW5jZWxUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI/ChVDYW5jZWxUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuImIKFkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEikKBWFmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsaW1pdBgDIAEoDSI+ChdMaXN0VGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUiPgoQQ29uY3VycmVuY3lMaW1pdBILCgN0YWcYASABKAkSDQoFbGltaXQYAiABKA0SDgoGYWN0aXZlGAMgASgNIjgKGlNldENvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDSJXChtTZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USOAoRY29uY3VycmVuY3lfbGltaXQYASABKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0Ih4KHExpc3RDb25jdXJyZW5jeUxpbWl0c1JlcXVlc3QiWgodTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2USOQoSY29uY3VycmVuY3lfbGltaXRzGAEgAygLMh0udGFza3dpcmUudjEuQ29uY3VycmVuY3lMaW1pdCIsCh1EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBILCgN0YWcYASABKAkiIAoeRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlIvEBChdXYXRjaFRhc2tSdW5MaXN0UmVxdWVzdBIRCgl0YXNrX2tleXMYASADKAkSKQoGc3RhdGVzGAIgAygOMhkudGFza3dpcmUudjEuVGFza1J1blN0YXRlEgsKA3RhZxgDIAEoCRIRCgl3b3JrZXJfaWQYBCABKAkSEQoJaWRfcHJlZml4GAUgASgJEjEKDWNyZWF0ZWRfYWZ0ZXIYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChhXYXRjaFRhc2tSdW5MaXN0UmVzcG9uc2USJwoJdGFza19ydW5zGAEgAygLMhQudGFza3dpcmUudjEuVGFza1J1bhIZChF1bm1hdGNoZWRfcnVuX2lkcxgCIAMoCSJUChdXYXRjaFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj8KGFdhdGNoVGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUiLQoTR2V0VGFza1N0YXRzUmVxdWVzdBIWCg53aW5kb3dfbWludXRlcxgBIAEoDSLlAQoJVGFza1N0YXRzEhAKCHRhc2tfa2V5GAEgASgJEhEKCXNjaGVkdWxlZBgCIAEoDRIPCgdwZW5kaW5nGAMgASgNEg8KB3J1bm5pbmcYBCABKA0SHAoUY29tcGxldGVkX3Blcl9taW51dGUYBSADKA0SGQoRZmFpbGVkX3Blcl9taW51dGUYBiADKA0SHAoUZHVyYXRpb25fcDUwX3NlY29uZHMYByABKAESHAoUZHVyYXRpb25fcDk1X3NlY29uZHMYCCABKAESHAoUZHVyYXRpb25fcDk5X3NlY29uZHMYCSABKAEihwEKFEdldFRhc2tTdGF0c1Jlc3BvbnNlEjAKDHdpbmRvd19zdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOd2luZG93X21pbnV0ZXMYAiABKA0SJQoFdGFza3MYAyADKAsyFi50YXNrd2lyZS52MS5UYXNrU3RhdHMylwsKDlRhc2tSdW5TZXJ2aWNlElwKD1NjaGVkdWxlVGFza1J1bhIjLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlcXVlc3QaJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXNwb25zZRJfChBTY2hlZHVsZVRhc2tSdW5zEiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1JlcXVlc3QaJS50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USVgoNUmVjb3JkVGFza1J1bhIhLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlc3BvbnNlEk0KCkdldFRhc2tSdW4SHi50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVxdWVzdBofLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXNwb25zZRJTCgxMaXN0VGFza1J1bnMSIC50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXF1ZXN0GiEudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVzcG9uc2USUAoLV2FpdFRhc2tSdW4SHy50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlcXVlc3QaIC50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlc3BvbnNlEloKDVdhdGNoVGFza1J1bnMSIS50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVxdWVzdBoiLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXNwb25zZSgBMAESVgoNQ2FuY2VsVGFza1J1bhIhLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlc3BvbnNlElwKD0xpc3RUYXNrUnVuTG9ncxIjLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QaJC50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXNwb25zZRJoChNTZXRDb25jdXJyZW5jeUxpbWl0EicudGFza3dpcmUudjEuU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QaKC50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USbgoVTGlzdENvbmN1cnJlbmN5TGltaXRzEikudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdBoqLnRhc2t3aXJlLnYxLkxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEnEKFkRlbGV0ZUNvbmN1cnJlbmN5TGltaXQSKi50YXNrd2lyZS52MS5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBorLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZRJhChBXYXRjaFRhc2tSdW5MaXN0EiQudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuTGlzdFJlcXVlc3QaJS50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5MaXN0UmVzcG9uc2UwARJhChBXYXRjaFRhc2tSdW5Mb2dzEiQudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuTG9nc1JlcXVlc3QaJS50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5Mb2dzUmVzcG9uc2UwARJTCgxHZXRUYXNrU3RhdHMSIC50YXNrd2lyZS52MS5HZXRUYXNrU3RhdHNSZXF1ZXN0GiEudGFza3dpcmUudjEuR2V0VGFza1N0YXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
 
 /**
  * @generated from message taskwire.v1.ScheduleTaskRunRequest
@@ -237,6 +237,34 @@ export type ListTaskRunsRequest = Message<"taskwire.v1.ListTaskRunsRequest"> & {
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
+
+  /**
+   * Runs held now or last by this worker.
+   *
+   * @generated from field: string worker_id = 6;
+   */
+  workerId: string;
+
+  /**
+   * Runs whose id starts with this (a whole id finds one run).
+   *
+   * @generated from field: string id_prefix = 7;
+   */
+  idPrefix: string;
+
+  /**
+   * Runs created at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 8;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Runs created before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_before = 9;
+   */
+  createdBefore?: Timestamp | undefined;
 };
 
 /**
@@ -599,6 +627,236 @@ export const DeleteConcurrencyLimitResponseSchema: GenMessage<DeleteConcurrencyL
   messageDesc(file_taskwire_v1_task_run_service, 24);
 
 /**
+ * @generated from message taskwire.v1.WatchTaskRunListRequest
+ */
+export type WatchTaskRunListRequest = Message<"taskwire.v1.WatchTaskRunListRequest"> & {
+  /**
+   * The filters of ListTaskRunsRequest; empty means any.
+   *
+   * @generated from field: repeated string task_keys = 1;
+   */
+  taskKeys: string[];
+
+  /**
+   * @generated from field: repeated taskwire.v1.TaskRunState states = 2;
+   */
+  states: TaskRunState[];
+
+  /**
+   * @generated from field: string tag = 3;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: string worker_id = 4;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: string id_prefix = 5;
+   */
+  idPrefix: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_after = 6;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_before = 7;
+   */
+  createdBefore?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunListRequest.
+ * Use `create(WatchTaskRunListRequestSchema)` to create a new message.
+ */
+export const WatchTaskRunListRequestSchema: GenMessage<WatchTaskRunListRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 25);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunListResponse
+ */
+export type WatchTaskRunListResponse = Message<"taskwire.v1.WatchTaskRunListResponse"> & {
+  /**
+   * Runs created or changed that match the filter, without parameters or results.
+   *
+   * @generated from field: repeated taskwire.v1.TaskRun task_runs = 1;
+   */
+  taskRuns: TaskRun[];
+
+  /**
+   * Runs that changed and no longer match the filter (e.g. a state filter): a list
+   * showing them drops them.
+   *
+   * @generated from field: repeated string unmatched_run_ids = 2;
+   */
+  unmatchedRunIds: string[];
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunListResponse.
+ * Use `create(WatchTaskRunListResponseSchema)` to create a new message.
+ */
+export const WatchTaskRunListResponseSchema: GenMessage<WatchTaskRunListResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 26);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunLogsRequest
+ */
+export type WatchTaskRunLogsRequest = Message<"taskwire.v1.WatchTaskRunLogsRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * Lines after this time only; unset means all.
+   *
+   * @generated from field: google.protobuf.Timestamp after = 2;
+   */
+  after?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunLogsRequest.
+ * Use `create(WatchTaskRunLogsRequestSchema)` to create a new message.
+ */
+export const WatchTaskRunLogsRequestSchema: GenMessage<WatchTaskRunLogsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 27);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunLogsResponse
+ */
+export type WatchTaskRunLogsResponse = Message<"taskwire.v1.WatchTaskRunLogsResponse"> & {
+  /**
+   * @generated from field: repeated taskwire.v1.LogLine lines = 1;
+   */
+  lines: LogLine[];
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunLogsResponse.
+ * Use `create(WatchTaskRunLogsResponseSchema)` to create a new message.
+ */
+export const WatchTaskRunLogsResponseSchema: GenMessage<WatchTaskRunLogsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 28);
+
+/**
+ * @generated from message taskwire.v1.GetTaskStatsRequest
+ */
+export type GetTaskStatsRequest = Message<"taskwire.v1.GetTaskStatsRequest"> & {
+  /**
+   * The window for the per-minute counts and durations; 0 means 60, at most 1440.
+   *
+   * @generated from field: uint32 window_minutes = 1;
+   */
+  windowMinutes: number;
+};
+
+/**
+ * Describes the message taskwire.v1.GetTaskStatsRequest.
+ * Use `create(GetTaskStatsRequestSchema)` to create a new message.
+ */
+export const GetTaskStatsRequestSchema: GenMessage<GetTaskStatsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 29);
+
+/**
+ * @generated from message taskwire.v1.TaskStats
+ */
+export type TaskStats = Message<"taskwire.v1.TaskStats"> & {
+  /**
+   * @generated from field: string task_key = 1;
+   */
+  taskKey: string;
+
+  /**
+   * Runs in each state now.
+   *
+   * @generated from field: uint32 scheduled = 2;
+   */
+  scheduled: number;
+
+  /**
+   * @generated from field: uint32 pending = 3;
+   */
+  pending: number;
+
+  /**
+   * @generated from field: uint32 running = 4;
+   */
+  running: number;
+
+  /**
+   * Runs that ended in each minute of the window, oldest first: entry i counts the
+   * minute starting at window_start + i minutes.
+   *
+   * @generated from field: repeated uint32 completed_per_minute = 5;
+   */
+  completedPerMinute: number[];
+
+  /**
+   * @generated from field: repeated uint32 failed_per_minute = 6;
+   */
+  failedPerMinute: number[];
+
+  /**
+   * Durations (start to end) of the runs that completed in the window, in seconds;
+   * 0 when none did.
+   *
+   * @generated from field: double duration_p50_seconds = 7;
+   */
+  durationP50Seconds: number;
+
+  /**
+   * @generated from field: double duration_p95_seconds = 8;
+   */
+  durationP95Seconds: number;
+
+  /**
+   * @generated from field: double duration_p99_seconds = 9;
+   */
+  durationP99Seconds: number;
+};
+
+/**
+ * Describes the message taskwire.v1.TaskStats.
+ * Use `create(TaskStatsSchema)` to create a new message.
+ */
+export const TaskStatsSchema: GenMessage<TaskStats> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 30);
+
+/**
+ * @generated from message taskwire.v1.GetTaskStatsResponse
+ */
+export type GetTaskStatsResponse = Message<"taskwire.v1.GetTaskStatsResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp window_start = 1;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 window_minutes = 2;
+   */
+  windowMinutes: number;
+
+  /**
+   * Every task key with runs queued or in flight now, or finished in the window.
+   *
+   * @generated from field: repeated taskwire.v1.TaskStats tasks = 3;
+   */
+  tasks: TaskStats[];
+};
+
+/**
+ * Describes the message taskwire.v1.GetTaskStatsResponse.
+ * Use `create(GetTaskStatsResponseSchema)` to create a new message.
+ */
+export const GetTaskStatsResponseSchema: GenMessage<GetTaskStatsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 31);
+
+/**
  * For callers: schedule runs, read them, wait for them, cancel them.
  * Errors are gRPC status codes: INVALID_ARGUMENT (a malformed request, named field),
  * NOT_FOUND (unknown run id), RESOURCE_EXHAUSTED (payload over the limit),
@@ -725,6 +983,41 @@ export const TaskRunService: GenService<{
     methodKind: "unary";
     input: typeof DeleteConcurrencyLimitRequestSchema;
     output: typeof DeleteConcurrencyLimitResponseSchema;
+  },
+  /**
+   * A live list for dashboards, over a server stream (so browsers can use it): every run
+   * created or changed from now on that matches the filter, as it is after the change.
+   * The first message is empty and says the watch is in place: a list read after it
+   * misses nothing.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.WatchTaskRunList
+   */
+  watchTaskRunList: {
+    methodKind: "server_streaming";
+    input: typeof WatchTaskRunListRequestSchema;
+    output: typeof WatchTaskRunListResponseSchema;
+  },
+  /**
+   * One run's log lines: those stored after `after` at once, then each line as it is
+   * stored. The stream ends once the run is final and its last lines are sent.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.WatchTaskRunLogs
+   */
+  watchTaskRunLogs: {
+    methodKind: "server_streaming";
+    input: typeof WatchTaskRunLogsRequestSchema;
+    output: typeof WatchTaskRunLogsResponseSchema;
+  },
+  /**
+   * Per task key: queue depth now, and runs finished per minute and run durations over a
+   * recent window (the last hour by default).
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.GetTaskStats
+   */
+  getTaskStats: {
+    methodKind: "unary";
+    input: typeof GetTaskStatsRequestSchema;
+    output: typeof GetTaskStatsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskwire_v1_task_run_service, 0);
