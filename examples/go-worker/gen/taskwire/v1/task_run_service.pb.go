@@ -458,7 +458,15 @@ type ListTaskRunsRequest struct {
 	// At most 1000; 0 means 50.
 	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Runs held now or last by this worker.
+	WorkerId string `protobuf:"bytes,6,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// Runs whose id starts with this (a whole id finds one run).
+	IdPrefix string `protobuf:"bytes,7,opt,name=id_prefix,json=idPrefix,proto3" json:"id_prefix,omitempty"`
+	// Runs created at or after this time.
+	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	// Runs created before this time.
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -526,6 +534,34 @@ func (x *ListTaskRunsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListTaskRunsRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ListTaskRunsRequest) GetIdPrefix() string {
+	if x != nil {
+		return x.IdPrefix
+	}
+	return ""
+}
+
+func (x *ListTaskRunsRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *ListTaskRunsRequest) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
 }
 
 type ListTaskRunsResponse struct {
@@ -1327,6 +1363,470 @@ func (*DeleteConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
 	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
 }
 
+type WatchTaskRunListRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The filters of ListTaskRunsRequest; empty means any.
+	TaskKeys      []string               `protobuf:"bytes,1,rep,name=task_keys,json=taskKeys,proto3" json:"task_keys,omitempty"`
+	States        []TaskRunState         `protobuf:"varint,2,rep,packed,name=states,proto3,enum=taskwire.v1.TaskRunState" json:"states,omitempty"`
+	Tag           string                 `protobuf:"bytes,3,opt,name=tag,proto3" json:"tag,omitempty"`
+	WorkerId      string                 `protobuf:"bytes,4,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	IdPrefix      string                 `protobuf:"bytes,5,opt,name=id_prefix,json=idPrefix,proto3" json:"id_prefix,omitempty"`
+	CreatedAfter  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunListRequest) Reset() {
+	*x = WatchTaskRunListRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunListRequest) ProtoMessage() {}
+
+func (x *WatchTaskRunListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunListRequest.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunListRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *WatchTaskRunListRequest) GetTaskKeys() []string {
+	if x != nil {
+		return x.TaskKeys
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListRequest) GetStates() []TaskRunState {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *WatchTaskRunListRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *WatchTaskRunListRequest) GetIdPrefix() string {
+	if x != nil {
+		return x.IdPrefix
+	}
+	return ""
+}
+
+func (x *WatchTaskRunListRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListRequest) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+type WatchTaskRunListResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Runs created or changed that match the filter, without parameters or results.
+	TaskRuns []*TaskRun `protobuf:"bytes,1,rep,name=task_runs,json=taskRuns,proto3" json:"task_runs,omitempty"`
+	// Runs that changed and no longer match the filter (e.g. a state filter): a list
+	// showing them drops them.
+	UnmatchedRunIds []string `protobuf:"bytes,2,rep,name=unmatched_run_ids,json=unmatchedRunIds,proto3" json:"unmatched_run_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunListResponse) Reset() {
+	*x = WatchTaskRunListResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunListResponse) ProtoMessage() {}
+
+func (x *WatchTaskRunListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunListResponse.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunListResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *WatchTaskRunListResponse) GetTaskRuns() []*TaskRun {
+	if x != nil {
+		return x.TaskRuns
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListResponse) GetUnmatchedRunIds() []string {
+	if x != nil {
+		return x.UnmatchedRunIds
+	}
+	return nil
+}
+
+type WatchTaskRunLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Lines after this time only; unset means all.
+	After         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunLogsRequest) Reset() {
+	*x = WatchTaskRunLogsRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunLogsRequest) ProtoMessage() {}
+
+func (x *WatchTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunLogsRequest.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunLogsRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *WatchTaskRunLogsRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *WatchTaskRunLogsRequest) GetAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+type WatchTaskRunLogsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lines         []*LogLine             `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunLogsResponse) Reset() {
+	*x = WatchTaskRunLogsResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunLogsResponse) ProtoMessage() {}
+
+func (x *WatchTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunLogsResponse.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunLogsResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *WatchTaskRunLogsResponse) GetLines() []*LogLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+type GetTaskStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The window for the per-minute counts and durations; 0 means 60, at most 1440.
+	WindowMinutes uint32 `protobuf:"varint,1,opt,name=window_minutes,json=windowMinutes,proto3" json:"window_minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTaskStatsRequest) Reset() {
+	*x = GetTaskStatsRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTaskStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTaskStatsRequest) ProtoMessage() {}
+
+func (x *GetTaskStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTaskStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetTaskStatsRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetTaskStatsRequest) GetWindowMinutes() uint32 {
+	if x != nil {
+		return x.WindowMinutes
+	}
+	return 0
+}
+
+type TaskStats struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TaskKey string                 `protobuf:"bytes,1,opt,name=task_key,json=taskKey,proto3" json:"task_key,omitempty"`
+	// Runs in each state now.
+	Scheduled uint32 `protobuf:"varint,2,opt,name=scheduled,proto3" json:"scheduled,omitempty"`
+	Pending   uint32 `protobuf:"varint,3,opt,name=pending,proto3" json:"pending,omitempty"`
+	Running   uint32 `protobuf:"varint,4,opt,name=running,proto3" json:"running,omitempty"`
+	// Runs that ended in each minute of the window, oldest first: entry i counts the
+	// minute starting at window_start + i minutes.
+	CompletedPerMinute []uint32 `protobuf:"varint,5,rep,packed,name=completed_per_minute,json=completedPerMinute,proto3" json:"completed_per_minute,omitempty"`
+	FailedPerMinute    []uint32 `protobuf:"varint,6,rep,packed,name=failed_per_minute,json=failedPerMinute,proto3" json:"failed_per_minute,omitempty"`
+	// Durations (start to end) of the runs that completed in the window, in seconds;
+	// 0 when none did.
+	DurationP50Seconds float64 `protobuf:"fixed64,7,opt,name=duration_p50_seconds,json=durationP50Seconds,proto3" json:"duration_p50_seconds,omitempty"`
+	DurationP95Seconds float64 `protobuf:"fixed64,8,opt,name=duration_p95_seconds,json=durationP95Seconds,proto3" json:"duration_p95_seconds,omitempty"`
+	DurationP99Seconds float64 `protobuf:"fixed64,9,opt,name=duration_p99_seconds,json=durationP99Seconds,proto3" json:"duration_p99_seconds,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TaskStats) Reset() {
+	*x = TaskStats{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskStats) ProtoMessage() {}
+
+func (x *TaskStats) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskStats.ProtoReflect.Descriptor instead.
+func (*TaskStats) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TaskStats) GetTaskKey() string {
+	if x != nil {
+		return x.TaskKey
+	}
+	return ""
+}
+
+func (x *TaskStats) GetScheduled() uint32 {
+	if x != nil {
+		return x.Scheduled
+	}
+	return 0
+}
+
+func (x *TaskStats) GetPending() uint32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *TaskStats) GetRunning() uint32 {
+	if x != nil {
+		return x.Running
+	}
+	return 0
+}
+
+func (x *TaskStats) GetCompletedPerMinute() []uint32 {
+	if x != nil {
+		return x.CompletedPerMinute
+	}
+	return nil
+}
+
+func (x *TaskStats) GetFailedPerMinute() []uint32 {
+	if x != nil {
+		return x.FailedPerMinute
+	}
+	return nil
+}
+
+func (x *TaskStats) GetDurationP50Seconds() float64 {
+	if x != nil {
+		return x.DurationP50Seconds
+	}
+	return 0
+}
+
+func (x *TaskStats) GetDurationP95Seconds() float64 {
+	if x != nil {
+		return x.DurationP95Seconds
+	}
+	return 0
+}
+
+func (x *TaskStats) GetDurationP99Seconds() float64 {
+	if x != nil {
+		return x.DurationP99Seconds
+	}
+	return 0
+}
+
+type GetTaskStatsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WindowStart   *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	WindowMinutes uint32                 `protobuf:"varint,2,opt,name=window_minutes,json=windowMinutes,proto3" json:"window_minutes,omitempty"`
+	// Every task key with runs queued or in flight now, or finished in the window.
+	Tasks         []*TaskStats `protobuf:"bytes,3,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTaskStatsResponse) Reset() {
+	*x = GetTaskStatsResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTaskStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTaskStatsResponse) ProtoMessage() {}
+
+func (x *GetTaskStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTaskStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetTaskStatsResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetTaskStatsResponse) GetWindowStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStart
+	}
+	return nil
+}
+
+func (x *GetTaskStatsResponse) GetWindowMinutes() uint32 {
+	if x != nil {
+		return x.WindowMinutes
+	}
+	return 0
+}
+
+func (x *GetTaskStatsResponse) GetTasks() []*TaskStats {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
 var File_taskwire_v1_task_run_service_proto protoreflect.FileDescriptor
 
 const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
@@ -1359,14 +1859,18 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x11GetTaskRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"E\n" +
 	"\x12GetTaskRunResponse\x12/\n" +
-	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\xb3\x01\n" +
+	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\xf1\x02\n" +
 	"\x13ListTaskRunsRequest\x12\x1b\n" +
 	"\ttask_keys\x18\x01 \x03(\tR\btaskKeys\x121\n" +
 	"\x06states\x18\x02 \x03(\x0e2\x19.taskwire.v1.TaskRunStateR\x06states\x12\x10\n" +
 	"\x03tag\x18\x03 \x01(\tR\x03tag\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"q\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tworker_id\x18\x06 \x01(\tR\bworkerId\x12\x1b\n" +
+	"\tid_prefix\x18\a \x01(\tR\bidPrefix\x12?\n" +
+	"\rcreated_after\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\"q\n" +
 	"\x14ListTaskRunsResponse\x121\n" +
 	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"C\n" +
@@ -1410,7 +1914,39 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x12concurrency_limits\x18\x01 \x03(\v2\x1d.taskwire.v1.ConcurrencyLimitR\x11concurrencyLimits\"1\n" +
 	"\x1dDeleteConcurrencyLimitRequest\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\" \n" +
-	"\x1eDeleteConcurrencyLimitResponse2\xfc\b\n" +
+	"\x1eDeleteConcurrencyLimitResponse\"\xb9\x02\n" +
+	"\x17WatchTaskRunListRequest\x12\x1b\n" +
+	"\ttask_keys\x18\x01 \x03(\tR\btaskKeys\x121\n" +
+	"\x06states\x18\x02 \x03(\x0e2\x19.taskwire.v1.TaskRunStateR\x06states\x12\x10\n" +
+	"\x03tag\x18\x03 \x01(\tR\x03tag\x12\x1b\n" +
+	"\tworker_id\x18\x04 \x01(\tR\bworkerId\x12\x1b\n" +
+	"\tid_prefix\x18\x05 \x01(\tR\bidPrefix\x12?\n" +
+	"\rcreated_after\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\"y\n" +
+	"\x18WatchTaskRunListResponse\x121\n" +
+	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12*\n" +
+	"\x11unmatched_run_ids\x18\x02 \x03(\tR\x0funmatchedRunIds\"b\n" +
+	"\x17WatchTaskRunLogsRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x120\n" +
+	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\"F\n" +
+	"\x18WatchTaskRunLogsResponse\x12*\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"<\n" +
+	"\x13GetTaskStatsRequest\x12%\n" +
+	"\x0ewindow_minutes\x18\x01 \x01(\rR\rwindowMinutes\"\xec\x02\n" +
+	"\tTaskStats\x12\x19\n" +
+	"\btask_key\x18\x01 \x01(\tR\ataskKey\x12\x1c\n" +
+	"\tscheduled\x18\x02 \x01(\rR\tscheduled\x12\x18\n" +
+	"\apending\x18\x03 \x01(\rR\apending\x12\x18\n" +
+	"\arunning\x18\x04 \x01(\rR\arunning\x120\n" +
+	"\x14completed_per_minute\x18\x05 \x03(\rR\x12completedPerMinute\x12*\n" +
+	"\x11failed_per_minute\x18\x06 \x03(\rR\x0ffailedPerMinute\x120\n" +
+	"\x14duration_p50_seconds\x18\a \x01(\x01R\x12durationP50Seconds\x120\n" +
+	"\x14duration_p95_seconds\x18\b \x01(\x01R\x12durationP95Seconds\x120\n" +
+	"\x14duration_p99_seconds\x18\t \x01(\x01R\x12durationP99Seconds\"\xaa\x01\n" +
+	"\x14GetTaskStatsResponse\x12=\n" +
+	"\fwindow_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x12%\n" +
+	"\x0ewindow_minutes\x18\x02 \x01(\rR\rwindowMinutes\x12,\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x16.taskwire.v1.TaskStatsR\x05tasks2\x97\v\n" +
 	"\x0eTaskRunService\x12\\\n" +
 	"\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n" +
 	"\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n" +
@@ -1424,7 +1960,10 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12h\n" +
 	"\x13SetConcurrencyLimit\x12'.taskwire.v1.SetConcurrencyLimitRequest\x1a(.taskwire.v1.SetConcurrencyLimitResponse\x12n\n" +
 	"\x15ListConcurrencyLimits\x12).taskwire.v1.ListConcurrencyLimitsRequest\x1a*.taskwire.v1.ListConcurrencyLimitsResponse\x12q\n" +
-	"\x16DeleteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponseB\xaa\x01\n" +
+	"\x16DeleteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponse\x12a\n" +
+	"\x10WatchTaskRunList\x12$.taskwire.v1.WatchTaskRunListRequest\x1a%.taskwire.v1.WatchTaskRunListResponse0\x01\x12a\n" +
+	"\x10WatchTaskRunLogs\x12$.taskwire.v1.WatchTaskRunLogsRequest\x1a%.taskwire.v1.WatchTaskRunLogsResponse0\x01\x12S\n" +
+	"\fGetTaskStats\x12 .taskwire.v1.GetTaskStatsRequest\x1a!.taskwire.v1.GetTaskStatsResponseB\xaa\x01\n" +
 	"\x0fcom.taskwire.v1B\x13TaskRunServiceProtoP\x01Z5taskwire.example/go-worker/gen/taskwire/v1;taskwirev1\xa2\x02\x03TXX\xaa\x02\vTaskwire.V1\xca\x02\vTaskwire\\V1\xe2\x02\x17Taskwire\\V1\\GPBMetadata\xea\x02\fTaskwire::V1b\x06proto3"
 
 var (
@@ -1439,7 +1978,7 @@ func file_taskwire_v1_task_run_service_proto_rawDescGZIP() []byte {
 	return file_taskwire_v1_task_run_service_proto_rawDescData
 }
 
-var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*ScheduleTaskRunRequest)(nil),         // 0: taskwire.v1.ScheduleTaskRunRequest
 	(*ScheduleTaskRunResponse)(nil),        // 1: taskwire.v1.ScheduleTaskRunResponse
@@ -1466,64 +2005,87 @@ var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*ListConcurrencyLimitsResponse)(nil),  // 22: taskwire.v1.ListConcurrencyLimitsResponse
 	(*DeleteConcurrencyLimitRequest)(nil),  // 23: taskwire.v1.DeleteConcurrencyLimitRequest
 	(*DeleteConcurrencyLimitResponse)(nil), // 24: taskwire.v1.DeleteConcurrencyLimitResponse
-	(*TaskRunSpec)(nil),                    // 25: taskwire.v1.TaskRunSpec
-	(*Payload)(nil),                        // 26: taskwire.v1.Payload
-	(TaskRunState)(0),                      // 27: taskwire.v1.TaskRunState
-	(*ErrorInfo)(nil),                      // 28: taskwire.v1.ErrorInfo
-	(*timestamppb.Timestamp)(nil),          // 29: google.protobuf.Timestamp
-	(*LogLine)(nil),                        // 30: taskwire.v1.LogLine
-	(*TaskRun)(nil),                        // 31: taskwire.v1.TaskRun
+	(*WatchTaskRunListRequest)(nil),        // 25: taskwire.v1.WatchTaskRunListRequest
+	(*WatchTaskRunListResponse)(nil),       // 26: taskwire.v1.WatchTaskRunListResponse
+	(*WatchTaskRunLogsRequest)(nil),        // 27: taskwire.v1.WatchTaskRunLogsRequest
+	(*WatchTaskRunLogsResponse)(nil),       // 28: taskwire.v1.WatchTaskRunLogsResponse
+	(*GetTaskStatsRequest)(nil),            // 29: taskwire.v1.GetTaskStatsRequest
+	(*TaskStats)(nil),                      // 30: taskwire.v1.TaskStats
+	(*GetTaskStatsResponse)(nil),           // 31: taskwire.v1.GetTaskStatsResponse
+	(*TaskRunSpec)(nil),                    // 32: taskwire.v1.TaskRunSpec
+	(*Payload)(nil),                        // 33: taskwire.v1.Payload
+	(TaskRunState)(0),                      // 34: taskwire.v1.TaskRunState
+	(*ErrorInfo)(nil),                      // 35: taskwire.v1.ErrorInfo
+	(*timestamppb.Timestamp)(nil),          // 36: google.protobuf.Timestamp
+	(*LogLine)(nil),                        // 37: taskwire.v1.LogLine
+	(*TaskRun)(nil),                        // 38: taskwire.v1.TaskRun
 }
 var file_taskwire_v1_task_run_service_proto_depIdxs = []int32{
-	25, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
-	25, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
+	32, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
+	32, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
 	1,  // 2: taskwire.v1.ScheduleTaskRunsResponse.runs:type_name -> taskwire.v1.ScheduleTaskRunResponse
-	26, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
-	27, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
-	26, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
-	28, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
-	29, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
-	29, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
-	30, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
-	31, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	27, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
-	31, // 12: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	31, // 13: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	31, // 14: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	31, // 15: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	29, // 16: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	30, // 17: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	18, // 18: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
-	18, // 19: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
-	0,  // 20: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
-	2,  // 21: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
-	4,  // 22: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
-	6,  // 23: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
-	8,  // 24: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
-	10, // 25: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
-	12, // 26: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
-	14, // 27: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
-	16, // 28: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
-	19, // 29: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
-	21, // 30: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
-	23, // 31: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
-	1,  // 32: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
-	3,  // 33: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
-	5,  // 34: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
-	7,  // 35: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
-	9,  // 36: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
-	11, // 37: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
-	13, // 38: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
-	15, // 39: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
-	17, // 40: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
-	20, // 41: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
-	22, // 42: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
-	24, // 43: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
-	32, // [32:44] is the sub-list for method output_type
-	20, // [20:32] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	33, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
+	34, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
+	33, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
+	35, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
+	36, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
+	36, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
+	37, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
+	38, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	34, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
+	36, // 12: taskwire.v1.ListTaskRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	36, // 13: taskwire.v1.ListTaskRunsRequest.created_before:type_name -> google.protobuf.Timestamp
+	38, // 14: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	38, // 15: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	38, // 16: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	38, // 17: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	36, // 18: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	37, // 19: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	18, // 20: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
+	18, // 21: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
+	34, // 22: taskwire.v1.WatchTaskRunListRequest.states:type_name -> taskwire.v1.TaskRunState
+	36, // 23: taskwire.v1.WatchTaskRunListRequest.created_after:type_name -> google.protobuf.Timestamp
+	36, // 24: taskwire.v1.WatchTaskRunListRequest.created_before:type_name -> google.protobuf.Timestamp
+	38, // 25: taskwire.v1.WatchTaskRunListResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	36, // 26: taskwire.v1.WatchTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	37, // 27: taskwire.v1.WatchTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	36, // 28: taskwire.v1.GetTaskStatsResponse.window_start:type_name -> google.protobuf.Timestamp
+	30, // 29: taskwire.v1.GetTaskStatsResponse.tasks:type_name -> taskwire.v1.TaskStats
+	0,  // 30: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
+	2,  // 31: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
+	4,  // 32: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
+	6,  // 33: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
+	8,  // 34: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
+	10, // 35: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
+	12, // 36: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
+	14, // 37: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
+	16, // 38: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
+	19, // 39: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
+	21, // 40: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
+	23, // 41: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
+	25, // 42: taskwire.v1.TaskRunService.WatchTaskRunList:input_type -> taskwire.v1.WatchTaskRunListRequest
+	27, // 43: taskwire.v1.TaskRunService.WatchTaskRunLogs:input_type -> taskwire.v1.WatchTaskRunLogsRequest
+	29, // 44: taskwire.v1.TaskRunService.GetTaskStats:input_type -> taskwire.v1.GetTaskStatsRequest
+	1,  // 45: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
+	3,  // 46: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
+	5,  // 47: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
+	7,  // 48: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
+	9,  // 49: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
+	11, // 50: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
+	13, // 51: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
+	15, // 52: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
+	17, // 53: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
+	20, // 54: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
+	22, // 55: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
+	24, // 56: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
+	26, // 57: taskwire.v1.TaskRunService.WatchTaskRunList:output_type -> taskwire.v1.WatchTaskRunListResponse
+	28, // 58: taskwire.v1.TaskRunService.WatchTaskRunLogs:output_type -> taskwire.v1.WatchTaskRunLogsResponse
+	31, // 59: taskwire.v1.TaskRunService.GetTaskStats:output_type -> taskwire.v1.GetTaskStatsResponse
+	45, // [45:60] is the sub-list for method output_type
+	30, // [30:45] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_task_run_service_proto_init() }
@@ -1538,7 +2100,7 @@ func file_taskwire_v1_task_run_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_task_run_service_proto_rawDesc), len(file_taskwire_v1_task_run_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
