@@ -156,6 +156,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
 
       void (async () => {
         let reason = "the worker closed the stream";
+        let invalid: ConnectError | undefined;
         try {
           for (;;) {
             const next = await incoming.next();
@@ -164,10 +165,11 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
           }
         } catch (error) {
           reason = error instanceof ConnectError ? error.message : String(error);
-          if (error instanceof ConnectError && error.code === Code.InvalidArgument) out.fail(error);
+          if (error instanceof ConnectError && error.code === Code.InvalidArgument) invalid = error;
         } finally {
           broker.disconnectWorker(session, reason);
-          out.close();
+          // After what is queued: every message read before the bad one gets its answer first.
+          out.close(invalid);
         }
       })();
 
