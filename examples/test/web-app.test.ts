@@ -75,10 +75,18 @@ describe("the web app example", () => {
   it("the run's page in the UI is where the 202 says", async () => {
     const { body } = await postTask({ text: "hello" });
 
+    expect(new URL(String(body.ui)).pathname).toBe(`/task-runs/task-run/${String(body.id)}`);
     const page = await fetch(String(body.ui));
-
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain(String(body.id));
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    // The page is the web UI's app; what it shows of the run comes from this call.
+    const api = await fetch(new URL("/taskwire.v1.TaskRunService/GetTaskRun", String(body.ui)), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: body.id }),
+    });
+    expect(api.status).toBe(200);
+    expect(((await api.json()) as { taskRun: { id: string } }).taskRun.id).toBe(body.id);
   });
 
   it("a body without text is 400 naming the field; an unknown id is 404", async () => {

@@ -105,7 +105,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             return;
           }
           // Read first: once the header is out, a failed read could only cut the body short.
-          const metrics = await renderMetrics(broker, store);
+          const metrics = await renderMetrics(broker, store).catch((error: unknown) => {
+            throw new Error(`could not read from the store: ${error instanceof Error ? error.message : String(error)}`);
+          });
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
           res.end(metrics);
           return;
@@ -113,7 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       } catch (error) {
         logger.error({ err: error, path: url.pathname }, "answering an HTTP request failed");
         res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`could not answer: ${error instanceof Error ? error.message : String(error)}\n`);
+        res.end(`${error instanceof Error ? error.message : String(error)}\n`);
         return;
       }
       res.writeHead(404, { "content-type": "text/plain" });

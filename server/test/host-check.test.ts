@@ -100,7 +100,7 @@ describe("requests for a host the server does not know (DNS rebinding)", () => {
 describe("UI pages", () => {
   it("forbid framing, sniffing and scripts", async () => {
     const server = await serve();
-    const page = await request(server.port, "/", `127.0.0.1:${server.port}`);
+    const page = await request(server.port, "/task-runs", `127.0.0.1:${server.port}`);
     expect(page.status).toBe(200);
     expect(page.headers["x-content-type-options"]).toBe("nosniff");
     expect(page.headers["x-frame-options"]).toBe("DENY");

@@ -35,7 +35,7 @@ async function serverStart(args: string[], env: Record<string, string> = {}): Pr
 
 function status(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port, path: "/", headers: { host } }, (res) => {
+    http.get({ host: "127.0.0.1", port, path: "/task-runs", headers: { host } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     }).on("error", reject);
