@@ -11,13 +11,19 @@ const createLimitCommand = createCommand({
 
 At most LIMIT runs carrying TAG are PENDING or RUNNING at once, across all workers; the
 others wait in the queue. The tag task_key:<key> limits every run of a task key. Creating
-a limit for a tag that has one replaces it.`,
+a limit for a tag that has one replaces it; LIMIT 0 holds the tag's runs back.`,
   flags: {},
   async run(_flags, positionals, usage) {
     const [tag, text] = positionals;
+    if (positionals.length !== 2 || !tag) {
+      throw new UsageError("taskwire concurrency-limit create: expected TAG and LIMIT", usage);
+    }
     const limit = Number(text);
-    if (positionals.length !== 2 || !tag || !Number.isInteger(limit) || limit < 0) {
-      throw new UsageError("taskwire concurrency-limit create: expected TAG and a whole number LIMIT >= 0", usage);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(limit)) {
+      throw new UsageError(
+        `taskwire concurrency-limit create: LIMIT must be a whole number >= 1 (or 0 to hold the tag's runs back), got '${text}'`,
+        usage,
+      );
     }
     const created = await withTaskRunClient(resolveSettings(), (client) => client.setConcurrencyLimit({ tag, limit }));
     const active = created.concurrencyLimit?.active ?? 0;
