@@ -10,6 +10,7 @@ import { createTlsServer } from "./http/tls-server.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
+import { createLogFeed } from "./store/log-feed.js";
 import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
 import { startRetention } from "./store/retention.js";
@@ -43,7 +44,10 @@ export interface RunningServer {
 /** Starts the taskwire server: gRPC, Connect, the web UI and /healthz on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? "info", base: { service: "taskwire" } });
-  const { store, unlock, recordUrl } = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger });
+  const opened = await openStore({ databaseUrl: options.databaseUrl, home: options.home, logger });
+  const { unlock, recordUrl } = opened;
+  const logFeed = createLogFeed(opened.store);
+  const store = logFeed.store;
   const requeued = await store.requeueAbandoned(Date.now());
   if (requeued > 0) logger.warn({ requeued }, "requeued runs that were in flight when the server stopped");
   const concurrencyLimits = await store.listConcurrencyLimits();
@@ -57,7 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Payloads are checked against the broker's limit; leave room for the envelope.
     readMaxBytes: broker.limits.maxPayloadBytes * 4 + 64 * 1024,
     routes(router) {
-      router.service(TaskRunService, createTaskRunService({ broker, store }));
+      router.service(TaskRunService, createTaskRunService({ broker, store, logFeed }));
       router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
     },
     fallback: catchHandlerErrors(logger, async (req, res) => {

@@ -2,6 +2,7 @@ import { UsageError } from "./cli-error.js";
 import { createCommand } from "./command.js";
 import { createCommandGroup } from "./command-group.js";
 import { resolveSettings } from "./resolve-settings.js";
+import { formatColumns } from "./task-run-table.js";
 import { withTaskRunClient } from "./with-task-run-client.js";
 
 const createLimitCommand = createCommand({
@@ -35,15 +36,23 @@ a limit for a tag that has one replaces it; LIMIT 0 holds the tag's runs back.`,
 const lsLimitCommand = createCommand({
   name: "concurrency-limit ls",
   summary: "List the concurrency limits",
-  usage: "Usage: taskwire concurrency-limit ls\n\nLists each limited tag with its limit and the runs holding a slot now.",
-  flags: {},
-  async run(_flags, positionals, usage) {
+  usage: `Usage: taskwire concurrency-limit ls [--json]
+
+Lists each limited tag with its limit and the runs holding a slot now.
+
+Options:
+  --json   One JSON object per limit and line ({"tag", "limit", "active"}), for scripts and jq`,
+  flags: { json: { type: "boolean" } },
+  async run(flags, positionals, usage) {
     if (positionals.length > 0) throw new UsageError(`taskwire concurrency-limit ls: unexpected argument '${positionals[0]}'`, usage);
     const { concurrencyLimits } = await withTaskRunClient(resolveSettings(), (client) => client.listConcurrencyLimits({}));
-    const lines = concurrencyLimits.map((l) => `${l.tag.padEnd(30)} ${String(l.limit).padStart(6)} ${String(l.active).padStart(7)}`);
-    process.stdout.write(
-      lines.length === 0 ? "No concurrency limits.\n" : `${"TAG".padEnd(30)}  LIMIT  ACTIVE\n${lines.join("\n")}\n`,
-    );
+    if (flags.json === true) {
+      const lines = concurrencyLimits.map(({ tag, limit, active }) => `${JSON.stringify({ tag, limit, active })}\n`);
+      process.stdout.write(lines.join(""));
+      return 0;
+    }
+    const rows = [["TAG", "LIMIT", "ACTIVE"], ...concurrencyLimits.map((l) => [l.tag, String(l.limit), String(l.active)])];
+    process.stdout.write(concurrencyLimits.length === 0 ? "No concurrency limits.\n" : `${formatColumns(rows)}\n`);
     return 0;
   },
 });

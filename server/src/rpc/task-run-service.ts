@@ -5,20 +5,25 @@ import { type TaskRun, TaskRunService, type WatchTaskRunsResponseSchema } from "
 import type { Broker } from "../broker/broker.js";
 import type { Watcher } from "../broker/watch-registry.js";
 import { FINAL_STATES, type RunRecord, type Store } from "../store/store.js";
+import type { LogFeed } from "../store/log-feed.js";
+import { followTaskRunLogs } from "./follow-task-run-logs.js";
 import { checkPayload } from "./payload-rules.js";
+import { retryTaskRun } from "./retry-task-run.js";
 import { timestampFieldMs } from "./timestamp-field.js";
 import { logToProto, runFromSpec, runToProto, stateFromProto } from "./run-codec.js";
 
 export interface TaskRunServiceOptions {
   broker: Broker;
   store: Store;
+  /** The log lines of each commit, for FollowTaskRunLogs. */
+  logFeed: LogFeed;
 }
 
 const MAX_WAIT_MS = 60_000;
 const MAX_BATCH = 10_000;
 
 /** `TaskRunService`: what callers use to schedule, read, wait for and cancel runs. */
-export function createTaskRunService({ broker, store }: TaskRunServiceOptions): ServiceImpl<typeof TaskRunService> {
+export function createTaskRunService({ broker, store, logFeed }: TaskRunServiceOptions): ServiceImpl<typeof TaskRunService> {
   const limits = broker.limits;
 
   async function runWithHistory(id: string): Promise<TaskRun> {
@@ -93,14 +98,17 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
       if (request.pageToken && !/^\d+$/.test(request.pageToken)) {
         throw new ConnectError("page_token: not a token from a previous ListTaskRuns response", Code.InvalidArgument);
       }
-      const { runs, next } = await store.listRuns({
+      const { runs, next, total } = await store.listRuns({
         taskKeys: request.taskKeys,
         states: request.states.map((s, i) => stateFromProto(s, `states[${i}]`)),
         tag: request.tag,
+        workerId: request.workerId,
+        createdAfter: request.createdAfter ? timestampFieldMs("created_after", request.createdAfter) : undefined,
         limit: pageSize,
         before: request.pageToken || undefined,
+        countTotal: request.includeTotalSize,
       });
-      return { taskRuns: runs.map((run) => runToProto(run, [], false)), nextPageToken: next ?? "" };
+      return { taskRuns: runs.map((run) => runToProto(run, [], false)), nextPageToken: next ?? "", totalSize: total ?? 0 };
     },
     async waitTaskRun(request) {
       const timeout = request.timeoutMs === 0 ? MAX_WAIT_MS : Math.min(request.timeoutMs, MAX_WAIT_MS);
@@ -160,6 +168,13 @@ export function createTaskRunService({ broker, store }: TaskRunServiceOptions): 
       const limit = request.limit === 0 ? 1000 : Math.min(request.limit, 10_000);
       const lines = await store.listLogs(request.runId, after, limit);
       return { lines: lines.map(logToProto) };
+    },
+    followTaskRunLogs(request, context) {
+      return followTaskRunLogs(request, context.signal, { broker, store, logFeed });
+    },
+    async retryTaskRun(request) {
+      const id = await retryTaskRun(broker, requireId(request.id));
+      return { taskRun: await runWithHistory(id) };
     },
   };
 }

@@ -275,6 +275,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         where.push("EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)");
         params.push(filter.tag);
       }
+      if (filter.workerId) {
+        where.push("worker_id = ?");
+        params.push(filter.workerId);
+      }
+      if (filter.createdAfter !== undefined) {
+        where.push("created_at >= ?");
+        params.push(filter.createdAfter);
+      }
+      // The total counts every page, so it leaves out the page cursor.
+      const matching = where.length ? `WHERE ${where.join(" AND ")}` : "";
+      const total = filter.countTotal
+        ? (db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM task_runs ${matching}`).get(...params)?.n ?? 0)
+        : undefined;
       if (filter.before) {
         where.push("seq < ?");
         params.push(Number(filter.before));
@@ -284,7 +297,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const rows = db.prepare<unknown[], RunRow>(sql).all(...params, filter.limit + 1);
       const page = rows.slice(0, filter.limit);
       const next = rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined;
-      return { runs: page.map(fromRow), next };
+      return { runs: page.map(fromRow), next, total };
     },
     async listLogs(runId, after, limit) {
       return selectLogs.all(runId, after, limit);

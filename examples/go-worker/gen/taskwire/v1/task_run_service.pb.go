@@ -458,9 +458,15 @@ type ListTaskRunsRequest struct {
 	// At most 1000; 0 means 50.
 	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only runs held by, or last held by, this worker.
+	WorkerId string `protobuf:"bytes,6,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// Only runs created at or after this time.
+	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	// Fill total_size: one more query, over every run that matches the filters.
+	IncludeTotalSize bool `protobuf:"varint,8,opt,name=include_total_size,json=includeTotalSize,proto3" json:"include_total_size,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ListTaskRunsRequest) Reset() {
@@ -528,12 +534,35 @@ func (x *ListTaskRunsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListTaskRunsRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ListTaskRunsRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *ListTaskRunsRequest) GetIncludeTotalSize() bool {
+	if x != nil {
+		return x.IncludeTotalSize
+	}
+	return false
+}
+
 type ListTaskRunsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Newest first, without parameters or results.
 	TaskRuns []*TaskRun `protobuf:"bytes,1,rep,name=task_runs,json=taskRuns,proto3" json:"task_runs,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many runs match the filters on all pages; set when include_total_size was.
+	TotalSize     uint32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -580,6 +609,13 @@ func (x *ListTaskRunsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListTaskRunsResponse) GetTotalSize() uint32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
 }
 
 type WaitTaskRunRequest struct {
@@ -999,6 +1035,202 @@ func (x *ListTaskRunLogsResponse) GetLines() []*LogLine {
 	return nil
 }
 
+type FollowTaskRunLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Lines after this time only; unset means every line.
+	After         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowTaskRunLogsRequest) Reset() {
+	*x = FollowTaskRunLogsRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowTaskRunLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowTaskRunLogsRequest) ProtoMessage() {}
+
+func (x *FollowTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowTaskRunLogsRequest.ProtoReflect.Descriptor instead.
+func (*FollowTaskRunLogsRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *FollowTaskRunLogsRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *FollowTaskRunLogsRequest) GetAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+type FollowTaskRunLogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lines in the order they were stored.
+	Lines []*LogLine `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Set on the last message, once the run is final.
+	FinalTaskRun  *TaskRun `protobuf:"bytes,2,opt,name=final_task_run,json=finalTaskRun,proto3" json:"final_task_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowTaskRunLogsResponse) Reset() {
+	*x = FollowTaskRunLogsResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowTaskRunLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowTaskRunLogsResponse) ProtoMessage() {}
+
+func (x *FollowTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowTaskRunLogsResponse.ProtoReflect.Descriptor instead.
+func (*FollowTaskRunLogsResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *FollowTaskRunLogsResponse) GetLines() []*LogLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *FollowTaskRunLogsResponse) GetFinalTaskRun() *TaskRun {
+	if x != nil {
+		return x.FinalTaskRun
+	}
+	return nil
+}
+
+type RetryTaskRunRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryTaskRunRequest) Reset() {
+	*x = RetryTaskRunRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryTaskRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryTaskRunRequest) ProtoMessage() {}
+
+func (x *RetryTaskRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryTaskRunRequest.ProtoReflect.Descriptor instead.
+func (*RetryTaskRunRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RetryTaskRunRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RetryTaskRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new run, SCHEDULED.
+	TaskRun       *TaskRun `protobuf:"bytes,1,opt,name=task_run,json=taskRun,proto3" json:"task_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryTaskRunResponse) Reset() {
+	*x = RetryTaskRunResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryTaskRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryTaskRunResponse) ProtoMessage() {}
+
+func (x *RetryTaskRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryTaskRunResponse.ProtoReflect.Descriptor instead.
+func (*RetryTaskRunResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RetryTaskRunResponse) GetTaskRun() *TaskRun {
+	if x != nil {
+		return x.TaskRun
+	}
+	return nil
+}
+
 type ConcurrencyLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Tag   string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
@@ -1011,7 +1243,7 @@ type ConcurrencyLimit struct {
 
 func (x *ConcurrencyLimit) Reset() {
 	*x = ConcurrencyLimit{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1255,7 @@ func (x *ConcurrencyLimit) String() string {
 func (*ConcurrencyLimit) ProtoMessage() {}
 
 func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1268,7 @@ func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcurrencyLimit.ProtoReflect.Descriptor instead.
 func (*ConcurrencyLimit) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ConcurrencyLimit) GetTag() string {
@@ -1070,7 +1302,7 @@ type SetConcurrencyLimitRequest struct {
 
 func (x *SetConcurrencyLimitRequest) Reset() {
 	*x = SetConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1314,7 @@ func (x *SetConcurrencyLimitRequest) String() string {
 func (*SetConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1327,7 @@ func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SetConcurrencyLimitRequest) GetTag() string {
@@ -1121,7 +1353,7 @@ type SetConcurrencyLimitResponse struct {
 
 func (x *SetConcurrencyLimitResponse) Reset() {
 	*x = SetConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1365,7 @@ func (x *SetConcurrencyLimitResponse) String() string {
 func (*SetConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1378,7 @@ func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetConcurrencyLimitResponse) GetConcurrencyLimit() *ConcurrencyLimit {
@@ -1164,7 +1396,7 @@ type ListConcurrencyLimitsRequest struct {
 
 func (x *ListConcurrencyLimitsRequest) Reset() {
 	*x = ListConcurrencyLimitsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1408,7 @@ func (x *ListConcurrencyLimitsRequest) String() string {
 func (*ListConcurrencyLimitsRequest) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1421,7 @@ func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsRequest.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{25}
 }
 
 type ListConcurrencyLimitsResponse struct {
@@ -1201,7 +1433,7 @@ type ListConcurrencyLimitsResponse struct {
 
 func (x *ListConcurrencyLimitsResponse) Reset() {
 	*x = ListConcurrencyLimitsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1445,7 @@ func (x *ListConcurrencyLimitsResponse) String() string {
 func (*ListConcurrencyLimitsResponse) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1458,7 @@ func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsResponse.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListConcurrencyLimitsResponse) GetConcurrencyLimits() []*ConcurrencyLimit {
@@ -1245,7 +1477,7 @@ type DeleteConcurrencyLimitRequest struct {
 
 func (x *DeleteConcurrencyLimitRequest) Reset() {
 	*x = DeleteConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1489,7 @@ func (x *DeleteConcurrencyLimitRequest) String() string {
 func (*DeleteConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1502,7 @@ func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteConcurrencyLimitRequest) GetTag() string {
@@ -1288,7 +1520,7 @@ type DeleteConcurrencyLimitResponse struct {
 
 func (x *DeleteConcurrencyLimitResponse) Reset() {
 	*x = DeleteConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1532,7 @@ func (x *DeleteConcurrencyLimitResponse) String() string {
 func (*DeleteConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1545,7 @@ func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{28}
 }
 
 var File_taskwire_v1_task_run_service_proto protoreflect.FileDescriptor
@@ -1348,17 +1580,22 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x11GetTaskRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"E\n" +
 	"\x12GetTaskRunResponse\x12/\n" +
-	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\xb3\x01\n" +
+	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\xbf\x02\n" +
 	"\x13ListTaskRunsRequest\x12\x1b\n" +
 	"\ttask_keys\x18\x01 \x03(\tR\btaskKeys\x121\n" +
 	"\x06states\x18\x02 \x03(\x0e2\x19.taskwire.v1.TaskRunStateR\x06states\x12\x10\n" +
 	"\x03tag\x18\x03 \x01(\tR\x03tag\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"q\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tworker_id\x18\x06 \x01(\tR\bworkerId\x12?\n" +
+	"\rcreated_after\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12,\n" +
+	"\x12include_total_size\x18\b \x01(\bR\x10includeTotalSize\"\x90\x01\n" +
 	"\x14ListTaskRunsResponse\x121\n" +
 	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"C\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\rR\ttotalSize\"C\n" +
 	"\x12WaitTaskRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1383,7 +1620,17 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\rR\x05limit\"E\n" +
 	"\x17ListTaskRunLogsResponse\x12*\n" +
-	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"R\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"c\n" +
+	"\x18FollowTaskRunLogsRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x120\n" +
+	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\"\x83\x01\n" +
+	"\x19FollowTaskRunLogsResponse\x12*\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\x12:\n" +
+	"\x0efinal_task_run\x18\x02 \x01(\v2\x14.taskwire.v1.TaskRunR\ffinalTaskRun\"%\n" +
+	"\x13RetryTaskRunRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
+	"\x14RetryTaskRunResponse\x12/\n" +
+	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"R\n" +
 	"\x10ConcurrencyLimit\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x16\n" +
@@ -1398,7 +1645,8 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x12concurrency_limits\x18\x01 \x03(\v2\x1d.taskwire.v1.ConcurrencyLimitR\x11concurrencyLimits\"1\n" +
 	"\x1dDeleteConcurrencyLimitRequest\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\" \n" +
-	"\x1eDeleteConcurrencyLimitResponse2\xfc\b\n" +
+	"\x1eDeleteConcurrencyLimitResponse2\xb7\n" +
+	"\n" +
 	"\x0eTaskRunService\x12\\\n" +
 	"\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n" +
 	"\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n" +
@@ -1409,7 +1657,9 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\vWaitTaskRun\x12\x1f.taskwire.v1.WaitTaskRunRequest\x1a .taskwire.v1.WaitTaskRunResponse\x12Z\n" +
 	"\rWatchTaskRuns\x12!.taskwire.v1.WatchTaskRunsRequest\x1a\".taskwire.v1.WatchTaskRunsResponse(\x010\x01\x12V\n" +
 	"\rCancelTaskRun\x12!.taskwire.v1.CancelTaskRunRequest\x1a\".taskwire.v1.CancelTaskRunResponse\x12\\\n" +
-	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12h\n" +
+	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12d\n" +
+	"\x11FollowTaskRunLogs\x12%.taskwire.v1.FollowTaskRunLogsRequest\x1a&.taskwire.v1.FollowTaskRunLogsResponse0\x01\x12S\n" +
+	"\fRetryTaskRun\x12 .taskwire.v1.RetryTaskRunRequest\x1a!.taskwire.v1.RetryTaskRunResponse\x12h\n" +
 	"\x13SetConcurrencyLimit\x12'.taskwire.v1.SetConcurrencyLimitRequest\x1a(.taskwire.v1.SetConcurrencyLimitResponse\x12n\n" +
 	"\x15ListConcurrencyLimits\x12).taskwire.v1.ListConcurrencyLimitsRequest\x1a*.taskwire.v1.ListConcurrencyLimitsResponse\x12q\n" +
 	"\x16DeleteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponseB\xaa\x01\n" +
@@ -1427,7 +1677,7 @@ func file_taskwire_v1_task_run_service_proto_rawDescGZIP() []byte {
 	return file_taskwire_v1_task_run_service_proto_rawDescData
 }
 
-var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*ScheduleTaskRunRequest)(nil),         // 0: taskwire.v1.ScheduleTaskRunRequest
 	(*ScheduleTaskRunResponse)(nil),        // 1: taskwire.v1.ScheduleTaskRunResponse
@@ -1447,71 +1697,84 @@ var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*CancelTaskRunResponse)(nil),          // 15: taskwire.v1.CancelTaskRunResponse
 	(*ListTaskRunLogsRequest)(nil),         // 16: taskwire.v1.ListTaskRunLogsRequest
 	(*ListTaskRunLogsResponse)(nil),        // 17: taskwire.v1.ListTaskRunLogsResponse
-	(*ConcurrencyLimit)(nil),               // 18: taskwire.v1.ConcurrencyLimit
-	(*SetConcurrencyLimitRequest)(nil),     // 19: taskwire.v1.SetConcurrencyLimitRequest
-	(*SetConcurrencyLimitResponse)(nil),    // 20: taskwire.v1.SetConcurrencyLimitResponse
-	(*ListConcurrencyLimitsRequest)(nil),   // 21: taskwire.v1.ListConcurrencyLimitsRequest
-	(*ListConcurrencyLimitsResponse)(nil),  // 22: taskwire.v1.ListConcurrencyLimitsResponse
-	(*DeleteConcurrencyLimitRequest)(nil),  // 23: taskwire.v1.DeleteConcurrencyLimitRequest
-	(*DeleteConcurrencyLimitResponse)(nil), // 24: taskwire.v1.DeleteConcurrencyLimitResponse
-	(*TaskRunSpec)(nil),                    // 25: taskwire.v1.TaskRunSpec
-	(*Payload)(nil),                        // 26: taskwire.v1.Payload
-	(TaskRunState)(0),                      // 27: taskwire.v1.TaskRunState
-	(*ErrorInfo)(nil),                      // 28: taskwire.v1.ErrorInfo
-	(*timestamppb.Timestamp)(nil),          // 29: google.protobuf.Timestamp
-	(*LogLine)(nil),                        // 30: taskwire.v1.LogLine
-	(*TaskRun)(nil),                        // 31: taskwire.v1.TaskRun
+	(*FollowTaskRunLogsRequest)(nil),       // 18: taskwire.v1.FollowTaskRunLogsRequest
+	(*FollowTaskRunLogsResponse)(nil),      // 19: taskwire.v1.FollowTaskRunLogsResponse
+	(*RetryTaskRunRequest)(nil),            // 20: taskwire.v1.RetryTaskRunRequest
+	(*RetryTaskRunResponse)(nil),           // 21: taskwire.v1.RetryTaskRunResponse
+	(*ConcurrencyLimit)(nil),               // 22: taskwire.v1.ConcurrencyLimit
+	(*SetConcurrencyLimitRequest)(nil),     // 23: taskwire.v1.SetConcurrencyLimitRequest
+	(*SetConcurrencyLimitResponse)(nil),    // 24: taskwire.v1.SetConcurrencyLimitResponse
+	(*ListConcurrencyLimitsRequest)(nil),   // 25: taskwire.v1.ListConcurrencyLimitsRequest
+	(*ListConcurrencyLimitsResponse)(nil),  // 26: taskwire.v1.ListConcurrencyLimitsResponse
+	(*DeleteConcurrencyLimitRequest)(nil),  // 27: taskwire.v1.DeleteConcurrencyLimitRequest
+	(*DeleteConcurrencyLimitResponse)(nil), // 28: taskwire.v1.DeleteConcurrencyLimitResponse
+	(*TaskRunSpec)(nil),                    // 29: taskwire.v1.TaskRunSpec
+	(*Payload)(nil),                        // 30: taskwire.v1.Payload
+	(TaskRunState)(0),                      // 31: taskwire.v1.TaskRunState
+	(*ErrorInfo)(nil),                      // 32: taskwire.v1.ErrorInfo
+	(*timestamppb.Timestamp)(nil),          // 33: google.protobuf.Timestamp
+	(*LogLine)(nil),                        // 34: taskwire.v1.LogLine
+	(*TaskRun)(nil),                        // 35: taskwire.v1.TaskRun
 }
 var file_taskwire_v1_task_run_service_proto_depIdxs = []int32{
-	25, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
-	25, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
+	29, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
+	29, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
 	1,  // 2: taskwire.v1.ScheduleTaskRunsResponse.runs:type_name -> taskwire.v1.ScheduleTaskRunResponse
-	26, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
-	27, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
-	26, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
-	28, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
-	29, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
-	29, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
-	30, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
-	31, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	27, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
-	31, // 12: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	31, // 13: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	31, // 14: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	31, // 15: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	29, // 16: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	30, // 17: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	18, // 18: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
-	18, // 19: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
-	0,  // 20: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
-	2,  // 21: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
-	4,  // 22: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
-	6,  // 23: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
-	8,  // 24: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
-	10, // 25: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
-	12, // 26: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
-	14, // 27: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
-	16, // 28: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
-	19, // 29: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
-	21, // 30: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
-	23, // 31: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
-	1,  // 32: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
-	3,  // 33: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
-	5,  // 34: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
-	7,  // 35: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
-	9,  // 36: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
-	11, // 37: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
-	13, // 38: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
-	15, // 39: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
-	17, // 40: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
-	20, // 41: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
-	22, // 42: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
-	24, // 43: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
-	32, // [32:44] is the sub-list for method output_type
-	20, // [20:32] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	30, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
+	31, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
+	30, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
+	32, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
+	33, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
+	33, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
+	34, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
+	35, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	31, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
+	33, // 12: taskwire.v1.ListTaskRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	35, // 13: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	35, // 14: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	35, // 15: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	35, // 16: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	33, // 17: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	34, // 18: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	33, // 19: taskwire.v1.FollowTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	34, // 20: taskwire.v1.FollowTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	35, // 21: taskwire.v1.FollowTaskRunLogsResponse.final_task_run:type_name -> taskwire.v1.TaskRun
+	35, // 22: taskwire.v1.RetryTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	22, // 23: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
+	22, // 24: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
+	0,  // 25: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
+	2,  // 26: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
+	4,  // 27: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
+	6,  // 28: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
+	8,  // 29: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
+	10, // 30: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
+	12, // 31: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
+	14, // 32: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
+	16, // 33: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
+	18, // 34: taskwire.v1.TaskRunService.FollowTaskRunLogs:input_type -> taskwire.v1.FollowTaskRunLogsRequest
+	20, // 35: taskwire.v1.TaskRunService.RetryTaskRun:input_type -> taskwire.v1.RetryTaskRunRequest
+	23, // 36: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
+	25, // 37: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
+	27, // 38: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
+	1,  // 39: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
+	3,  // 40: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
+	5,  // 41: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
+	7,  // 42: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
+	9,  // 43: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
+	11, // 44: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
+	13, // 45: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
+	15, // 46: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
+	17, // 47: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
+	19, // 48: taskwire.v1.TaskRunService.FollowTaskRunLogs:output_type -> taskwire.v1.FollowTaskRunLogsResponse
+	21, // 49: taskwire.v1.TaskRunService.RetryTaskRun:output_type -> taskwire.v1.RetryTaskRunResponse
+	24, // 50: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
+	26, // 51: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
+	28, // 52: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
+	39, // [39:53] is the sub-list for method output_type
+	25, // [25:39] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_task_run_service_proto_init() }
@@ -1526,7 +1789,7 @@ func file_taskwire_v1_task_run_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_task_run_service_proto_rawDesc), len(file_taskwire_v1_task_run_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

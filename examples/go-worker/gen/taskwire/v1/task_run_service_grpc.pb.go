@@ -28,6 +28,8 @@ const (
 	TaskRunService_WatchTaskRuns_FullMethodName          = "/taskwire.v1.TaskRunService/WatchTaskRuns"
 	TaskRunService_CancelTaskRun_FullMethodName          = "/taskwire.v1.TaskRunService/CancelTaskRun"
 	TaskRunService_ListTaskRunLogs_FullMethodName        = "/taskwire.v1.TaskRunService/ListTaskRunLogs"
+	TaskRunService_FollowTaskRunLogs_FullMethodName      = "/taskwire.v1.TaskRunService/FollowTaskRunLogs"
+	TaskRunService_RetryTaskRun_FullMethodName           = "/taskwire.v1.TaskRunService/RetryTaskRun"
 	TaskRunService_SetConcurrencyLimit_FullMethodName    = "/taskwire.v1.TaskRunService/SetConcurrencyLimit"
 	TaskRunService_ListConcurrencyLimits_FullMethodName  = "/taskwire.v1.TaskRunService/ListConcurrencyLimits"
 	TaskRunService_DeleteConcurrencyLimit_FullMethodName = "/taskwire.v1.TaskRunService/DeleteConcurrencyLimit"
@@ -61,6 +63,15 @@ type TaskRunServiceClient interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(ctx context.Context, in *CancelTaskRunRequest, opts ...grpc.CallOption) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(ctx context.Context, in *ListTaskRunLogsRequest, opts ...grpc.CallOption) (*ListTaskRunLogsResponse, error)
+	// The run's log lines so far, then each new line as it is stored, until the run is final:
+	// the last message carries the final run and the stream ends. No polling: the server
+	// sends what its commits store.
+	FollowTaskRunLogs(ctx context.Context, in *FollowTaskRunLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FollowTaskRunLogsResponse], error)
+	// Schedules a new run of a final run's task with the same parameters and options (not
+	// its idempotency key), and links the two: the new run's first history entry says
+	// "retry of <id>", and the old run gets the log line "retried as <new id>".
+	// FAILED_PRECONDITION when the run is not final yet.
+	RetryTaskRun(ctx context.Context, in *RetryTaskRunRequest, opts ...grpc.CallOption) (*RetryTaskRunResponse, error)
 	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
 	// and all task keys. A run counts against every limit whose tag it carries; the tag
 	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -172,6 +183,35 @@ func (c *taskRunServiceClient) ListTaskRunLogs(ctx context.Context, in *ListTask
 	return out, nil
 }
 
+func (c *taskRunServiceClient) FollowTaskRunLogs(ctx context.Context, in *FollowTaskRunLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FollowTaskRunLogsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[1], TaskRunService_FollowTaskRunLogs_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FollowTaskRunLogsRequest, FollowTaskRunLogsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_FollowTaskRunLogsClient = grpc.ServerStreamingClient[FollowTaskRunLogsResponse]
+
+func (c *taskRunServiceClient) RetryTaskRun(ctx context.Context, in *RetryTaskRunRequest, opts ...grpc.CallOption) (*RetryTaskRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetryTaskRunResponse)
+	err := c.cc.Invoke(ctx, TaskRunService_RetryTaskRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *taskRunServiceClient) SetConcurrencyLimit(ctx context.Context, in *SetConcurrencyLimitRequest, opts ...grpc.CallOption) (*SetConcurrencyLimitResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetConcurrencyLimitResponse)
@@ -230,6 +270,15 @@ type TaskRunServiceServer interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(context.Context, *CancelTaskRunRequest) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error)
+	// The run's log lines so far, then each new line as it is stored, until the run is final:
+	// the last message carries the final run and the stream ends. No polling: the server
+	// sends what its commits store.
+	FollowTaskRunLogs(*FollowTaskRunLogsRequest, grpc.ServerStreamingServer[FollowTaskRunLogsResponse]) error
+	// Schedules a new run of a final run's task with the same parameters and options (not
+	// its idempotency key), and links the two: the new run's first history entry says
+	// "retry of <id>", and the old run gets the log line "retried as <new id>".
+	// FAILED_PRECONDITION when the run is not final yet.
+	RetryTaskRun(context.Context, *RetryTaskRunRequest) (*RetryTaskRunResponse, error)
 	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
 	// and all task keys. A run counts against every limit whose tag it carries; the tag
 	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -274,6 +323,12 @@ func (UnimplementedTaskRunServiceServer) CancelTaskRun(context.Context, *CancelT
 }
 func (UnimplementedTaskRunServiceServer) ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTaskRunLogs not implemented")
+}
+func (UnimplementedTaskRunServiceServer) FollowTaskRunLogs(*FollowTaskRunLogsRequest, grpc.ServerStreamingServer[FollowTaskRunLogsResponse]) error {
+	return status.Error(codes.Unimplemented, "method FollowTaskRunLogs not implemented")
+}
+func (UnimplementedTaskRunServiceServer) RetryTaskRun(context.Context, *RetryTaskRunRequest) (*RetryTaskRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetryTaskRun not implemented")
 }
 func (UnimplementedTaskRunServiceServer) SetConcurrencyLimit(context.Context, *SetConcurrencyLimitRequest) (*SetConcurrencyLimitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetConcurrencyLimit not implemented")
@@ -456,6 +511,35 @@ func _TaskRunService_ListTaskRunLogs_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskRunService_FollowTaskRunLogs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(FollowTaskRunLogsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TaskRunServiceServer).FollowTaskRunLogs(m, &grpc.GenericServerStream[FollowTaskRunLogsRequest, FollowTaskRunLogsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_FollowTaskRunLogsServer = grpc.ServerStreamingServer[FollowTaskRunLogsResponse]
+
+func _TaskRunService_RetryTaskRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetryTaskRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskRunServiceServer).RetryTaskRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskRunService_RetryTaskRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskRunServiceServer).RetryTaskRun(ctx, req.(*RetryTaskRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TaskRunService_SetConcurrencyLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetConcurrencyLimitRequest)
 	if err := dec(in); err != nil {
@@ -550,6 +634,10 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _TaskRunService_ListTaskRunLogs_Handler,
 		},
 		{
+			MethodName: "RetryTaskRun",
+			Handler:    _TaskRunService_RetryTaskRun_Handler,
+		},
+		{
 			MethodName: "SetConcurrencyLimit",
 			Handler:    _TaskRunService_SetConcurrencyLimit_Handler,
 		},
@@ -568,6 +656,11 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _TaskRunService_WatchTaskRuns_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "FollowTaskRunLogs",
+			Handler:       _TaskRunService_FollowTaskRunLogs_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "taskwire/v1/task_run_service.proto",

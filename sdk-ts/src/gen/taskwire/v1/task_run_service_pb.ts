@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/task_run_service.proto.
  */
 export const file_taskwire_v1_task_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIocBChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIIlQKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgiWQoVV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPdW5rbm93bl9ydW5faWRzGAIgAygJIiIKFENhbmNlbFRhc2tSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIj8KFUNhbmNlbFRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iYgoWTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgNIj4KF0xpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEiMKBWxpbmVzGAEgAygLMhQudGFza3dpcmUudjEuTG9nTGluZSI+ChBDb25jdXJyZW5jeUxpbWl0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDRIOCgZhY3RpdmUYAyABKA0iOAoaU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QSCwoDdGFnGAEgASgJEg0KBWxpbWl0GAIgASgNIlcKG1NldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRI4ChFjb25jdXJyZW5jeV9saW1pdBgBIAEoCzIdLnRhc2t3aXJlLnYxLkNvbmN1cnJlbmN5TGltaXQiHgocTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdCJaCh1MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXNwb25zZRI5ChJjb25jdXJyZW5jeV9saW1pdHMYASADKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0IiwKHURlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCSIgCh5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2Uy/AgKDlRhc2tSdW5TZXJ2aWNlElwKD1NjaGVkdWxlVGFza1J1bhIjLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlcXVlc3QaJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXNwb25zZRJfChBTY2hlZHVsZVRhc2tSdW5zEiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1JlcXVlc3QaJS50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USVgoNUmVjb3JkVGFza1J1bhIhLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlc3BvbnNlEk0KCkdldFRhc2tSdW4SHi50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVxdWVzdBofLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXNwb25zZRJTCgxMaXN0VGFza1J1bnMSIC50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXF1ZXN0GiEudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVzcG9uc2USUAoLV2FpdFRhc2tSdW4SHy50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlcXVlc3QaIC50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlc3BvbnNlEloKDVdhdGNoVGFza1J1bnMSIS50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVxdWVzdBoiLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXNwb25zZSgBMAESVgoNQ2FuY2VsVGFza1J1bhIhLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlc3BvbnNlElwKD0xpc3RUYXNrUnVuTG9ncxIjLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QaJC50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXNwb25zZRJoChNTZXRDb25jdXJyZW5jeUxpbWl0EicudGFza3dpcmUudjEuU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QaKC50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USbgoVTGlzdENvbmN1cnJlbmN5TGltaXRzEikudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdBoqLnRhc2t3aXJlLnYxLkxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEnEKFkRlbGV0ZUNvbmN1cnJlbmN5TGltaXQSKi50YXNrd2lyZS52MS5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBorLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIukBChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRIxCg1jcmVhdGVkX2FmdGVyGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJpbmNsdWRlX3RvdGFsX3NpemUYCCABKAgibAoUTGlzdFRhc2tSdW5zUmVzcG9uc2USJwoJdGFza19ydW5zGAEgAygLMhQudGFza3dpcmUudjEuVGFza1J1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoDSI0ChJXYWl0VGFza1J1blJlcXVlc3QSCgoCaWQYASABKAkSEgoKdGltZW91dF9tcxgCIAEoDSJMChNXYWl0VGFza1J1blJlc3BvbnNlEiYKCHRhc2tfcnVuGAEgASgLMhQudGFza3dpcmUudjEuVGFza1J1bhINCgVmaW5hbBgCIAEoCCJUChRXYXRjaFRhc2tSdW5zUmVxdWVzdBIPCgdydW5faWRzGAEgAygJEhcKD3Vud2F0Y2hfcnVuX2lkcxgCIAMoCRISCgpmaW5hbF9vbmx5GAMgASgIIlkKFVdhdGNoVGFza1J1bnNSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhcKD3Vua25vd25fcnVuX2lkcxgCIAMoCSIiChRDYW5jZWxUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI/ChVDYW5jZWxUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuImIKFkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEikKBWFmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsaW1pdBgDIAEoDSI+ChdMaXN0VGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUiVQoYRm9sbG93VGFza1J1bkxvZ3NSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIpCgVhZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibgoZRm9sbG93VGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUSLAoOZmluYWxfdGFza19ydW4YAiABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIiEKE1JldHJ5VGFza1J1blJlcXVlc3QSCgoCaWQYASABKAkiPgoUUmV0cnlUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIj4KEENvbmN1cnJlbmN5TGltaXQSCwoDdGFnGAEgASgJEg0KBWxpbWl0GAIgASgNEg4KBmFjdGl2ZRgDIAEoDSI4ChpTZXRDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBILCgN0YWcYASABKAkSDQoFbGltaXQYAiABKA0iVwobU2V0Q29uY3VycmVuY3lMaW1pdFJlc3BvbnNlEjgKEWNvbmN1cnJlbmN5X2xpbWl0GAEgASgLMh0udGFza3dpcmUudjEuQ29uY3VycmVuY3lMaW1pdCIeChxMaXN0Q29uY3VycmVuY3lMaW1pdHNSZXF1ZXN0IloKHUxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEjkKEmNvbmN1cnJlbmN5X2xpbWl0cxgBIAMoCzIdLnRhc2t3aXJlLnYxLkNvbmN1cnJlbmN5TGltaXQiLAodRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlcXVlc3QSCwoDdGFnGAEgASgJIiAKHkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZTK3CgoOVGFza1J1blNlcnZpY2USXAoPU2NoZWR1bGVUYXNrUnVuEiMudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuUmVxdWVzdBokLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlEl8KEFNjaGVkdWxlVGFza1J1bnMSJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVxdWVzdBolLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1bnNSZXNwb25zZRJWCg1SZWNvcmRUYXNrUnVuEiEudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlcXVlc3QaIi50YXNrd2lyZS52MS5SZWNvcmRUYXNrUnVuUmVzcG9uc2USTQoKR2V0VGFza1J1bhIeLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXF1ZXN0Gh8udGFza3dpcmUudjEuR2V0VGFza1J1blJlc3BvbnNlElMKDExpc3RUYXNrUnVucxIgLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuc1JlcXVlc3QaIS50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXNwb25zZRJQCgtXYWl0VGFza1J1bhIfLnRhc2t3aXJlLnYxLldhaXRUYXNrUnVuUmVxdWVzdBogLnRhc2t3aXJlLnYxLldhaXRUYXNrUnVuUmVzcG9uc2USWgoNV2F0Y2hUYXNrUnVucxIhLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXF1ZXN0GiIudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlKAEwARJWCg1DYW5jZWxUYXNrUnVuEiEudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlcXVlc3QaIi50YXNrd2lyZS52MS5DYW5jZWxUYXNrUnVuUmVzcG9uc2USXAoPTGlzdFRhc2tSdW5Mb2dzEiMudGFza3dpcmUudjEuTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBokLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEmQKEUZvbGxvd1Rhc2tSdW5Mb2dzEiUudGFza3dpcmUudjEuRm9sbG93VGFza1J1bkxvZ3NSZXF1ZXN0GiYudGFza3dpcmUudjEuRm9sbG93VGFza1J1bkxvZ3NSZXNwb25zZTABElMKDFJldHJ5VGFza1J1bhIgLnRhc2t3aXJlLnYxLlJldHJ5VGFza1J1blJlcXVlc3QaIS50YXNrd2lyZS52MS5SZXRyeVRhc2tSdW5SZXNwb25zZRJoChNTZXRDb25jdXJyZW5jeUxpbWl0EicudGFza3dpcmUudjEuU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QaKC50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USbgoVTGlzdENvbmN1cnJlbmN5TGltaXRzEikudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdBoqLnRhc2t3aXJlLnYxLkxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEnEKFkRlbGV0ZUNvbmN1cnJlbmN5TGltaXQSKi50YXNrd2lyZS52MS5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBorLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
 
 /**
  * @generated from message taskwire.v1.ScheduleTaskRunRequest
@@ -237,6 +237,27 @@ export type ListTaskRunsRequest = Message<"taskwire.v1.ListTaskRunsRequest"> & {
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
+
+  /**
+   * Only runs held by, or last held by, this worker.
+   *
+   * @generated from field: string worker_id = 6;
+   */
+  workerId: string;
+
+  /**
+   * Only runs created at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 7;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Fill total_size: one more query, over every run that matches the filters.
+   *
+   * @generated from field: bool include_total_size = 8;
+   */
+  includeTotalSize: boolean;
 };
 
 /**
@@ -263,6 +284,13 @@ export type ListTaskRunsResponse = Message<"taskwire.v1.ListTaskRunsResponse"> &
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many runs match the filters on all pages; set when include_total_size was.
+   *
+   * @generated from field: uint32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -462,6 +490,92 @@ export const ListTaskRunLogsResponseSchema: GenMessage<ListTaskRunLogsResponse> 
   messageDesc(file_taskwire_v1_task_run_service, 17);
 
 /**
+ * @generated from message taskwire.v1.FollowTaskRunLogsRequest
+ */
+export type FollowTaskRunLogsRequest = Message<"taskwire.v1.FollowTaskRunLogsRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * Lines after this time only; unset means every line.
+   *
+   * @generated from field: google.protobuf.Timestamp after = 2;
+   */
+  after?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.FollowTaskRunLogsRequest.
+ * Use `create(FollowTaskRunLogsRequestSchema)` to create a new message.
+ */
+export const FollowTaskRunLogsRequestSchema: GenMessage<FollowTaskRunLogsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 18);
+
+/**
+ * @generated from message taskwire.v1.FollowTaskRunLogsResponse
+ */
+export type FollowTaskRunLogsResponse = Message<"taskwire.v1.FollowTaskRunLogsResponse"> & {
+  /**
+   * Lines in the order they were stored.
+   *
+   * @generated from field: repeated taskwire.v1.LogLine lines = 1;
+   */
+  lines: LogLine[];
+
+  /**
+   * Set on the last message, once the run is final.
+   *
+   * @generated from field: taskwire.v1.TaskRun final_task_run = 2;
+   */
+  finalTaskRun?: TaskRun | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.FollowTaskRunLogsResponse.
+ * Use `create(FollowTaskRunLogsResponseSchema)` to create a new message.
+ */
+export const FollowTaskRunLogsResponseSchema: GenMessage<FollowTaskRunLogsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 19);
+
+/**
+ * @generated from message taskwire.v1.RetryTaskRunRequest
+ */
+export type RetryTaskRunRequest = Message<"taskwire.v1.RetryTaskRunRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message taskwire.v1.RetryTaskRunRequest.
+ * Use `create(RetryTaskRunRequestSchema)` to create a new message.
+ */
+export const RetryTaskRunRequestSchema: GenMessage<RetryTaskRunRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 20);
+
+/**
+ * @generated from message taskwire.v1.RetryTaskRunResponse
+ */
+export type RetryTaskRunResponse = Message<"taskwire.v1.RetryTaskRunResponse"> & {
+  /**
+   * The new run, SCHEDULED.
+   *
+   * @generated from field: taskwire.v1.TaskRun task_run = 1;
+   */
+  taskRun?: TaskRun | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.RetryTaskRunResponse.
+ * Use `create(RetryTaskRunResponseSchema)` to create a new message.
+ */
+export const RetryTaskRunResponseSchema: GenMessage<RetryTaskRunResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 21);
+
+/**
  * @generated from message taskwire.v1.ConcurrencyLimit
  */
 export type ConcurrencyLimit = Message<"taskwire.v1.ConcurrencyLimit"> & {
@@ -488,7 +602,7 @@ export type ConcurrencyLimit = Message<"taskwire.v1.ConcurrencyLimit"> & {
  * Use `create(ConcurrencyLimitSchema)` to create a new message.
  */
 export const ConcurrencyLimitSchema: GenMessage<ConcurrencyLimit> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 18);
+  messageDesc(file_taskwire_v1_task_run_service, 22);
 
 /**
  * @generated from message taskwire.v1.SetConcurrencyLimitRequest
@@ -510,7 +624,7 @@ export type SetConcurrencyLimitRequest = Message<"taskwire.v1.SetConcurrencyLimi
  * Use `create(SetConcurrencyLimitRequestSchema)` to create a new message.
  */
 export const SetConcurrencyLimitRequestSchema: GenMessage<SetConcurrencyLimitRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 19);
+  messageDesc(file_taskwire_v1_task_run_service, 23);
 
 /**
  * @generated from message taskwire.v1.SetConcurrencyLimitResponse
@@ -527,7 +641,7 @@ export type SetConcurrencyLimitResponse = Message<"taskwire.v1.SetConcurrencyLim
  * Use `create(SetConcurrencyLimitResponseSchema)` to create a new message.
  */
 export const SetConcurrencyLimitResponseSchema: GenMessage<SetConcurrencyLimitResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 20);
+  messageDesc(file_taskwire_v1_task_run_service, 24);
 
 /**
  * @generated from message taskwire.v1.ListConcurrencyLimitsRequest
@@ -540,7 +654,7 @@ export type ListConcurrencyLimitsRequest = Message<"taskwire.v1.ListConcurrencyL
  * Use `create(ListConcurrencyLimitsRequestSchema)` to create a new message.
  */
 export const ListConcurrencyLimitsRequestSchema: GenMessage<ListConcurrencyLimitsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 21);
+  messageDesc(file_taskwire_v1_task_run_service, 25);
 
 /**
  * @generated from message taskwire.v1.ListConcurrencyLimitsResponse
@@ -557,7 +671,7 @@ export type ListConcurrencyLimitsResponse = Message<"taskwire.v1.ListConcurrency
  * Use `create(ListConcurrencyLimitsResponseSchema)` to create a new message.
  */
 export const ListConcurrencyLimitsResponseSchema: GenMessage<ListConcurrencyLimitsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 22);
+  messageDesc(file_taskwire_v1_task_run_service, 26);
 
 /**
  * @generated from message taskwire.v1.DeleteConcurrencyLimitRequest
@@ -574,7 +688,7 @@ export type DeleteConcurrencyLimitRequest = Message<"taskwire.v1.DeleteConcurren
  * Use `create(DeleteConcurrencyLimitRequestSchema)` to create a new message.
  */
 export const DeleteConcurrencyLimitRequestSchema: GenMessage<DeleteConcurrencyLimitRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 23);
+  messageDesc(file_taskwire_v1_task_run_service, 27);
 
 /**
  * @generated from message taskwire.v1.DeleteConcurrencyLimitResponse
@@ -587,7 +701,7 @@ export type DeleteConcurrencyLimitResponse = Message<"taskwire.v1.DeleteConcurre
  * Use `create(DeleteConcurrencyLimitResponseSchema)` to create a new message.
  */
 export const DeleteConcurrencyLimitResponseSchema: GenMessage<DeleteConcurrencyLimitResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 24);
+  messageDesc(file_taskwire_v1_task_run_service, 28);
 
 /**
  * For callers: schedule runs, read them, wait for them, cancel them.
@@ -685,6 +799,31 @@ export const TaskRunService: GenService<{
     methodKind: "unary";
     input: typeof ListTaskRunLogsRequestSchema;
     output: typeof ListTaskRunLogsResponseSchema;
+  },
+  /**
+   * The run's log lines so far, then each new line as it is stored, until the run is final:
+   * the last message carries the final run and the stream ends. No polling: the server
+   * sends what its commits store.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.FollowTaskRunLogs
+   */
+  followTaskRunLogs: {
+    methodKind: "server_streaming";
+    input: typeof FollowTaskRunLogsRequestSchema;
+    output: typeof FollowTaskRunLogsResponseSchema;
+  },
+  /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.RetryTaskRun
+   */
+  retryTaskRun: {
+    methodKind: "unary";
+    input: typeof RetryTaskRunRequestSchema;
+    output: typeof RetryTaskRunResponseSchema;
   },
   /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers

@@ -78,6 +78,14 @@ export interface ListTaskRunsRequest {
   pageSize: number;
   /** From a previous response's next_page_token. */
   pageToken: string;
+  /** Only runs held by, or last held by, this worker. */
+  workerId: string;
+  /** Only runs created at or after this time. */
+  createdAfter:
+    | Date
+    | undefined;
+  /** Fill total_size: one more query, over every run that matches the filters. */
+  includeTotalSize: boolean;
 }
 
 export interface ListTaskRunsResponse {
@@ -85,6 +93,8 @@ export interface ListTaskRunsResponse {
   taskRuns: TaskRun[];
   /** Empty on the last page. */
   nextPageToken: string;
+  /** How many runs match the filters on all pages; set when include_total_size was. */
+  totalSize: number;
 }
 
 export interface WaitTaskRunRequest {
@@ -137,6 +147,28 @@ export interface ListTaskRunLogsRequest {
 
 export interface ListTaskRunLogsResponse {
   lines: LogLine[];
+}
+
+export interface FollowTaskRunLogsRequest {
+  runId: string;
+  /** Lines after this time only; unset means every line. */
+  after: Date | undefined;
+}
+
+export interface FollowTaskRunLogsResponse {
+  /** Lines in the order they were stored. */
+  lines: LogLine[];
+  /** Set on the last message, once the run is final. */
+  finalTaskRun: TaskRun | undefined;
+}
+
+export interface RetryTaskRunRequest {
+  id: string;
+}
+
+export interface RetryTaskRunResponse {
+  /** The new run, SCHEDULED. */
+  taskRun: TaskRun | undefined;
 }
 
 export interface ConcurrencyLimit {
@@ -896,7 +928,16 @@ export const GetTaskRunResponse: MessageFns<GetTaskRunResponse> = {
 };
 
 function createBaseListTaskRunsRequest(): ListTaskRunsRequest {
-  return { taskKeys: [], states: [], tag: "", pageSize: 0, pageToken: "" };
+  return {
+    taskKeys: [],
+    states: [],
+    tag: "",
+    pageSize: 0,
+    pageToken: "",
+    workerId: "",
+    createdAfter: undefined,
+    includeTotalSize: false,
+  };
 }
 
 export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
@@ -919,6 +960,15 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(42).string(message.pageToken);
+    }
+    if (message.workerId !== "") {
+      writer.uint32(50).string(message.workerId);
+    }
+    if (message.createdAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAfter), writer.uint32(58).fork()).join();
+    }
+    if (message.includeTotalSize !== false) {
+      writer.uint32(64).bool(message.includeTotalSize);
     }
     return writer;
   },
@@ -986,6 +1036,30 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.includeTotalSize = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1017,6 +1091,21 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      createdAfter: isSet(object.createdAfter)
+        ? fromJsonTimestamp(object.createdAfter)
+        : isSet(object.created_after)
+        ? fromJsonTimestamp(object.created_after)
+        : undefined,
+      includeTotalSize: isSet(object.includeTotalSize)
+        ? globalThis.Boolean(object.includeTotalSize)
+        : isSet(object.include_total_size)
+        ? globalThis.Boolean(object.include_total_size)
+        : false,
     };
   },
 
@@ -1037,6 +1126,15 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.createdAfter !== undefined) {
+      obj.createdAfter = message.createdAfter.toISOString();
+    }
+    if (message.includeTotalSize !== false) {
+      obj.includeTotalSize = message.includeTotalSize;
+    }
     return obj;
   },
 
@@ -1050,12 +1148,15 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     message.tag = object.tag ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.workerId = object.workerId ?? "";
+    message.createdAfter = object.createdAfter ?? undefined;
+    message.includeTotalSize = object.includeTotalSize ?? false;
     return message;
   },
 };
 
 function createBaseListTaskRunsResponse(): ListTaskRunsResponse {
-  return { taskRuns: [], nextPageToken: "" };
+  return { taskRuns: [], nextPageToken: "", totalSize: 0 };
 }
 
 export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
@@ -1065,6 +1166,9 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.totalSize !== 0) {
+      writer.uint32(24).uint32(message.totalSize);
     }
     return writer;
   },
@@ -1098,6 +1202,14 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalSize = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1122,6 +1234,11 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      totalSize: isSet(object.totalSize)
+        ? globalThis.Number(object.totalSize)
+        : isSet(object.total_size)
+        ? globalThis.Number(object.total_size)
+        : 0,
     };
   },
 
@@ -1133,6 +1250,9 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.totalSize !== 0) {
+      obj.totalSize = Math.round(message.totalSize);
+    }
     return obj;
   },
 
@@ -1143,6 +1263,7 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     const message = createBaseListTaskRunsResponse();
     message.taskRuns = object.taskRuns?.map((e) => TaskRun.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.totalSize = object.totalSize ?? 0;
     return message;
   },
 };
@@ -1847,6 +1968,328 @@ export const ListTaskRunLogsResponse: MessageFns<ListTaskRunLogsResponse> = {
   },
 };
 
+function createBaseFollowTaskRunLogsRequest(): FollowTaskRunLogsRequest {
+  return { runId: "", after: undefined };
+}
+
+export const FollowTaskRunLogsRequest: MessageFns<FollowTaskRunLogsRequest> = {
+  encode(message: FollowTaskRunLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.after !== undefined) {
+      Timestamp.encode(toTimestamp(message.after), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FollowTaskRunLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFollowTaskRunLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.after = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FollowTaskRunLogsRequest {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      after: isSet(object.after) ? fromJsonTimestamp(object.after) : undefined,
+    };
+  },
+
+  toJSON(message: FollowTaskRunLogsRequest): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.after !== undefined) {
+      obj.after = message.after.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FollowTaskRunLogsRequest>): FollowTaskRunLogsRequest {
+    return FollowTaskRunLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FollowTaskRunLogsRequest>): FollowTaskRunLogsRequest {
+    const message = createBaseFollowTaskRunLogsRequest();
+    message.runId = object.runId ?? "";
+    message.after = object.after ?? undefined;
+    return message;
+  },
+};
+
+function createBaseFollowTaskRunLogsResponse(): FollowTaskRunLogsResponse {
+  return { lines: [], finalTaskRun: undefined };
+}
+
+export const FollowTaskRunLogsResponse: MessageFns<FollowTaskRunLogsResponse> = {
+  encode(message: FollowTaskRunLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.finalTaskRun !== undefined) {
+      TaskRun.encode(message.finalTaskRun, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FollowTaskRunLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFollowTaskRunLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.finalTaskRun = TaskRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FollowTaskRunLogsResponse {
+    return {
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
+      finalTaskRun: isSet(object.finalTaskRun)
+        ? TaskRun.fromJSON(object.finalTaskRun)
+        : isSet(object.final_task_run)
+        ? TaskRun.fromJSON(object.final_task_run)
+        : undefined,
+    };
+  },
+
+  toJSON(message: FollowTaskRunLogsResponse): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => LogLine.toJSON(e));
+    }
+    if (message.finalTaskRun !== undefined) {
+      obj.finalTaskRun = TaskRun.toJSON(message.finalTaskRun);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FollowTaskRunLogsResponse>): FollowTaskRunLogsResponse {
+    return FollowTaskRunLogsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FollowTaskRunLogsResponse>): FollowTaskRunLogsResponse {
+    const message = createBaseFollowTaskRunLogsResponse();
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.finalTaskRun = (object.finalTaskRun !== undefined && object.finalTaskRun !== null)
+      ? TaskRun.fromPartial(object.finalTaskRun)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryTaskRunRequest(): RetryTaskRunRequest {
+  return { id: "" };
+}
+
+export const RetryTaskRunRequest: MessageFns<RetryTaskRunRequest> = {
+  encode(message: RetryTaskRunRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskRunRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskRunRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskRunRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RetryTaskRunRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryTaskRunRequest>): RetryTaskRunRequest {
+    return RetryTaskRunRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryTaskRunRequest>): RetryTaskRunRequest {
+    const message = createBaseRetryTaskRunRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRetryTaskRunResponse(): RetryTaskRunResponse {
+  return { taskRun: undefined };
+}
+
+export const RetryTaskRunResponse: MessageFns<RetryTaskRunResponse> = {
+  encode(message: RetryTaskRunResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskRun !== undefined) {
+      TaskRun.encode(message.taskRun, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskRunResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskRunResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskRun = TaskRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskRunResponse {
+    return {
+      taskRun: isSet(object.taskRun)
+        ? TaskRun.fromJSON(object.taskRun)
+        : isSet(object.task_run)
+        ? TaskRun.fromJSON(object.task_run)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RetryTaskRunResponse): unknown {
+    const obj: any = {};
+    if (message.taskRun !== undefined) {
+      obj.taskRun = TaskRun.toJSON(message.taskRun);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryTaskRunResponse>): RetryTaskRunResponse {
+    return RetryTaskRunResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryTaskRunResponse>): RetryTaskRunResponse {
+    const message = createBaseRetryTaskRunResponse();
+    message.taskRun = (object.taskRun !== undefined && object.taskRun !== null)
+      ? TaskRun.fromPartial(object.taskRun)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseConcurrencyLimit(): ConcurrencyLimit {
   return { tag: "", limit: 0, active: 0 };
 }
@@ -2452,6 +2895,33 @@ export const TaskRunServiceDefinition = {
       options: {},
     },
     /**
+     * The run's log lines so far, then each new line as it is stored, until the run is final:
+     * the last message carries the final run and the stream ends. No polling: the server
+     * sends what its commits store.
+     */
+    followTaskRunLogs: {
+      name: "FollowTaskRunLogs",
+      requestType: FollowTaskRunLogsRequest as typeof FollowTaskRunLogsRequest,
+      requestStream: false,
+      responseType: FollowTaskRunLogsResponse as typeof FollowTaskRunLogsResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Schedules a new run of a final run's task with the same parameters and options (not
+     * its idempotency key), and links the two: the new run's first history entry says
+     * "retry of <id>", and the old run gets the log line "retried as <new id>".
+     * FAILED_PRECONDITION when the run is not final yet.
+     */
+    retryTaskRun: {
+      name: "RetryTaskRun",
+      requestType: RetryTaskRunRequest as typeof RetryTaskRunRequest,
+      requestStream: false,
+      responseType: RetryTaskRunResponse as typeof RetryTaskRunResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
      * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
      * and all task keys. A run counts against every limit whose tag it carries; the tag
      * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -2539,6 +3009,25 @@ export interface TaskRunServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListTaskRunLogsResponse>>;
   /**
+   * The run's log lines so far, then each new line as it is stored, until the run is final:
+   * the last message carries the final run and the stream ends. No polling: the server
+   * sends what its commits store.
+   */
+  followTaskRunLogs(
+    request: FollowTaskRunLogsRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<FollowTaskRunLogsResponse>>;
+  /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   */
+  retryTaskRun(
+    request: RetryTaskRunRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RetryTaskRunResponse>>;
+  /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
    * and all task keys. A run counts against every limit whose tag it carries; the tag
    * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -2612,6 +3101,25 @@ export interface TaskRunServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListTaskRunLogsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListTaskRunLogsResponse>;
+  /**
+   * The run's log lines so far, then each new line as it is stored, until the run is final:
+   * the last message carries the final run and the stream ends. No polling: the server
+   * sends what its commits store.
+   */
+  followTaskRunLogs(
+    request: DeepPartial<FollowTaskRunLogsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<FollowTaskRunLogsResponse>;
+  /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   */
+  retryTaskRun(
+    request: DeepPartial<RetryTaskRunRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RetryTaskRunResponse>;
   /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
    * and all task keys. A run counts against every limit whose tag it carries; the tag
