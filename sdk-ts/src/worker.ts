@@ -6,7 +6,7 @@ import { createAsyncQueue } from "./async-queue.js";
 import { defaultClient } from "./default-client.js";
 import { describeError, type ErrorDescription } from "./error-info.js";
 import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "./gen/index.js";
-import { decodeParameters, encodeJson, JSON_CONTENT_TYPE } from "./json-payload.js";
+import { decodeParameters, encodeJson, JSON_CONTENT_TYPE, KeywordArgumentError } from "./json-payload.js";
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
 import type { AnyTask } from "./task.js";
@@ -261,8 +261,11 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!t) throw Object.assign(new Error(`this worker does not serve task ${assignment.taskKey}`), { name: "UnknownTask" });
       let args: unknown[];
       try {
-        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array());
+        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array(), t.options.parameterNames);
       } catch (error) {
+        if (error instanceof KeywordArgumentError) {
+          throw Object.assign(new Error(`task ${assignment.taskKey} ${error.message}`), { name: "TypeError", retryable: false });
+        }
         throw Object.assign(new Error(`the parameters are not valid JSON: ${(error as Error).message}`), {
           name: "InvalidParameters",
           retryable: false,
