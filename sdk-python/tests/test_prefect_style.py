@@ -15,7 +15,7 @@ from taskwire import TaskRunFailed, TaskRunState
 from taskwire.client import TaskRunClient
 from taskwire.v1 import task_run_pb2, task_run_service_pb2
 from tests import fixtures_tasks
-from tests.conftest import Server, WorkerProcess, free_port
+from tests.conftest import SERVER_JS, Server, WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ if __name__ == "__main__":
 
 
 def _env(url: str) -> dict[str, str]:
-    return {**os.environ, "TASKWIRE_API_URL": url, "PYTHONUNBUFFERED": "1"}
+    return {**os.environ, "TASKWIRE_API_URL": url, "PYTHONUNBUFFERED": "1", "TASKWIRE_PYTHON": sys.executable}
 
 
 def _runs_of(client: TaskRunClient, task_key: str) -> list[task_run_pb2.TaskRun]:
@@ -76,7 +76,7 @@ def _start(command: list[str], cwd: Path, url: str) -> subprocess.Popen[str]:
 
 def _stop(process: subprocess.Popen[str]) -> None:
     process.terminate()
-    process.wait(20)
+    assert process.wait(20) == 0
 
 
 def test_prefects_walkthrough_runs_with_taskwire_imports(server: Server, client: TaskRunClient, tmp_path: Path) -> None:
@@ -91,9 +91,15 @@ def test_prefects_walkthrough_runs_with_taskwire_imports(server: Server, client:
     assert recorded.foreground and recorded.state == task_run_pb2.TASK_RUN_STATE_COMPLETED
     assert [line.message for line in client.logs(recorded.id)] == ["Hello, Marvin!"]
 
-    # `serve` from taskwire.task_worker, and `taskwire-py task serve file.py:task`.
+    # `serve` from taskwire.task_worker; `taskwire-py task serve file.py:task`; and the
+    # Node CLI's `taskwire task serve file.py:task`, which hands it to the Python SDK.
     bin_dir = Path(sys.executable).parent
-    for worker_command in ([sys.executable, "task_worker.py"], [str(bin_dir / "taskwire-py"), "task", "serve", "tasks.py:my_background_task"]):
+    workers = [
+        [sys.executable, "task_worker.py"],
+        [str(bin_dir / "taskwire-py"), "task", "serve", "tasks.py:my_background_task"],
+        ["node", str(SERVER_JS), "task", "serve", "tasks.py:my_background_task"],
+    ]
+    for worker_command in workers:
         worker = _start(worker_command, tmp_path, server.url)
         try:
             scheduled = subprocess.run(
