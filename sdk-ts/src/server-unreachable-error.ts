@@ -17,9 +17,11 @@ export function serverUnreachableError(apiUrl: string, socketErrorCode: string):
   // Uncaught, it prints as its message and stack, without the transport's metadata and
   // details (node prints an uncaught error's enumerable fields and its cause; with the
   // socket error as cause, one refused connection took 25 lines).
-  for (const field of ["rawMessage", "code", "metadata", "details", "cause"]) {
+  for (const field of ["rawMessage", "code", "metadata", "details"]) {
     Object.defineProperty(error, field, { enumerable: false });
   }
+  // Node prints a cause even when it is undefined or not enumerable; this error has none.
+  delete (error as { cause?: unknown }).cause;
   unreachableErrors.add(error);
   return error;
 }

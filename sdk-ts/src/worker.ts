@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ConnectError } from "@connectrpc/connect";
 import { createAsyncQueue } from "./async-queue.js";
 import { defaultClient } from "./default-client.js";
 import { describeError, type ErrorDescription } from "./error-info.js";
@@ -9,6 +10,7 @@ import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from ".
 import { decodeParameters, encodeJson, JSON_CONTENT_TYPE, KeywordArgumentError } from "./json-payload.js";
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
+import { isServerUnreachable } from "./server-unreachable-error.js";
 import type { AnyTask } from "./task.js";
 import type { TaskwireClient } from "./taskwire-client.js";
 import { type HeartbeatThread, startHeartbeatThread } from "./heartbeat-thread.js";
@@ -308,7 +310,11 @@ export function createWorker(options: WorkerOptions): Worker {
         await connectOnce();
       } catch (error) {
         if (stopping) break;
-        log(`cannot reach the taskwire server at ${client.apiUrl}: ${(error as Error).message}`);
+        log(
+          isServerUnreachable(error)
+            ? (error as ConnectError).rawMessage
+            : `cannot reach the taskwire server at ${client.apiUrl}: ${(error as Error).message}`,
+        );
       }
       if (stopping) break;
       failures = Date.now() - began > 10_000 ? 1 : failures + 1;
