@@ -6,14 +6,15 @@
 // checkout rewrites package-lock.json without changing it.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const lock = `${root}package-lock.json`;
-const installed = `${root}node_modules/.package-lock.json`;
+const repository = fileURLToPath(new URL("..", import.meta.url));
 
-/** Why node_modules is out of date, or undefined when it is not. */
-export function staleReason() {
+/** Why `root`'s node_modules is out of date, or undefined when it is not. */
+export function staleReason(root = repository) {
+  const lock = join(root, "package-lock.json");
+  const installed = join(root, "node_modules/.package-lock.json");
   if (!existsSync(installed)) return "node_modules is not installed";
   const wanted = JSON.parse(readFileSync(lock, "utf8")).packages;
   const have = JSON.parse(readFileSync(installed, "utf8")).packages;
@@ -31,7 +32,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const reason = staleReason();
   if (reason !== undefined) {
     console.log(`${reason}: running npm ci`);
-    const result = spawnSync("npm", ["ci"], { cwd: root, stdio: "inherit" });
+    const result = spawnSync("npm", ["ci"], { cwd: repository, stdio: "inherit" });
     process.exit(result.status ?? 1);
   }
 }
