@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTaskwireClient, type TaskwireClient } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startProcess, stopProcess } from "../../server/src/bench/processes.js";
 

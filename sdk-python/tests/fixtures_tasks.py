@@ -60,3 +60,14 @@ async def async_double(n: int) -> int:
 def huge() -> int:
     """Returns an integer a TypeScript caller could not read exactly."""
     return 2**60
+
+
+@task
+def echo(value: object) -> object:
+    return value
+
+
+@task
+def lone_surrogate() -> str:
+    """A str Python holds but UTF-8 cannot encode: the result cannot be sent as JSON."""
+    return "half a pair: \ud800"

@@ -4,7 +4,7 @@ import { connect as tlsConnect, rootCertificates } from "node:tls";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "./gen/index.js";
+import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "@taskwire/proto";
 import { createRunWatcher } from "./run-watcher.js";
 import { createScheduleBatcher } from "./schedule-batcher.js";
 import { serverUnreachableError, unreachableCode } from "./server-unreachable-error.js";
@@ -79,7 +79,7 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   });
   const taskRuns = createClient(TaskRunService, transport);
   const batcher = createScheduleBatcher(async (runs) => (await taskRuns.scheduleTaskRuns({ runs })).runs);
-  const watcher = createRunWatcher(taskRuns);
+  const watcher = createRunWatcher(taskRuns, apiUrl);
   return {
     apiUrl,
     connection: { apiUrl, apiKey, tlsCaFile: caFile },

@@ -7,8 +7,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/bench/processes.js";
 
-// The packages as a user gets them: `npm pack` of the SDK (`taskwire`) and of the
-// server/CLI (`@taskwire/server`), installed into a fresh project outside this repository
+// The packages as a user gets them: `npm pack` of the SDK (`taskwire`), of the generated
+// protocol code both depend on (`@taskwire/proto`) and of the server/CLI
+// (`@taskwire/server`), installed into a fresh project outside this repository
 // and used there; and `pip install ./sdk-python` into a fresh venv.
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -48,9 +49,15 @@ beforeAll(async () => {
 
   const packs = join(dir, "packs");
   mkdirSync(packs);
-  await run("npm", ["pack", "--workspace", "sdk-ts", "--workspace", "server", "--pack-destination", packs, "--silent"], { cwd: root });
+  await run("npm", ["pack", "--workspace", "proto-ts", "--workspace", "sdk-ts", "--workspace", "server", "--pack-destination", packs, "--silent"], {
+    cwd: root,
+  });
   const tarballs = readdirSync(packs).map((name) => join(packs, name));
-  expect(tarballs.map((path) => path.split("/").at(-1)).sort()).toEqual(["taskwire-0.1.0.tgz", "taskwire-server-0.1.0.tgz"]);
+  expect(tarballs.map((path) => path.split("/").at(-1)).sort()).toEqual([
+    "taskwire-0.1.0.tgz",
+    "taskwire-proto-0.1.0.tgz",
+    "taskwire-server-0.1.0.tgz",
+  ]);
 
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "a-user-project", private: true, type: "module" }));
   // From npm's cache, as a user's second project would. Scripts off: better-sqlite3 would
@@ -93,6 +100,10 @@ describe("the npm packages, installed outside the repository", () => {
     // The project's own copies, not this repository's.
     const { stdout: resolved } = await run(process.execPath, ["--input-type=module", "-e", 'console.log(import.meta.resolve("taskwire"))'], { cwd: project });
     expect(resolved).toContain(`${project}/node_modules/taskwire/`);
+    const { stdout: proto } = await run(process.execPath, ["--input-type=module", "-e", 'console.log(import.meta.resolve("@taskwire/proto"))'], {
+      cwd: project,
+    });
+    expect(proto).toContain(`${project}/node_modules/@taskwire/proto/`);
   });
 });
 

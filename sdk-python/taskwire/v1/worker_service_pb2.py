@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from taskwire.v1 import task_run_pb2 as taskwire_dot_v1_dot_task__run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskwire/v1/worker_service.proto\x12\x0btaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"K\n\x10HeartbeatRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12#\n\x04runs\x18\x02 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"6\n\x11HeartbeatResponse\x12!\n\x07refused\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack\"\xe7\x02\n\x18SubscribeTaskRunsRequest\x12#\n\x05hello\x18\x01 \x01(\x0b\x32\x12.taskwire.v1.HelloH\x00\x12\'\n\x07started\x18\x02 \x01(\x0b\x32\x14.taskwire.v1.StartedH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.HeartbeatH\x00\x12+\n\tcompleted\x18\x04 \x01(\x0b\x32\x16.taskwire.v1.CompletedH\x00\x12%\n\x06\x66\x61iled\x18\x05 \x01(\x0b\x32\x13.taskwire.v1.FailedH\x00\x12!\n\x04logs\x18\x06 \x01(\x0b\x32\x11.taskwire.v1.LogsH\x00\x12#\n\x05\x64rain\x18\x07 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x12)\n\x08released\x18\x08 \x01(\x0b\x32\x15.taskwire.v1.ReleasedH\x00\x42\t\n\x07message\"\xef\x01\n\x19SubscribeTaskRunsResponse\x12\'\n\x07welcome\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.WelcomeH\x00\x12/\n\x0b\x61ssignments\x18\x02 \x01(\x0b\x32\x18.taskwire.v1.AssignmentsH\x00\x12%\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x13.taskwire.v1.CancelH\x00\x12!\n\x04\x61\x63ks\x18\x04 \x01(\x0b\x32\x11.taskwire.v1.AcksH\x00\x12#\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x42\t\n\x07message\"\x9c\x01\n\x05Hello\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x11\n\ttask_keys\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x13\n\x0bsdk_version\x18\x06 \x01(\t\x12\x10\n\x08hostname\x18\x07 \x01(\t\x12\x0b\n\x03pid\x18\x08 \x01(\r\"\xa4\x01\n\x07Welcome\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x19\n\x11lease_duration_ms\x18\x04 \x01(\r\x12\x19\n\x11max_payload_bytes\x18\x05 \x01(\x04\x12\x12\n\nsession_id\x18\x06 \x01(\t\"\xd4\x01\n\nAssignment\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08task_key\x18\x02 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x13\n\x0blease_token\x18\x04 \x01(\t\x12(\n\nparameters\x18\x05 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12\x32\n\x0elease_deadline\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntimeout_ms\x18\x07 \x01(\r\x12\x0c\n\x04tags\x18\x08 \x03(\t\";\n\x0b\x41ssignments\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.Assignment\"/\n\x08LeaseRef\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\".\n\x07Started\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"0\n\tHeartbeat\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"V\n\tRunResult\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12$\n\x06result\x18\x03 \x01(\x0b\x32\x14.taskwire.v1.Payload\"4\n\tCompleted\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.taskwire.v1.RunResult\"X\n\nRunFailure\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12%\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.ErrorInfo\"3\n\x06\x46\x61iled\x12)\n\x08\x66\x61ilures\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.RunFailure\"1\n\x04Logs\x12)\n\x05lines\x18\x01 \x03(\x0b\x32\x1a.taskwire.v1.WorkerLogLine\"~\n\rWorkerLogLine\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05level\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\"/\n\x08Released\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"\x19\n\x05\x44rain\x12\x10\n\x08grace_ms\x18\x01 \x01(\r\")\n\x06\x43\x61ncel\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"p\n\x03\x41\x63k\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.taskwire.v1.AckKind\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\"&\n\x04\x41\x63ks\x12\x1e\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack*\xa7\x01\n\x07\x41\x63kKind\x12\x18\n\x14\x41\x43K_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41\x43K_KIND_STARTED\x10\x01\x12\x16\n\x12\x41\x43K_KIND_HEARTBEAT\x10\x02\x12\x16\n\x12\x41\x43K_KIND_COMPLETED\x10\x03\x12\x13\n\x0f\x41\x43K_KIND_FAILED\x10\x04\x12\x15\n\x11\x41\x43K_KIND_RELEASED\x10\x05\x12\x10\n\x0c\x41\x43K_KIND_LOG\x10\x06\x32\xc3\x01\n\rWorkerService\x12\x66\n\x11SubscribeTaskRuns\x12%.taskwire.v1.SubscribeTaskRunsRequest\x1a&.taskwire.v1.SubscribeTaskRunsResponse(\x01\x30\x01\x12J\n\tHeartbeat\x12\x1d.taskwire.v1.HeartbeatRequest\x1a\x1e.taskwire.v1.HeartbeatResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskwire/v1/worker_service.proto\x12\x0btaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"K\n\x10HeartbeatRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12#\n\x04runs\x18\x02 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"6\n\x11HeartbeatResponse\x12!\n\x07refused\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack\"\xe7\x02\n\x18SubscribeTaskRunsRequest\x12#\n\x05hello\x18\x01 \x01(\x0b\x32\x12.taskwire.v1.HelloH\x00\x12\'\n\x07started\x18\x02 \x01(\x0b\x32\x14.taskwire.v1.StartedH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.HeartbeatH\x00\x12+\n\tcompleted\x18\x04 \x01(\x0b\x32\x16.taskwire.v1.CompletedH\x00\x12%\n\x06\x66\x61iled\x18\x05 \x01(\x0b\x32\x13.taskwire.v1.FailedH\x00\x12!\n\x04logs\x18\x06 \x01(\x0b\x32\x11.taskwire.v1.LogsH\x00\x12#\n\x05\x64rain\x18\x07 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x12)\n\x08released\x18\x08 \x01(\x0b\x32\x15.taskwire.v1.ReleasedH\x00\x42\t\n\x07message\"\xef\x01\n\x19SubscribeTaskRunsResponse\x12\'\n\x07welcome\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.WelcomeH\x00\x12/\n\x0b\x61ssignments\x18\x02 \x01(\x0b\x32\x18.taskwire.v1.AssignmentsH\x00\x12%\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x13.taskwire.v1.CancelH\x00\x12!\n\x04\x61\x63ks\x18\x04 \x01(\x0b\x32\x11.taskwire.v1.AcksH\x00\x12#\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x42\t\n\x07message\"\x9c\x01\n\x05Hello\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x11\n\ttask_keys\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x13\n\x0bsdk_version\x18\x06 \x01(\t\x12\x10\n\x08hostname\x18\x07 \x01(\t\x12\x0b\n\x03pid\x18\x08 \x01(\r\"\xbc\x01\n\x07Welcome\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x19\n\x11lease_duration_ms\x18\x04 \x01(\r\x12\x19\n\x11max_payload_bytes\x18\x05 \x01(\x04\x12\x12\n\nsession_id\x18\x06 \x01(\t\x12\x16\n\x0e\x61\x63k_timeout_ms\x18\x07 \x01(\r\"\xd4\x01\n\nAssignment\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08task_key\x18\x02 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x13\n\x0blease_token\x18\x04 \x01(\t\x12(\n\nparameters\x18\x05 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12\x32\n\x0elease_deadline\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntimeout_ms\x18\x07 \x01(\r\x12\x0c\n\x04tags\x18\x08 \x03(\t\";\n\x0b\x41ssignments\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.Assignment\"/\n\x08LeaseRef\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\".\n\x07Started\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"0\n\tHeartbeat\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"V\n\tRunResult\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12$\n\x06result\x18\x03 \x01(\x0b\x32\x14.taskwire.v1.Payload\"4\n\tCompleted\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.taskwire.v1.RunResult\"X\n\nRunFailure\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12%\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.ErrorInfo\"3\n\x06\x46\x61iled\x12)\n\x08\x66\x61ilures\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.RunFailure\"1\n\x04Logs\x12)\n\x05lines\x18\x01 \x03(\x0b\x32\x1a.taskwire.v1.WorkerLogLine\"~\n\rWorkerLogLine\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05level\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\"/\n\x08Released\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"\x19\n\x05\x44rain\x12\x10\n\x08grace_ms\x18\x01 \x01(\r\")\n\x06\x43\x61ncel\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"p\n\x03\x41\x63k\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.taskwire.v1.AckKind\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\"&\n\x04\x41\x63ks\x12\x1e\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack*\xa7\x01\n\x07\x41\x63kKind\x12\x18\n\x14\x41\x43K_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41\x43K_KIND_STARTED\x10\x01\x12\x16\n\x12\x41\x43K_KIND_HEARTBEAT\x10\x02\x12\x16\n\x12\x41\x43K_KIND_COMPLETED\x10\x03\x12\x13\n\x0f\x41\x43K_KIND_FAILED\x10\x04\x12\x15\n\x11\x41\x43K_KIND_RELEASED\x10\x05\x12\x10\n\x0c\x41\x43K_KIND_LOG\x10\x06\x32\xc3\x01\n\rWorkerService\x12\x66\n\x11SubscribeTaskRuns\x12%.taskwire.v1.SubscribeTaskRunsRequest\x1a&.taskwire.v1.SubscribeTaskRunsResponse(\x01\x30\x01\x12J\n\tHeartbeat\x12\x1d.taskwire.v1.HeartbeatRequest\x1a\x1e.taskwire.v1.HeartbeatResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'taskwire.v1.worker_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACKKIND']._serialized_start=2334
-  _globals['_ACKKIND']._serialized_end=2501
+  _globals['_ACKKIND']._serialized_start=2358
+  _globals['_ACKKIND']._serialized_end=2525
   _globals['_HEARTBEATREQUEST']._serialized_start=110
   _globals['_HEARTBEATREQUEST']._serialized_end=185
   _globals['_HEARTBEATRESPONSE']._serialized_start=187
@@ -46,39 +46,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HELLO']._serialized_start=848
   _globals['_HELLO']._serialized_end=1004
   _globals['_WELCOME']._serialized_start=1007
-  _globals['_WELCOME']._serialized_end=1171
-  _globals['_ASSIGNMENT']._serialized_start=1174
-  _globals['_ASSIGNMENT']._serialized_end=1386
-  _globals['_ASSIGNMENTS']._serialized_start=1388
-  _globals['_ASSIGNMENTS']._serialized_end=1447
-  _globals['_LEASEREF']._serialized_start=1449
-  _globals['_LEASEREF']._serialized_end=1496
-  _globals['_STARTED']._serialized_start=1498
-  _globals['_STARTED']._serialized_end=1544
-  _globals['_HEARTBEAT']._serialized_start=1546
-  _globals['_HEARTBEAT']._serialized_end=1594
-  _globals['_RUNRESULT']._serialized_start=1596
-  _globals['_RUNRESULT']._serialized_end=1682
-  _globals['_COMPLETED']._serialized_start=1684
-  _globals['_COMPLETED']._serialized_end=1736
-  _globals['_RUNFAILURE']._serialized_start=1738
-  _globals['_RUNFAILURE']._serialized_end=1826
-  _globals['_FAILED']._serialized_start=1828
-  _globals['_FAILED']._serialized_end=1879
-  _globals['_LOGS']._serialized_start=1881
-  _globals['_LOGS']._serialized_end=1930
-  _globals['_WORKERLOGLINE']._serialized_start=1932
-  _globals['_WORKERLOGLINE']._serialized_end=2058
-  _globals['_RELEASED']._serialized_start=2060
-  _globals['_RELEASED']._serialized_end=2107
-  _globals['_DRAIN']._serialized_start=2109
-  _globals['_DRAIN']._serialized_end=2134
-  _globals['_CANCEL']._serialized_start=2136
-  _globals['_CANCEL']._serialized_end=2177
-  _globals['_ACK']._serialized_start=2179
-  _globals['_ACK']._serialized_end=2291
-  _globals['_ACKS']._serialized_start=2293
-  _globals['_ACKS']._serialized_end=2331
-  _globals['_WORKERSERVICE']._serialized_start=2504
-  _globals['_WORKERSERVICE']._serialized_end=2699
+  _globals['_WELCOME']._serialized_end=1195
+  _globals['_ASSIGNMENT']._serialized_start=1198
+  _globals['_ASSIGNMENT']._serialized_end=1410
+  _globals['_ASSIGNMENTS']._serialized_start=1412
+  _globals['_ASSIGNMENTS']._serialized_end=1471
+  _globals['_LEASEREF']._serialized_start=1473
+  _globals['_LEASEREF']._serialized_end=1520
+  _globals['_STARTED']._serialized_start=1522
+  _globals['_STARTED']._serialized_end=1568
+  _globals['_HEARTBEAT']._serialized_start=1570
+  _globals['_HEARTBEAT']._serialized_end=1618
+  _globals['_RUNRESULT']._serialized_start=1620
+  _globals['_RUNRESULT']._serialized_end=1706
+  _globals['_COMPLETED']._serialized_start=1708
+  _globals['_COMPLETED']._serialized_end=1760
+  _globals['_RUNFAILURE']._serialized_start=1762
+  _globals['_RUNFAILURE']._serialized_end=1850
+  _globals['_FAILED']._serialized_start=1852
+  _globals['_FAILED']._serialized_end=1903
+  _globals['_LOGS']._serialized_start=1905
+  _globals['_LOGS']._serialized_end=1954
+  _globals['_WORKERLOGLINE']._serialized_start=1956
+  _globals['_WORKERLOGLINE']._serialized_end=2082
+  _globals['_RELEASED']._serialized_start=2084
+  _globals['_RELEASED']._serialized_end=2131
+  _globals['_DRAIN']._serialized_start=2133
+  _globals['_DRAIN']._serialized_end=2158
+  _globals['_CANCEL']._serialized_start=2160
+  _globals['_CANCEL']._serialized_end=2201
+  _globals['_ACK']._serialized_start=2203
+  _globals['_ACK']._serialized_end=2315
+  _globals['_ACKS']._serialized_start=2317
+  _globals['_ACKS']._serialized_end=2355
+  _globals['_WORKERSERVICE']._serialized_start=2528
+  _globals['_WORKERSERVICE']._serialized_end=2723
 # @@protoc_insertion_point(module_scope)

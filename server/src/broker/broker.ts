@@ -56,6 +56,8 @@ export interface BrokerOptions {
   logger: Logger;
   limits?: Partial<BrokerLimits>;
   clock?: () => number;
+  /** Told of each committed batch (the web UI's live views); must not throw. */
+  onCommitted?: (batch: WriteBatch, result: CommitResult) => void;
 }
 
 export interface BrokerStats {
@@ -433,6 +435,7 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   async function publishChanges(work: PendingWork, result: CommitResult): Promise<void> {
+    options.onCommitted?.(work.batch, result);
     const changed = new Map<string, RunRecord | undefined>();
     work.batch.transitions.forEach((t, i) => {
       if (result.applied[i]) changed.set(t.runId, work.snapshots.get(t.runId));
@@ -786,11 +789,14 @@ export function createBroker(options: BrokerOptions): Broker {
           // A second of grace for the worker to abort on its own and report the timeout.
           lease.timeoutAt = at + lease.run.options.timeoutSeconds * 1000 + 1000;
         }
+        // On the held run itself, not only on this snapshot: the run's later snapshots (its
+        // result, published to watchers) are built from it once the RUNNING write is out.
         lease.run.state = "RUNNING";
+        lease.run.startedAt = at;
         const t = transition(lease.run, "RUNNING", { startedAt: at });
         t.from = ["PENDING"];
         pending.started.set(lease.run.id, t);
-        pending.snapshots.set(lease.run.id, { ...lease.run, startedAt: at });
+        pending.snapshots.set(lease.run.id, { ...lease.run });
         queueFlush();
       }
     },

@@ -1,6 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { TaskRun, TaskRunService, TaskRunState } from "taskwire/proto";
+import type { TaskRun, TaskRunService, TaskRunState } from "@taskwire/proto";
 
 export interface TaskRunFilter {
   taskKeys: string[];

@@ -1,5 +1,6 @@
+import { ConnectError } from "@connectrpc/connect";
 import { type AnyTask, serve } from "taskwire";
-import { UsageError } from "./cli-error.js";
+import { CliError, UsageError } from "./cli-error.js";
 import { createCommand } from "./command.js";
 import { createCommandGroup } from "./command-group.js";
 import { loadTaskExport, parseTaskExportSpec } from "./load-task-export.js";
@@ -48,7 +49,13 @@ Example:
     for (const spec of positionals) {
       tasks.push(await loadTaskExport(parseTaskExportSpec(spec)));
     }
-    await serve(...tasks, { limit });
+    try {
+      await serve(...tasks, { limit });
+    } catch (error) {
+      // The server refused the worker for good (a wrong API key): one line, no stack.
+      if (error instanceof ConnectError) throw new CliError(error.rawMessage, { cause: error });
+      throw error;
+    }
     return 0;
   },
 });

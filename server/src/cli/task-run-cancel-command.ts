@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
-import type { TaskRunService } from "taskwire/proto";
+import type { TaskRunService } from "@taskwire/proto";
 import { CliError, UsageError } from "./cli-error.js";
 import { createCommand } from "./command.js";
 import { confirm } from "./confirm.js";

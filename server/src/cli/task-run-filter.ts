@@ -1,4 +1,4 @@
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { UsageError } from "./cli-error.js";
 import { taskRunStateName } from "./task-run-table.js";
 

@@ -1,4 +1,4 @@
-import type { LogLine, Payload, TaskRun } from "taskwire/proto";
+import type { LogLine, Payload, TaskRun } from "@taskwire/proto";
 import { CliError } from "./cli-error.js";
 import { createCommand } from "./command.js";
 import { resolveSettings } from "./resolve-settings.js";

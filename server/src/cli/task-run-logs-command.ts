@@ -1,5 +1,5 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type LogLine, LogLineSchema } from "taskwire/proto";
+import { type LogLine, LogLineSchema } from "@taskwire/proto";
 import { toJson } from "@bufbuild/protobuf";
 import { createCommand } from "./command.js";
 import { resolveSettings } from "./resolve-settings.js";
@@ -39,7 +39,7 @@ Options:
           after = lines[lines.length - 1].time;
         }
       }
-      for await (const message of client.followTaskRunLogs({ runId })) {
+      for await (const message of client.watchTaskRunLogs({ runId })) {
         print(message.lines);
         if (message.finalTaskRun) {
           process.stderr.write(`task run ${runId} ended ${taskRunStateName(message.finalTaskRun.state)}\n`);

@@ -1,5 +1,5 @@
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
-import { type TaskRun, TaskRunState } from "taskwire/proto";
+import { type TaskRun, TaskRunState } from "@taskwire/proto";
 
 /** The state of a run as users write it: "COMPLETED" for TASK_RUN_STATE_COMPLETED. */
 export function taskRunStateName(state: TaskRunState): string {

@@ -1,6 +1,6 @@
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type Settings, createTaskwireClient, isServerUnreachable } from "taskwire";
-import { TaskRunService } from "taskwire/proto";
+import { TaskRunService } from "@taskwire/proto";
 import { CliError } from "./cli-error.js";
 
 const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EHOSTUNREACH"]);

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { commitBatch } from "./postgres-commit.js";
 import { migratePostgres } from "./postgres-migrations.js";
+import { selectRunPage, selectTaskStats } from "./postgres-run-queries.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
 import type { LogRecord, RunState, Store, TransitionRecord } from "./store.js";
 
@@ -95,33 +96,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows;
     },
     async listRuns(filter) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const param = (value: unknown) => {
-        params.push(value);
-        return `$${params.length}`;
-      };
-      if (filter.taskKeys.length > 0) where.push(`task_key = ANY (${param(filter.taskKeys)}::text[])`);
-      if (filter.states.length > 0) where.push(`state = ANY (${param(filter.states)}::text[])`);
-      if (filter.tag) where.push(`${param(filter.tag)}::text = ANY (tags)`);
-      if (filter.workerId) where.push(`worker_id = ${param(filter.workerId)}::text`);
-      if (filter.createdAfter !== undefined) where.push(`created_at >= ${param(filter.createdAfter)}::bigint`);
-      // The total counts every page, so it leaves out the page cursor.
-      let total: number | undefined;
-      if (filter.countTotal) {
-        const counted = await pool.query<{ n: string }>(
-          `SELECT count(*) AS n FROM task_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}`,
-          params,
-        );
-        total = Number(counted.rows[0].n);
-      }
-      if (filter.before) where.push(`seq < ${param(Number(filter.before))}::bigint`);
-      const sql = `SELECT * FROM task_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-        ORDER BY seq DESC LIMIT ${param(filter.limit + 1)}`;
-      const { rows } = await pool.query<PostgresRunRow>(sql, params);
-      const page = rows.slice(0, filter.limit);
-      const next = rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined;
-      return { runs: page.map(runFromRow), next, total };
+      const { rows, next, total } = await selectRunPage(pool, filter);
+      return { runs: rows.map(runFromRow), next, total };
+    },
+    async taskStats(since, minutes) {
+      return selectTaskStats(pool, since, minutes);
     },
     async listLogs(runId, after, limit) {
       const { rows } = await pool.query<LogRecord>(

@@ -150,15 +150,34 @@ export interface ListFilter {
   taskKeys: string[];
   states: RunState[];
   tag: string;
-  /** Only runs held by, or last held by, this worker. */
-  workerId?: string;
-  /** Only runs created at or after this time (ms). */
-  createdAfter?: number;
   limit: number;
   /** Only runs older than this cursor (from a previous page). */
   before?: string;
   /** Also count every run that matches (all pages): one more query. */
   countTotal?: boolean;
+  /** Runs held now or last by this worker. */
+  workerId?: string;
+  /** Runs whose id starts with this. */
+  idPrefix?: string;
+  /** Runs created at or after this time (ms). */
+  createdAfter?: number;
+  /** Runs created before this time (ms). */
+  createdBefore?: number;
+}
+
+/** Per task key: queue depth now, and what finished in a window of whole minutes. */
+export interface TaskStatsRecord {
+  taskKey: string;
+  scheduled: number;
+  pending: number;
+  running: number;
+  /** Entry i counts runs that ended in minute i of the window, oldest first. */
+  completedPerMinute: number[];
+  failedPerMinute: number[];
+  /** Start-to-end durations of the runs completed in the window, in ms; 0 when none. */
+  durationP50Ms: number;
+  durationP95Ms: number;
+  durationP99Ms: number;
 }
 
 export interface Store {
@@ -177,6 +196,8 @@ export interface Store {
    * died with the previous process). Returns how many.
    */
   requeueAbandoned(now: number): Promise<number>;
+  /** Task stats over the `minutes` whole minutes starting at `since` (ms). */
+  taskStats(since: number, minutes: number): Promise<TaskStatsRecord[]>;
   /** How many runs are in each state now. */
   countByState(): Promise<Partial<Record<RunState, number>>>;
   setConcurrencyLimit(limit: ConcurrencyLimitRecord): Promise<void>;

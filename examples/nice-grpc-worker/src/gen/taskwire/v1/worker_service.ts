@@ -132,14 +132,24 @@ export interface Hello {
 export interface Welcome {
   serverVersion: string;
   protocolVersion: number;
-  /** Send a Heartbeat at least this often. */
+  /**
+   * Send a Heartbeat at least this often while holding runs. An idle worker (no runs held)
+   * need not heartbeat: nothing of it expires. But a worker that lost a lease for want of
+   * heartbeats gets no more work until the server hears from it again (any message, an
+   * empty Heartbeat included), so a worker may as well heartbeat every interval.
+   */
   heartbeatIntervalMs: number;
   /** A lease lasts this long past the last Heartbeat covering it. */
   leaseDurationMs: number;
   /** Results larger than this are refused; fail the run instead. */
   maxPayloadBytes: number;
-  /** Identifies this stream in logs. */
+  /** Identifies this stream in logs, and in the unary Heartbeat RPC. */
   sessionId: string;
+  /**
+   * The ack window: an Assignment neither Started nor named in a Heartbeat within this long
+   * is taken back (Cancel, then requeued, counting a redelivery).
+   */
+  ackTimeoutMs: number;
 }
 
 export interface Assignment {
@@ -222,16 +232,35 @@ export interface Released {
 
 /** Stop sending work (worker -> server), or finish up and disconnect (server -> worker). */
 export interface Drain {
-  /** server -> worker: how long the server waits before it closes the stream. */
+  /**
+   * server -> worker: how long the server waits for the runs in flight before it requeues
+   * the rest (without counting a redelivery) and closes the stream. 0 means no grace: the
+   * server takes every run back at once; stop them and report nothing. Unset from a worker.
+   */
   graceMs: number;
 }
 
-/** Stop these runs: abort them and report Failed (they end CANCELLED). */
+/**
+ * Stop these runs: abort them and report Failed (they end CANCELLED).
+ *
+ * Sent when a caller cancelled a run: the run keeps its slot (the server still counts it
+ * against the worker's limit) until the worker reports it (Failed, Completed or Released)
+ * or its lease expires. Also sent when the server took a run back itself (its lease
+ * expired, the ack window passed, or its timeout passed): then its slot is already free,
+ * and the server may assign another run in it at once, so stop the old one promptly; what
+ * the worker still sends about it is refused.
+ */
 export interface Cancel {
   runIds: string[];
   reason: string;
 }
 
+/**
+ * The server's answer to a worker message about one attempt. An Ack for a message the worker
+ * never sent (kind ACK_KIND_FAILED, accepted) means the server failed the attempt itself: its
+ * timeout passed (Assignment.timeout_ms plus a second after Started) and the worker had not
+ * reported it. It follows a Cancel for the run; the attempt is over, report nothing more.
+ */
 export interface Ack {
   runId: string;
   leaseToken: string;
@@ -1011,6 +1040,7 @@ function createBaseWelcome(): Welcome {
     leaseDurationMs: 0,
     maxPayloadBytes: 0,
     sessionId: "",
+    ackTimeoutMs: 0,
   };
 }
 
@@ -1033,6 +1063,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.sessionId !== "") {
       writer.uint32(50).string(message.sessionId);
+    }
+    if (message.ackTimeoutMs !== 0) {
+      writer.uint32(56).uint32(message.ackTimeoutMs);
     }
     return writer;
   },
@@ -1098,6 +1131,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.sessionId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ackTimeoutMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1142,6 +1183,11 @@ export const Welcome: MessageFns<Welcome> = {
         : isSet(object.session_id)
         ? globalThis.String(object.session_id)
         : "",
+      ackTimeoutMs: isSet(object.ackTimeoutMs)
+        ? globalThis.Number(object.ackTimeoutMs)
+        : isSet(object.ack_timeout_ms)
+        ? globalThis.Number(object.ack_timeout_ms)
+        : 0,
     };
   },
 
@@ -1165,6 +1211,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.sessionId !== "") {
       obj.sessionId = message.sessionId;
     }
+    if (message.ackTimeoutMs !== 0) {
+      obj.ackTimeoutMs = Math.round(message.ackTimeoutMs);
+    }
     return obj;
   },
 
@@ -1179,6 +1228,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.leaseDurationMs = object.leaseDurationMs ?? 0;
     message.maxPayloadBytes = object.maxPayloadBytes ?? 0;
     message.sessionId = object.sessionId ?? "";
+    message.ackTimeoutMs = object.ackTimeoutMs ?? 0;
     return message;
   },
 };
