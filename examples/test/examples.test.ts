@@ -134,7 +134,9 @@ describe("the README walkthrough", () => {
     const inspect = spawnSync(process.execPath, [cli, "task-run", "inspect", id], { env: env(), encoding: "utf8" });
     expect(inspect.status).toBe(0);
     expect(inspect.stdout).toContain(id);
-    expect(inspect.stdout).toMatch(/"state": "(TASK_RUN_STATE_)?COMPLETED"/);
+    expect(inspect.stdout).toMatch(/^ {2}state\s+COMPLETED$/m);
     expect(inspect.stdout).toMatch(/Hello, /);
+    const json = spawnSync(process.execPath, [cli, "task-run", "inspect", id, "--json"], { env: env(), encoding: "utf8" });
+    expect((JSON.parse(json.stdout) as { state: string }).state).toBe("TASK_RUN_STATE_COMPLETED");
   });
 });

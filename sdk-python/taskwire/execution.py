@@ -6,6 +6,7 @@ failure is reported on the run, not raised in the worker.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import threading
 import traceback
@@ -115,6 +116,9 @@ def execute(
             interruptible.enter()
             try:
                 value = task.fn(*args, **kwargs)
+                if task.is_async:
+                    # Each run on its own thread, so each gets its own event loop.
+                    value = asyncio.run(value)
             finally:
                 interruptible.leave()
         except TaskRunCancelled:

@@ -51,6 +51,18 @@ def until_cancelled(marker: str) -> str:
 
 
 @task
+async def async_double(n: int) -> int:
+    """An ``async def`` task: the worker runs it on an event loop of the run's thread."""
+    return n * 2
+
+
+@task
+def huge() -> int:
+    """Returns an integer a TypeScript caller could not read exactly."""
+    return 2**60
+
+
+@task
 def echo(value: object) -> object:
     return value
 

@@ -7,6 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "@taskwire/proto";
 import { createRunWatcher } from "./run-watcher.js";
 import { createScheduleBatcher } from "./schedule-batcher.js";
+import { serverUnreachableError, unreachableCode } from "./server-unreachable-error.js";
 import { loadSettings } from "./settings.js";
 
 export interface TaskwireClientOptions {
@@ -45,7 +46,7 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   const apiKey = options.apiKey ?? settings?.apiKey;
   const caFile = options.tlsCaFile ?? settings?.tlsCa;
   const ca = caFile ? [...rootCertificates, readFileSync(caFile, "utf8")] : undefined;
-  const interceptors: Interceptor[] = [connectionLossAsUnavailable];
+  const interceptors: Interceptor[] = [connectionLossAsUnavailable, unreachableServer(apiUrl)];
   if (apiKey) {
     interceptors.push((next) => (request) => {
       request.header.set("authorization", `Bearer ${apiKey}`);
@@ -108,3 +109,15 @@ const connectionLossAsUnavailable: Interceptor = (next) => async (request) => {
     throw new ConnectError(`the connection to the server was lost: ${(error as ConnectError).rawMessage}`, Code.Unavailable, undefined, undefined, error);
   }
 };
+
+/** A refused connection (no server at the URL) becomes one readable error naming the URL. */
+function unreachableServer(apiUrl: string): Interceptor {
+  return (next) => async (request) => {
+    try {
+      return await next(request);
+    } catch (error) {
+      const code = unreachableCode(error);
+      throw code === undefined ? error : serverUnreachableError(apiUrl, code);
+    }
+  };
+}

@@ -2,14 +2,16 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ConnectError } from "@connectrpc/connect";
 import { createAsyncQueue } from "./async-queue.js";
 import { refusalOf } from "./server-refusal.js";
 import { defaultClient } from "./default-client.js";
 import { describeError, type ErrorDescription } from "./error-info.js";
 import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "@taskwire/proto";
-import { decodeParameters, encodeJson, JSON_CONTENT_TYPE } from "./json-payload.js";
+import { decodeParameters, encodeJson, JSON_CONTENT_TYPE, KeywordArgumentError } from "./json-payload.js";
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
+import { isServerUnreachable } from "./server-unreachable-error.js";
 import type { AnyTask } from "./task.js";
 import type { TaskwireClient } from "./taskwire-client.js";
 import { type HeartbeatThread, startHeartbeatThread } from "./heartbeat-thread.js";
@@ -271,8 +273,11 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!t) throw Object.assign(new Error(`this worker does not serve task ${assignment.taskKey}`), { name: "UnknownTask" });
       let args: unknown[];
       try {
-        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array());
+        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array(), t.options.parameterNames);
       } catch (error) {
+        if (error instanceof KeywordArgumentError) {
+          throw Object.assign(new Error(`task ${assignment.taskKey} ${error.message}`), { name: "TypeError", retryable: false });
+        }
         throw Object.assign(new Error(`the parameters are not valid JSON: ${(error as Error).message}`), {
           name: "InvalidParameters",
           retryable: false,
@@ -318,7 +323,11 @@ export function createWorker(options: WorkerOptions): Worker {
         const refusal = refusalOf(error, client.apiUrl, "the worker");
         // start() rejects with it (and so serve()): whoever started the worker reports it.
         if (refusal) throw refusal;
-        log(`cannot reach the taskwire server at ${client.apiUrl}: ${(error as Error).message}`);
+        log(
+          isServerUnreachable(error)
+            ? (error as ConnectError).rawMessage
+            : `cannot reach the taskwire server at ${client.apiUrl}: ${(error as Error).message}`,
+        );
       }
       if (stopping) break;
       failures = Date.now() - began > 10_000 ? 1 : failures + 1;

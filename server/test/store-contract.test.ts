@@ -254,6 +254,25 @@ for (const [name, make] of stores) {
       expect((await store.listRuns({ taskKeys: [], states: [], tag: "x", limit: 10 })).runs).toHaveLength(1);
     });
 
+    it("counts every match across pages", async () => {
+      const runs = [
+        newRun("k", { createdAt: NOW - 60_000, workerId: "w-old" }),
+        newRun("k", { createdAt: NOW, workerId: "w-new" }),
+        newRun("k", { createdAt: NOW + 1, workerId: "w-new" }),
+        newRun("k", { createdAt: NOW + 2 }),
+      ];
+      await insert(store, ...runs);
+      const byWorker = await store.listRuns({ taskKeys: [], states: [], tag: "", workerId: "w-new", limit: 1, countTotal: true });
+      expect(byWorker.runs.map((r) => r.id)).toEqual([runs[2].record.id]);
+      expect(byWorker.total).toBe(2);
+      const nextPage = await store.listRuns({ taskKeys: [], states: [], tag: "", workerId: "w-new", limit: 1, before: byWorker.next, countTotal: true });
+      expect(nextPage.runs.map((r) => r.id)).toEqual([runs[1].record.id]);
+      expect(nextPage.total).toBe(2);
+      const recent = await store.listRuns({ taskKeys: [], states: [], tag: "", createdAfter: NOW, limit: 10 });
+      expect(recent.runs.map((r) => r.id)).toEqual(runs.slice(1).reverse().map((r) => r.record.id));
+      expect(recent.total).toBeUndefined();
+    });
+
     it("filters the list by worker, id prefix and creation time", async () => {
       const runs = [
         newRun("k", { createdAt: NOW - 60_000, workerId: "w-a" }),

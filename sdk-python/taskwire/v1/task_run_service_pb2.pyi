@@ -77,7 +77,7 @@ class GetTaskRunResponse(_message.Message):
     def __init__(self, task_run: _Optional[_Union[_task_run_pb2.TaskRun, _Mapping]] = ...) -> None: ...
 
 class ListTaskRunsRequest(_message.Message):
-    __slots__ = ("task_keys", "states", "tag", "page_size", "page_token", "worker_id", "id_prefix", "created_after", "created_before")
+    __slots__ = ("task_keys", "states", "tag", "page_size", "page_token", "worker_id", "id_prefix", "created_after", "created_before", "include_total_size")
     TASK_KEYS_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
     TAG_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,7 @@ class ListTaskRunsRequest(_message.Message):
     ID_PREFIX_FIELD_NUMBER: _ClassVar[int]
     CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
     CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     task_keys: _containers.RepeatedScalarFieldContainer[str]
     states: _containers.RepeatedScalarFieldContainer[_task_run_pb2.TaskRunState]
     tag: str
@@ -96,15 +97,18 @@ class ListTaskRunsRequest(_message.Message):
     id_prefix: str
     created_after: _timestamp_pb2.Timestamp
     created_before: _timestamp_pb2.Timestamp
-    def __init__(self, task_keys: _Optional[_Iterable[str]] = ..., states: _Optional[_Iterable[_Union[_task_run_pb2.TaskRunState, str]]] = ..., tag: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., worker_id: _Optional[str] = ..., id_prefix: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    include_total_size: bool
+    def __init__(self, task_keys: _Optional[_Iterable[str]] = ..., states: _Optional[_Iterable[_Union[_task_run_pb2.TaskRunState, str]]] = ..., tag: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., worker_id: _Optional[str] = ..., id_prefix: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_total_size: bool = ...) -> None: ...
 
 class ListTaskRunsResponse(_message.Message):
-    __slots__ = ("task_runs", "next_page_token")
+    __slots__ = ("task_runs", "next_page_token", "total_size")
     TASK_RUNS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     task_runs: _containers.RepeatedCompositeFieldContainer[_task_run_pb2.TaskRun]
     next_page_token: str
-    def __init__(self, task_runs: _Optional[_Iterable[_Union[_task_run_pb2.TaskRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, task_runs: _Optional[_Iterable[_Union[_task_run_pb2.TaskRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class WaitTaskRunRequest(_message.Message):
     __slots__ = ("id", "timeout_ms")
@@ -169,6 +173,18 @@ class ListTaskRunLogsResponse(_message.Message):
     LINES_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[_task_run_pb2.LogLine]
     def __init__(self, lines: _Optional[_Iterable[_Union[_task_run_pb2.LogLine, _Mapping]]] = ...) -> None: ...
+
+class RetryTaskRunRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RetryTaskRunResponse(_message.Message):
+    __slots__ = ("task_run",)
+    TASK_RUN_FIELD_NUMBER: _ClassVar[int]
+    task_run: _task_run_pb2.TaskRun
+    def __init__(self, task_run: _Optional[_Union[_task_run_pb2.TaskRun, _Mapping]] = ...) -> None: ...
 
 class ConcurrencyLimit(_message.Message):
     __slots__ = ("tag", "limit", "active")
@@ -249,10 +265,12 @@ class WatchTaskRunLogsRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class WatchTaskRunLogsResponse(_message.Message):
-    __slots__ = ("lines",)
+    __slots__ = ("lines", "final_task_run")
     LINES_FIELD_NUMBER: _ClassVar[int]
+    FINAL_TASK_RUN_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[_task_run_pb2.LogLine]
-    def __init__(self, lines: _Optional[_Iterable[_Union[_task_run_pb2.LogLine, _Mapping]]] = ...) -> None: ...
+    final_task_run: _task_run_pb2.TaskRun
+    def __init__(self, lines: _Optional[_Iterable[_Union[_task_run_pb2.LogLine, _Mapping]]] = ..., final_task_run: _Optional[_Union[_task_run_pb2.TaskRun, _Mapping]] = ...) -> None: ...
 
 class GetTaskStatsRequest(_message.Message):
     __slots__ = ("window_minutes",)

@@ -83,6 +83,11 @@ class TaskRunServiceStub(object):
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.SerializeToString,
                 response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.FromString,
                 _registered_method=True)
+        self.RetryTaskRun = channel.unary_unary(
+                '/taskwire.v1.TaskRunService/RetryTaskRun',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunResponse.FromString,
+                _registered_method=True)
         self.SetConcurrencyLimit = channel.unary_unary(
                 '/taskwire.v1.TaskRunService/SetConcurrencyLimit',
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitRequest.SerializeToString,
@@ -186,6 +191,16 @@ class TaskRunServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryTaskRun(self, request, context):
+        """Schedules a new run of a final run's task with the same parameters and options (not
+        its idempotency key), and links the two: the new run's first history entry says
+        "retry of <id>", and the old run gets the log line "retried as <new id>".
+        FAILED_PRECONDITION when the run is not final yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetConcurrencyLimit(self, request, context):
         """Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
         and all task keys. A run counts against every limit whose tag it carries; the tag
@@ -221,7 +236,8 @@ class TaskRunServiceServicer(object):
 
     def WatchTaskRunLogs(self, request, context):
         """One run's log lines: those stored after `after` at once, then each line as it is
-        stored. The stream ends once the run is final and its last lines are sent.
+        stored. The stream ends once the run is final and its last lines are sent: the last
+        message carries the final run. No polling: the server sends what its commits store.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -282,6 +298,11 @@ def add_TaskRunServiceServicer_to_server(servicer, server):
                     servicer.ListTaskRunLogs,
                     request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.FromString,
                     response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.SerializeToString,
+            ),
+            'RetryTaskRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryTaskRun,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunResponse.SerializeToString,
             ),
             'SetConcurrencyLimit': grpc.unary_unary_rpc_method_handler(
                     servicer.SetConcurrencyLimit,
@@ -561,6 +582,33 @@ class TaskRunService(object):
             '/taskwire.v1.TaskRunService/ListTaskRunLogs',
             taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.SerializeToString,
             taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryTaskRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/RetryTaskRun',
+            taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunResponse.FromString,
             options,
             channel_credentials,
             insecure,

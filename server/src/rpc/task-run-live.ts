@@ -72,7 +72,11 @@ export function createTaskRunLive({ broker, store, feed }: TaskRunLiveOptions): 
             yield { lines: lines.map(logToProto) };
             if (lines.length < LOG_PAGE) break;
           }
-          if (!run || FINAL_STATES.has(run.state)) return;
+          if (!run) return;
+          if (FINAL_STATES.has(run.state)) {
+            yield { finalTaskRun: runToProto(run, [], false) };
+            return;
+          }
           const next = await wake[Symbol.asyncIterator]().next();
           if (next.done) return;
         }

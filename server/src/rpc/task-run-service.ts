@@ -8,6 +8,7 @@ import { FINAL_STATES, type RunRecord, type Store } from "../store/store.js";
 import { createCallsPerConnection } from "./calls-per-connection.js";
 import { checkPayload } from "./payload-rules.js";
 import type { RunChangeFeed } from "./run-change-feed.js";
+import { retryTaskRun } from "./retry-task-run.js";
 import { runFilterFromRequest } from "./run-filter.js";
 import { createTaskRunLive } from "./task-run-live.js";
 import { timestampFieldMs } from "./timestamp-field.js";
@@ -117,12 +118,13 @@ export function createTaskRunService({ broker, store, feed }: TaskRunServiceOpti
       if (request.pageToken && !/^\d+$/.test(request.pageToken)) {
         throw new ConnectError("page_token: not a token from a previous ListTaskRuns response", Code.InvalidArgument);
       }
-      const { runs, next } = await store.listRuns({
+      const { runs, next, total } = await store.listRuns({
         ...runFilterFromRequest(request),
         limit: pageSize,
         before: request.pageToken || undefined,
+        countTotal: request.includeTotalSize,
       });
-      return { taskRuns: runs.map((run) => runToProto(run, [], false)), nextPageToken: next ?? "" };
+      return { taskRuns: runs.map((run) => runToProto(run, [], false)), nextPageToken: next ?? "", totalSize: total ?? 0 };
     },
     async waitTaskRun(request, context) {
       const leave = waits.enter(context);
@@ -218,6 +220,10 @@ export function createTaskRunService({ broker, store, feed }: TaskRunServiceOpti
       const limit = request.limit === 0 ? 1000 : Math.min(request.limit, 10_000);
       const lines = await store.listLogs(request.runId, after, limit);
       return { lines: lines.map(logToProto) };
+    },
+    async retryTaskRun(request) {
+      const id = await retryTaskRun(broker, requireId(request.id));
+      return { taskRun: await runWithHistory(id) };
     },
   };
 }

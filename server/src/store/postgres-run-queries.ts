@@ -4,7 +4,10 @@ import type { ListFilter, TaskStatsRecord } from "./store.js";
 import { assembleTaskStats, type DepthRow, type DurationPercentiles, type FinishedRow } from "./task-stats.js";
 
 /** One page of `listRuns`, newest first: keyset paging on `seq`, the table's primary key. */
-export async function selectRunPage(pool: pg.Pool, filter: ListFilter): Promise<{ rows: PostgresRunRow[]; next?: string }> {
+export async function selectRunPage(
+  pool: pg.Pool,
+  filter: ListFilter,
+): Promise<{ rows: PostgresRunRow[]; next?: string; total?: number }> {
   const where: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => {
@@ -21,12 +24,19 @@ export async function selectRunPage(pool: pg.Pool, filter: ListFilter): Promise<
   }
   if (filter.createdAfter !== undefined) where.push(`created_at >= ${param(filter.createdAfter)}::bigint`);
   if (filter.createdBefore !== undefined) where.push(`created_at < ${param(filter.createdBefore)}::bigint`);
+  // The total counts every page, so it leaves out the page cursor.
+  let total: number | undefined;
+  if (filter.countTotal) {
+    const matching = where.length ? `WHERE ${where.join(" AND ")}` : "";
+    const counted = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM task_runs ${matching}`, params);
+    total = Number(counted.rows[0].n);
+  }
   if (filter.before) where.push(`seq < ${param(Number(filter.before))}::bigint`);
   const sql = `SELECT * FROM task_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY seq DESC LIMIT ${param(filter.limit + 1)}`;
   const { rows } = await pool.query<PostgresRunRow>(sql, params);
   const page = rows.slice(0, filter.limit);
-  return { rows: page, next: rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined };
+  return { rows: page, next: rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined, total };
 }
 
 /** `Store.taskStats` on PostgreSQL: percentiles computed by the database. */

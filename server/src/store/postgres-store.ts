@@ -96,8 +96,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows;
     },
     async listRuns(filter) {
-      const { rows, next } = await selectRunPage(pool, filter);
-      return { runs: rows.map(runFromRow), next };
+      const { rows, next, total } = await selectRunPage(pool, filter);
+      return { runs: rows.map(runFromRow), next, total };
     },
     async taskStats(since, minutes) {
       return selectTaskStats(pool, since, minutes);

@@ -9,7 +9,10 @@ import { assembleTaskStats, type DepthRow, type FinishedRow, percentilesOf } fro
 const MAX_DURATIONS = 20_000;
 
 /** One page of `listRuns`, newest first: keyset paging on `seq`, the table's primary key. */
-export function selectRunPage<Row extends { seq: number }>(db: Database.Database, filter: ListFilter): { rows: Row[]; next?: string } {
+export function selectRunPage<Row extends { seq: number }>(
+  db: Database.Database,
+  filter: ListFilter,
+): { rows: Row[]; next?: string; total?: number } {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.taskKeys.length > 0) {
@@ -42,6 +45,11 @@ export function selectRunPage<Row extends { seq: number }>(db: Database.Database
     where.push("created_at < ?");
     params.push(filter.createdBefore);
   }
+  // The total counts every page, so it leaves out the page cursor.
+  const matching = where.length ? `WHERE ${where.join(" AND ")}` : "";
+  const total = filter.countTotal
+    ? (db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM task_runs ${matching}`).get(...params)?.n ?? 0)
+    : undefined;
   if (filter.before) {
     where.push("seq < ?");
     params.push(Number(filter.before));
@@ -50,7 +58,7 @@ export function selectRunPage<Row extends { seq: number }>(db: Database.Database
     ORDER BY seq DESC LIMIT ?`;
   const rows = db.prepare<unknown[], Row>(sql).all(...params, filter.limit + 1);
   const page = rows.slice(0, filter.limit);
-  return { rows: page, next: rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined };
+  return { rows: page, next: rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined, total };
 }
 
 /** `Store.taskStats` on SQLite: each query reads a partial index (ready, active, ended). */

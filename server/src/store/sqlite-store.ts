@@ -262,8 +262,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return selectHistory.all(id);
     },
     async listRuns(filter: ListFilter) {
-      const { rows, next } = selectRunPage<RunRow>(db, filter);
-      return { runs: rows.map(fromRow), next };
+      const { rows, next, total } = selectRunPage<RunRow>(db, filter);
+      return { runs: rows.map(fromRow), next, total };
     },
     async taskStats(since, minutes) {
       return selectTaskStats(db, since, minutes);

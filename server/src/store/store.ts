@@ -153,6 +153,8 @@ export interface ListFilter {
   limit: number;
   /** Only runs older than this cursor (from a previous page). */
   before?: string;
+  /** Also count every run that matches (all pages): one more query. */
+  countTotal?: boolean;
   /** Runs held now or last by this worker. */
   workerId?: string;
   /** Runs whose id starts with this. */
@@ -184,7 +186,8 @@ export interface Store {
   commit(batch: WriteBatch): Promise<CommitResult>;
   getRuns(ids: readonly string[]): Promise<RunRecord[]>;
   getHistory(id: string): Promise<TransitionRecord[]>;
-  listRuns(filter: ListFilter): Promise<{ runs: RunRecord[]; next?: string }>;
+  /** `total` is set when `filter.countTotal` is. */
+  listRuns(filter: ListFilter): Promise<{ runs: RunRecord[]; next?: string; total?: number }>;
   listLogs(runId: string, after: number, limit: number): Promise<LogRecord[]>;
   /** Earliest scheduled time of a SCHEDULED run later than `now`, to set the wake-up timer. */
   nextScheduledAt(now: number): Promise<number | undefined>;

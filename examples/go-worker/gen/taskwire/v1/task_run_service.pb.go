@@ -467,8 +467,10 @@ type ListTaskRunsRequest struct {
 	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
 	// Runs created before this time.
 	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Fill total_size: one more query, over every run that matches the filters.
+	IncludeTotalSize bool `protobuf:"varint,10,opt,name=include_total_size,json=includeTotalSize,proto3" json:"include_total_size,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ListTaskRunsRequest) Reset() {
@@ -564,12 +566,21 @@ func (x *ListTaskRunsRequest) GetCreatedBefore() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ListTaskRunsRequest) GetIncludeTotalSize() bool {
+	if x != nil {
+		return x.IncludeTotalSize
+	}
+	return false
+}
+
 type ListTaskRunsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Newest first, without parameters or results.
 	TaskRuns []*TaskRun `protobuf:"bytes,1,rep,name=task_runs,json=taskRuns,proto3" json:"task_runs,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many runs match the filters on all pages; set when include_total_size was.
+	TotalSize     uint32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -616,6 +627,13 @@ func (x *ListTaskRunsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListTaskRunsResponse) GetTotalSize() uint32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
 }
 
 type WaitTaskRunRequest struct {
@@ -1046,6 +1064,95 @@ func (x *ListTaskRunLogsResponse) GetLines() []*LogLine {
 	return nil
 }
 
+type RetryTaskRunRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryTaskRunRequest) Reset() {
+	*x = RetryTaskRunRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryTaskRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryTaskRunRequest) ProtoMessage() {}
+
+func (x *RetryTaskRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryTaskRunRequest.ProtoReflect.Descriptor instead.
+func (*RetryTaskRunRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RetryTaskRunRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RetryTaskRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new run, SCHEDULED.
+	TaskRun       *TaskRun `protobuf:"bytes,1,opt,name=task_run,json=taskRun,proto3" json:"task_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryTaskRunResponse) Reset() {
+	*x = RetryTaskRunResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryTaskRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryTaskRunResponse) ProtoMessage() {}
+
+func (x *RetryTaskRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryTaskRunResponse.ProtoReflect.Descriptor instead.
+func (*RetryTaskRunResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RetryTaskRunResponse) GetTaskRun() *TaskRun {
+	if x != nil {
+		return x.TaskRun
+	}
+	return nil
+}
+
 type ConcurrencyLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Tag   string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
@@ -1058,7 +1165,7 @@ type ConcurrencyLimit struct {
 
 func (x *ConcurrencyLimit) Reset() {
 	*x = ConcurrencyLimit{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1177,7 @@ func (x *ConcurrencyLimit) String() string {
 func (*ConcurrencyLimit) ProtoMessage() {}
 
 func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1190,7 @@ func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcurrencyLimit.ProtoReflect.Descriptor instead.
 func (*ConcurrencyLimit) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConcurrencyLimit) GetTag() string {
@@ -1117,7 +1224,7 @@ type SetConcurrencyLimitRequest struct {
 
 func (x *SetConcurrencyLimitRequest) Reset() {
 	*x = SetConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1236,7 @@ func (x *SetConcurrencyLimitRequest) String() string {
 func (*SetConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1249,7 @@ func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetConcurrencyLimitRequest) GetTag() string {
@@ -1168,7 +1275,7 @@ type SetConcurrencyLimitResponse struct {
 
 func (x *SetConcurrencyLimitResponse) Reset() {
 	*x = SetConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1287,7 @@ func (x *SetConcurrencyLimitResponse) String() string {
 func (*SetConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1300,7 @@ func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetConcurrencyLimitResponse) GetConcurrencyLimit() *ConcurrencyLimit {
@@ -1211,7 +1318,7 @@ type ListConcurrencyLimitsRequest struct {
 
 func (x *ListConcurrencyLimitsRequest) Reset() {
 	*x = ListConcurrencyLimitsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1330,7 @@ func (x *ListConcurrencyLimitsRequest) String() string {
 func (*ListConcurrencyLimitsRequest) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1343,7 @@ func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsRequest.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
 }
 
 type ListConcurrencyLimitsResponse struct {
@@ -1248,7 +1355,7 @@ type ListConcurrencyLimitsResponse struct {
 
 func (x *ListConcurrencyLimitsResponse) Reset() {
 	*x = ListConcurrencyLimitsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1367,7 @@ func (x *ListConcurrencyLimitsResponse) String() string {
 func (*ListConcurrencyLimitsResponse) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1380,7 @@ func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsResponse.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListConcurrencyLimitsResponse) GetConcurrencyLimits() []*ConcurrencyLimit {
@@ -1292,7 +1399,7 @@ type DeleteConcurrencyLimitRequest struct {
 
 func (x *DeleteConcurrencyLimitRequest) Reset() {
 	*x = DeleteConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1411,7 @@ func (x *DeleteConcurrencyLimitRequest) String() string {
 func (*DeleteConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1424,7 @@ func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteConcurrencyLimitRequest) GetTag() string {
@@ -1335,7 +1442,7 @@ type DeleteConcurrencyLimitResponse struct {
 
 func (x *DeleteConcurrencyLimitResponse) Reset() {
 	*x = DeleteConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1454,7 @@ func (x *DeleteConcurrencyLimitResponse) String() string {
 func (*DeleteConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1467,7 @@ func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{26}
 }
 
 type WatchTaskRunListRequest struct {
@@ -1379,7 +1486,7 @@ type WatchTaskRunListRequest struct {
 
 func (x *WatchTaskRunListRequest) Reset() {
 	*x = WatchTaskRunListRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1498,7 @@ func (x *WatchTaskRunListRequest) String() string {
 func (*WatchTaskRunListRequest) ProtoMessage() {}
 
 func (x *WatchTaskRunListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1511,7 @@ func (x *WatchTaskRunListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunListRequest.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunListRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{25}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WatchTaskRunListRequest) GetTaskKeys() []string {
@@ -1469,7 +1576,7 @@ type WatchTaskRunListResponse struct {
 
 func (x *WatchTaskRunListResponse) Reset() {
 	*x = WatchTaskRunListResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1588,7 @@ func (x *WatchTaskRunListResponse) String() string {
 func (*WatchTaskRunListResponse) ProtoMessage() {}
 
 func (x *WatchTaskRunListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1601,7 @@ func (x *WatchTaskRunListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunListResponse.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunListResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{26}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WatchTaskRunListResponse) GetTaskRuns() []*TaskRun {
@@ -1522,7 +1629,7 @@ type WatchTaskRunLogsRequest struct {
 
 func (x *WatchTaskRunLogsRequest) Reset() {
 	*x = WatchTaskRunLogsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1641,7 @@ func (x *WatchTaskRunLogsRequest) String() string {
 func (*WatchTaskRunLogsRequest) ProtoMessage() {}
 
 func (x *WatchTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1654,7 @@ func (x *WatchTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunLogsRequest.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunLogsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{27}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WatchTaskRunLogsRequest) GetRunId() string {
@@ -1565,15 +1672,18 @@ func (x *WatchTaskRunLogsRequest) GetAfter() *timestamppb.Timestamp {
 }
 
 type WatchTaskRunLogsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Lines         []*LogLine             `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lines in the order they were stored.
+	Lines []*LogLine `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Set on the last message only, once the run is final.
+	FinalTaskRun  *TaskRun `protobuf:"bytes,2,opt,name=final_task_run,json=finalTaskRun,proto3" json:"final_task_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchTaskRunLogsResponse) Reset() {
 	*x = WatchTaskRunLogsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1695,7 @@ func (x *WatchTaskRunLogsResponse) String() string {
 func (*WatchTaskRunLogsResponse) ProtoMessage() {}
 
 func (x *WatchTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,12 +1708,19 @@ func (x *WatchTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunLogsResponse.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunLogsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{28}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WatchTaskRunLogsResponse) GetLines() []*LogLine {
 	if x != nil {
 		return x.Lines
+	}
+	return nil
+}
+
+func (x *WatchTaskRunLogsResponse) GetFinalTaskRun() *TaskRun {
+	if x != nil {
+		return x.FinalTaskRun
 	}
 	return nil
 }
@@ -1618,7 +1735,7 @@ type GetTaskStatsRequest struct {
 
 func (x *GetTaskStatsRequest) Reset() {
 	*x = GetTaskStatsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1747,7 @@ func (x *GetTaskStatsRequest) String() string {
 func (*GetTaskStatsRequest) ProtoMessage() {}
 
 func (x *GetTaskStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1760,7 @@ func (x *GetTaskStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskStatsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{29}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetTaskStatsRequest) GetWindowMinutes() uint32 {
@@ -1675,7 +1792,7 @@ type TaskStats struct {
 
 func (x *TaskStats) Reset() {
 	*x = TaskStats{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1804,7 @@ func (x *TaskStats) String() string {
 func (*TaskStats) ProtoMessage() {}
 
 func (x *TaskStats) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1817,7 @@ func (x *TaskStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStats.ProtoReflect.Descriptor instead.
 func (*TaskStats) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{30}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TaskStats) GetTaskKey() string {
@@ -1778,7 +1895,7 @@ type GetTaskStatsResponse struct {
 
 func (x *GetTaskStatsResponse) Reset() {
 	*x = GetTaskStatsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1907,7 @@ func (x *GetTaskStatsResponse) String() string {
 func (*GetTaskStatsResponse) ProtoMessage() {}
 
 func (x *GetTaskStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1920,7 @@ func (x *GetTaskStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskStatsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{31}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetTaskStatsResponse) GetWindowStart() *timestamppb.Timestamp {
@@ -1859,7 +1976,7 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x11GetTaskRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"E\n" +
 	"\x12GetTaskRunResponse\x12/\n" +
-	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\xf1\x02\n" +
+	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\x9f\x03\n" +
 	"\x13ListTaskRunsRequest\x12\x1b\n" +
 	"\ttask_keys\x18\x01 \x03(\tR\btaskKeys\x121\n" +
 	"\x06states\x18\x02 \x03(\x0e2\x19.taskwire.v1.TaskRunStateR\x06states\x12\x10\n" +
@@ -1870,10 +1987,14 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\tworker_id\x18\x06 \x01(\tR\bworkerId\x12\x1b\n" +
 	"\tid_prefix\x18\a \x01(\tR\bidPrefix\x12?\n" +
 	"\rcreated_after\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
-	"\x0ecreated_before\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\"q\n" +
+	"\x0ecreated_before\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\x12,\n" +
+	"\x12include_total_size\x18\n" +
+	" \x01(\bR\x10includeTotalSize\"\x90\x01\n" +
 	"\x14ListTaskRunsResponse\x121\n" +
 	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"C\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\rR\ttotalSize\"C\n" +
 	"\x12WaitTaskRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1899,7 +2020,11 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\rR\x05limit\"E\n" +
 	"\x17ListTaskRunLogsResponse\x12*\n" +
-	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"R\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"%\n" +
+	"\x13RetryTaskRunRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
+	"\x14RetryTaskRunResponse\x12/\n" +
+	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"R\n" +
 	"\x10ConcurrencyLimit\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x16\n" +
@@ -1928,9 +2053,10 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x11unmatched_run_ids\x18\x02 \x03(\tR\x0funmatchedRunIds\"b\n" +
 	"\x17WatchTaskRunLogsRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x120\n" +
-	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\"F\n" +
+	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\"\x82\x01\n" +
 	"\x18WatchTaskRunLogsResponse\x12*\n" +
-	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"<\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\x12:\n" +
+	"\x0efinal_task_run\x18\x02 \x01(\v2\x14.taskwire.v1.TaskRunR\ffinalTaskRun\"<\n" +
 	"\x13GetTaskStatsRequest\x12%\n" +
 	"\x0ewindow_minutes\x18\x01 \x01(\rR\rwindowMinutes\"\xec\x02\n" +
 	"\tTaskStats\x12\x19\n" +
@@ -1946,7 +2072,7 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x14GetTaskStatsResponse\x12=\n" +
 	"\fwindow_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x12%\n" +
 	"\x0ewindow_minutes\x18\x02 \x01(\rR\rwindowMinutes\x12,\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x16.taskwire.v1.TaskStatsR\x05tasks2\x97\v\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x16.taskwire.v1.TaskStatsR\x05tasks2\xec\v\n" +
 	"\x0eTaskRunService\x12\\\n" +
 	"\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n" +
 	"\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n" +
@@ -1957,7 +2083,8 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\vWaitTaskRun\x12\x1f.taskwire.v1.WaitTaskRunRequest\x1a .taskwire.v1.WaitTaskRunResponse\x12Z\n" +
 	"\rWatchTaskRuns\x12!.taskwire.v1.WatchTaskRunsRequest\x1a\".taskwire.v1.WatchTaskRunsResponse(\x010\x01\x12V\n" +
 	"\rCancelTaskRun\x12!.taskwire.v1.CancelTaskRunRequest\x1a\".taskwire.v1.CancelTaskRunResponse\x12\\\n" +
-	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12h\n" +
+	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12S\n" +
+	"\fRetryTaskRun\x12 .taskwire.v1.RetryTaskRunRequest\x1a!.taskwire.v1.RetryTaskRunResponse\x12h\n" +
 	"\x13SetConcurrencyLimit\x12'.taskwire.v1.SetConcurrencyLimitRequest\x1a(.taskwire.v1.SetConcurrencyLimitResponse\x12n\n" +
 	"\x15ListConcurrencyLimits\x12).taskwire.v1.ListConcurrencyLimitsRequest\x1a*.taskwire.v1.ListConcurrencyLimitsResponse\x12q\n" +
 	"\x16DeleteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponse\x12a\n" +
@@ -1978,7 +2105,7 @@ func file_taskwire_v1_task_run_service_proto_rawDescGZIP() []byte {
 	return file_taskwire_v1_task_run_service_proto_rawDescData
 }
 
-var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*ScheduleTaskRunRequest)(nil),         // 0: taskwire.v1.ScheduleTaskRunRequest
 	(*ScheduleTaskRunResponse)(nil),        // 1: taskwire.v1.ScheduleTaskRunResponse
@@ -1998,94 +2125,100 @@ var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*CancelTaskRunResponse)(nil),          // 15: taskwire.v1.CancelTaskRunResponse
 	(*ListTaskRunLogsRequest)(nil),         // 16: taskwire.v1.ListTaskRunLogsRequest
 	(*ListTaskRunLogsResponse)(nil),        // 17: taskwire.v1.ListTaskRunLogsResponse
-	(*ConcurrencyLimit)(nil),               // 18: taskwire.v1.ConcurrencyLimit
-	(*SetConcurrencyLimitRequest)(nil),     // 19: taskwire.v1.SetConcurrencyLimitRequest
-	(*SetConcurrencyLimitResponse)(nil),    // 20: taskwire.v1.SetConcurrencyLimitResponse
-	(*ListConcurrencyLimitsRequest)(nil),   // 21: taskwire.v1.ListConcurrencyLimitsRequest
-	(*ListConcurrencyLimitsResponse)(nil),  // 22: taskwire.v1.ListConcurrencyLimitsResponse
-	(*DeleteConcurrencyLimitRequest)(nil),  // 23: taskwire.v1.DeleteConcurrencyLimitRequest
-	(*DeleteConcurrencyLimitResponse)(nil), // 24: taskwire.v1.DeleteConcurrencyLimitResponse
-	(*WatchTaskRunListRequest)(nil),        // 25: taskwire.v1.WatchTaskRunListRequest
-	(*WatchTaskRunListResponse)(nil),       // 26: taskwire.v1.WatchTaskRunListResponse
-	(*WatchTaskRunLogsRequest)(nil),        // 27: taskwire.v1.WatchTaskRunLogsRequest
-	(*WatchTaskRunLogsResponse)(nil),       // 28: taskwire.v1.WatchTaskRunLogsResponse
-	(*GetTaskStatsRequest)(nil),            // 29: taskwire.v1.GetTaskStatsRequest
-	(*TaskStats)(nil),                      // 30: taskwire.v1.TaskStats
-	(*GetTaskStatsResponse)(nil),           // 31: taskwire.v1.GetTaskStatsResponse
-	(*TaskRunSpec)(nil),                    // 32: taskwire.v1.TaskRunSpec
-	(*Payload)(nil),                        // 33: taskwire.v1.Payload
-	(TaskRunState)(0),                      // 34: taskwire.v1.TaskRunState
-	(*ErrorInfo)(nil),                      // 35: taskwire.v1.ErrorInfo
-	(*timestamppb.Timestamp)(nil),          // 36: google.protobuf.Timestamp
-	(*LogLine)(nil),                        // 37: taskwire.v1.LogLine
-	(*TaskRun)(nil),                        // 38: taskwire.v1.TaskRun
+	(*RetryTaskRunRequest)(nil),            // 18: taskwire.v1.RetryTaskRunRequest
+	(*RetryTaskRunResponse)(nil),           // 19: taskwire.v1.RetryTaskRunResponse
+	(*ConcurrencyLimit)(nil),               // 20: taskwire.v1.ConcurrencyLimit
+	(*SetConcurrencyLimitRequest)(nil),     // 21: taskwire.v1.SetConcurrencyLimitRequest
+	(*SetConcurrencyLimitResponse)(nil),    // 22: taskwire.v1.SetConcurrencyLimitResponse
+	(*ListConcurrencyLimitsRequest)(nil),   // 23: taskwire.v1.ListConcurrencyLimitsRequest
+	(*ListConcurrencyLimitsResponse)(nil),  // 24: taskwire.v1.ListConcurrencyLimitsResponse
+	(*DeleteConcurrencyLimitRequest)(nil),  // 25: taskwire.v1.DeleteConcurrencyLimitRequest
+	(*DeleteConcurrencyLimitResponse)(nil), // 26: taskwire.v1.DeleteConcurrencyLimitResponse
+	(*WatchTaskRunListRequest)(nil),        // 27: taskwire.v1.WatchTaskRunListRequest
+	(*WatchTaskRunListResponse)(nil),       // 28: taskwire.v1.WatchTaskRunListResponse
+	(*WatchTaskRunLogsRequest)(nil),        // 29: taskwire.v1.WatchTaskRunLogsRequest
+	(*WatchTaskRunLogsResponse)(nil),       // 30: taskwire.v1.WatchTaskRunLogsResponse
+	(*GetTaskStatsRequest)(nil),            // 31: taskwire.v1.GetTaskStatsRequest
+	(*TaskStats)(nil),                      // 32: taskwire.v1.TaskStats
+	(*GetTaskStatsResponse)(nil),           // 33: taskwire.v1.GetTaskStatsResponse
+	(*TaskRunSpec)(nil),                    // 34: taskwire.v1.TaskRunSpec
+	(*Payload)(nil),                        // 35: taskwire.v1.Payload
+	(TaskRunState)(0),                      // 36: taskwire.v1.TaskRunState
+	(*ErrorInfo)(nil),                      // 37: taskwire.v1.ErrorInfo
+	(*timestamppb.Timestamp)(nil),          // 38: google.protobuf.Timestamp
+	(*LogLine)(nil),                        // 39: taskwire.v1.LogLine
+	(*TaskRun)(nil),                        // 40: taskwire.v1.TaskRun
 }
 var file_taskwire_v1_task_run_service_proto_depIdxs = []int32{
-	32, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
-	32, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
+	34, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
+	34, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
 	1,  // 2: taskwire.v1.ScheduleTaskRunsResponse.runs:type_name -> taskwire.v1.ScheduleTaskRunResponse
-	33, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
-	34, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
-	33, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
-	35, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
-	36, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
-	36, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
-	37, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
-	38, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	34, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
-	36, // 12: taskwire.v1.ListTaskRunsRequest.created_after:type_name -> google.protobuf.Timestamp
-	36, // 13: taskwire.v1.ListTaskRunsRequest.created_before:type_name -> google.protobuf.Timestamp
-	38, // 14: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	38, // 15: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	38, // 16: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	38, // 17: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	36, // 18: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	37, // 19: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	18, // 20: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
-	18, // 21: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
-	34, // 22: taskwire.v1.WatchTaskRunListRequest.states:type_name -> taskwire.v1.TaskRunState
-	36, // 23: taskwire.v1.WatchTaskRunListRequest.created_after:type_name -> google.protobuf.Timestamp
-	36, // 24: taskwire.v1.WatchTaskRunListRequest.created_before:type_name -> google.protobuf.Timestamp
-	38, // 25: taskwire.v1.WatchTaskRunListResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	36, // 26: taskwire.v1.WatchTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	37, // 27: taskwire.v1.WatchTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	36, // 28: taskwire.v1.GetTaskStatsResponse.window_start:type_name -> google.protobuf.Timestamp
-	30, // 29: taskwire.v1.GetTaskStatsResponse.tasks:type_name -> taskwire.v1.TaskStats
-	0,  // 30: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
-	2,  // 31: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
-	4,  // 32: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
-	6,  // 33: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
-	8,  // 34: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
-	10, // 35: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
-	12, // 36: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
-	14, // 37: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
-	16, // 38: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
-	19, // 39: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
-	21, // 40: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
-	23, // 41: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
-	25, // 42: taskwire.v1.TaskRunService.WatchTaskRunList:input_type -> taskwire.v1.WatchTaskRunListRequest
-	27, // 43: taskwire.v1.TaskRunService.WatchTaskRunLogs:input_type -> taskwire.v1.WatchTaskRunLogsRequest
-	29, // 44: taskwire.v1.TaskRunService.GetTaskStats:input_type -> taskwire.v1.GetTaskStatsRequest
-	1,  // 45: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
-	3,  // 46: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
-	5,  // 47: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
-	7,  // 48: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
-	9,  // 49: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
-	11, // 50: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
-	13, // 51: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
-	15, // 52: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
-	17, // 53: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
-	20, // 54: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
-	22, // 55: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
-	24, // 56: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
-	26, // 57: taskwire.v1.TaskRunService.WatchTaskRunList:output_type -> taskwire.v1.WatchTaskRunListResponse
-	28, // 58: taskwire.v1.TaskRunService.WatchTaskRunLogs:output_type -> taskwire.v1.WatchTaskRunLogsResponse
-	31, // 59: taskwire.v1.TaskRunService.GetTaskStats:output_type -> taskwire.v1.GetTaskStatsResponse
-	45, // [45:60] is the sub-list for method output_type
-	30, // [30:45] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	35, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
+	36, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
+	35, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
+	37, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
+	38, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
+	38, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
+	39, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
+	40, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	36, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
+	38, // 12: taskwire.v1.ListTaskRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	38, // 13: taskwire.v1.ListTaskRunsRequest.created_before:type_name -> google.protobuf.Timestamp
+	40, // 14: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	40, // 15: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	40, // 16: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	40, // 17: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	38, // 18: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	39, // 19: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	40, // 20: taskwire.v1.RetryTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	20, // 21: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
+	20, // 22: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
+	36, // 23: taskwire.v1.WatchTaskRunListRequest.states:type_name -> taskwire.v1.TaskRunState
+	38, // 24: taskwire.v1.WatchTaskRunListRequest.created_after:type_name -> google.protobuf.Timestamp
+	38, // 25: taskwire.v1.WatchTaskRunListRequest.created_before:type_name -> google.protobuf.Timestamp
+	40, // 26: taskwire.v1.WatchTaskRunListResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	38, // 27: taskwire.v1.WatchTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	39, // 28: taskwire.v1.WatchTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	40, // 29: taskwire.v1.WatchTaskRunLogsResponse.final_task_run:type_name -> taskwire.v1.TaskRun
+	38, // 30: taskwire.v1.GetTaskStatsResponse.window_start:type_name -> google.protobuf.Timestamp
+	32, // 31: taskwire.v1.GetTaskStatsResponse.tasks:type_name -> taskwire.v1.TaskStats
+	0,  // 32: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
+	2,  // 33: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
+	4,  // 34: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
+	6,  // 35: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
+	8,  // 36: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
+	10, // 37: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
+	12, // 38: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
+	14, // 39: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
+	16, // 40: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
+	18, // 41: taskwire.v1.TaskRunService.RetryTaskRun:input_type -> taskwire.v1.RetryTaskRunRequest
+	21, // 42: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
+	23, // 43: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
+	25, // 44: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
+	27, // 45: taskwire.v1.TaskRunService.WatchTaskRunList:input_type -> taskwire.v1.WatchTaskRunListRequest
+	29, // 46: taskwire.v1.TaskRunService.WatchTaskRunLogs:input_type -> taskwire.v1.WatchTaskRunLogsRequest
+	31, // 47: taskwire.v1.TaskRunService.GetTaskStats:input_type -> taskwire.v1.GetTaskStatsRequest
+	1,  // 48: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
+	3,  // 49: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
+	5,  // 50: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
+	7,  // 51: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
+	9,  // 52: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
+	11, // 53: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
+	13, // 54: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
+	15, // 55: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
+	17, // 56: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
+	19, // 57: taskwire.v1.TaskRunService.RetryTaskRun:output_type -> taskwire.v1.RetryTaskRunResponse
+	22, // 58: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
+	24, // 59: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
+	26, // 60: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
+	28, // 61: taskwire.v1.TaskRunService.WatchTaskRunList:output_type -> taskwire.v1.WatchTaskRunListResponse
+	30, // 62: taskwire.v1.TaskRunService.WatchTaskRunLogs:output_type -> taskwire.v1.WatchTaskRunLogsResponse
+	33, // 63: taskwire.v1.TaskRunService.GetTaskStats:output_type -> taskwire.v1.GetTaskStatsResponse
+	48, // [48:64] is the sub-list for method output_type
+	32, // [32:48] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_task_run_service_proto_init() }
@@ -2100,7 +2233,7 @@ func file_taskwire_v1_task_run_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_task_run_service_proto_rawDesc), len(file_taskwire_v1_task_run_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

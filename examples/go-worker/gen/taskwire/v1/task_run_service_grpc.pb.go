@@ -28,6 +28,7 @@ const (
 	TaskRunService_WatchTaskRuns_FullMethodName          = "/taskwire.v1.TaskRunService/WatchTaskRuns"
 	TaskRunService_CancelTaskRun_FullMethodName          = "/taskwire.v1.TaskRunService/CancelTaskRun"
 	TaskRunService_ListTaskRunLogs_FullMethodName        = "/taskwire.v1.TaskRunService/ListTaskRunLogs"
+	TaskRunService_RetryTaskRun_FullMethodName           = "/taskwire.v1.TaskRunService/RetryTaskRun"
 	TaskRunService_SetConcurrencyLimit_FullMethodName    = "/taskwire.v1.TaskRunService/SetConcurrencyLimit"
 	TaskRunService_ListConcurrencyLimits_FullMethodName  = "/taskwire.v1.TaskRunService/ListConcurrencyLimits"
 	TaskRunService_DeleteConcurrencyLimit_FullMethodName = "/taskwire.v1.TaskRunService/DeleteConcurrencyLimit"
@@ -64,6 +65,11 @@ type TaskRunServiceClient interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(ctx context.Context, in *CancelTaskRunRequest, opts ...grpc.CallOption) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(ctx context.Context, in *ListTaskRunLogsRequest, opts ...grpc.CallOption) (*ListTaskRunLogsResponse, error)
+	// Schedules a new run of a final run's task with the same parameters and options (not
+	// its idempotency key), and links the two: the new run's first history entry says
+	// "retry of <id>", and the old run gets the log line "retried as <new id>".
+	// FAILED_PRECONDITION when the run is not final yet.
+	RetryTaskRun(ctx context.Context, in *RetryTaskRunRequest, opts ...grpc.CallOption) (*RetryTaskRunResponse, error)
 	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
 	// and all task keys. A run counts against every limit whose tag it carries; the tag
 	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -78,7 +84,8 @@ type TaskRunServiceClient interface {
 	// misses nothing.
 	WatchTaskRunList(ctx context.Context, in *WatchTaskRunListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunListResponse], error)
 	// One run's log lines: those stored after `after` at once, then each line as it is
-	// stored. The stream ends once the run is final and its last lines are sent.
+	// stored. The stream ends once the run is final and its last lines are sent: the last
+	// message carries the final run. No polling: the server sends what its commits store.
 	WatchTaskRunLogs(ctx context.Context, in *WatchTaskRunLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunLogsResponse], error)
 	// Per task key: queue depth now, and runs finished per minute and run durations over a
 	// recent window (the last hour by default).
@@ -180,6 +187,16 @@ func (c *taskRunServiceClient) ListTaskRunLogs(ctx context.Context, in *ListTask
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTaskRunLogsResponse)
 	err := c.cc.Invoke(ctx, TaskRunService_ListTaskRunLogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskRunServiceClient) RetryTaskRun(ctx context.Context, in *RetryTaskRunRequest, opts ...grpc.CallOption) (*RetryTaskRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetryTaskRunResponse)
+	err := c.cc.Invoke(ctx, TaskRunService_RetryTaskRun_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +309,11 @@ type TaskRunServiceServer interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(context.Context, *CancelTaskRunRequest) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error)
+	// Schedules a new run of a final run's task with the same parameters and options (not
+	// its idempotency key), and links the two: the new run's first history entry says
+	// "retry of <id>", and the old run gets the log line "retried as <new id>".
+	// FAILED_PRECONDITION when the run is not final yet.
+	RetryTaskRun(context.Context, *RetryTaskRunRequest) (*RetryTaskRunResponse, error)
 	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
 	// and all task keys. A run counts against every limit whose tag it carries; the tag
 	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -306,7 +328,8 @@ type TaskRunServiceServer interface {
 	// misses nothing.
 	WatchTaskRunList(*WatchTaskRunListRequest, grpc.ServerStreamingServer[WatchTaskRunListResponse]) error
 	// One run's log lines: those stored after `after` at once, then each line as it is
-	// stored. The stream ends once the run is final and its last lines are sent.
+	// stored. The stream ends once the run is final and its last lines are sent: the last
+	// message carries the final run. No polling: the server sends what its commits store.
 	WatchTaskRunLogs(*WatchTaskRunLogsRequest, grpc.ServerStreamingServer[WatchTaskRunLogsResponse]) error
 	// Per task key: queue depth now, and runs finished per minute and run durations over a
 	// recent window (the last hour by default).
@@ -347,6 +370,9 @@ func (UnimplementedTaskRunServiceServer) CancelTaskRun(context.Context, *CancelT
 }
 func (UnimplementedTaskRunServiceServer) ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTaskRunLogs not implemented")
+}
+func (UnimplementedTaskRunServiceServer) RetryTaskRun(context.Context, *RetryTaskRunRequest) (*RetryTaskRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetryTaskRun not implemented")
 }
 func (UnimplementedTaskRunServiceServer) SetConcurrencyLimit(context.Context, *SetConcurrencyLimitRequest) (*SetConcurrencyLimitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetConcurrencyLimit not implemented")
@@ -538,6 +564,24 @@ func _TaskRunService_ListTaskRunLogs_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskRunService_RetryTaskRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetryTaskRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskRunServiceServer).RetryTaskRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskRunService_RetryTaskRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskRunServiceServer).RetryTaskRun(ctx, req.(*RetryTaskRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TaskRunService_SetConcurrencyLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetConcurrencyLimitRequest)
 	if err := dec(in); err != nil {
@@ -670,6 +714,10 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTaskRunLogs",
 			Handler:    _TaskRunService_ListTaskRunLogs_Handler,
+		},
+		{
+			MethodName: "RetryTaskRun",
+			Handler:    _TaskRunService_RetryTaskRun_Handler,
 		},
 		{
 			MethodName: "SetConcurrencyLimit",

@@ -87,7 +87,11 @@ export interface ListTaskRunsRequest {
     | Date
     | undefined;
   /** Runs created before this time. */
-  createdBefore: Date | undefined;
+  createdBefore:
+    | Date
+    | undefined;
+  /** Fill total_size: one more query, over every run that matches the filters. */
+  includeTotalSize: boolean;
 }
 
 export interface ListTaskRunsResponse {
@@ -95,6 +99,8 @@ export interface ListTaskRunsResponse {
   taskRuns: TaskRun[];
   /** Empty on the last page. */
   nextPageToken: string;
+  /** How many runs match the filters on all pages; set when include_total_size was. */
+  totalSize: number;
 }
 
 export interface WaitTaskRunRequest {
@@ -157,6 +163,15 @@ export interface ListTaskRunLogsResponse {
   lines: LogLine[];
 }
 
+export interface RetryTaskRunRequest {
+  id: string;
+}
+
+export interface RetryTaskRunResponse {
+  /** The new run, SCHEDULED. */
+  taskRun: TaskRun | undefined;
+}
+
 export interface ConcurrencyLimit {
   tag: string;
   limit: number;
@@ -215,7 +230,10 @@ export interface WatchTaskRunLogsRequest {
 }
 
 export interface WatchTaskRunLogsResponse {
+  /** Lines in the order they were stored. */
   lines: LogLine[];
+  /** Set on the last message only, once the run is final. */
+  finalTaskRun: TaskRun | undefined;
 }
 
 export interface GetTaskStatsRequest {
@@ -988,6 +1006,7 @@ function createBaseListTaskRunsRequest(): ListTaskRunsRequest {
     idPrefix: "",
     createdAfter: undefined,
     createdBefore: undefined,
+    includeTotalSize: false,
   };
 }
 
@@ -1023,6 +1042,9 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     }
     if (message.createdBefore !== undefined) {
       Timestamp.encode(toTimestamp(message.createdBefore), writer.uint32(74).fork()).join();
+    }
+    if (message.includeTotalSize !== false) {
+      writer.uint32(80).bool(message.includeTotalSize);
     }
     return writer;
   },
@@ -1122,6 +1144,14 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
             message.createdBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.includeTotalSize = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1173,6 +1203,11 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
         : isSet(object.created_before)
         ? fromJsonTimestamp(object.created_before)
         : undefined,
+      includeTotalSize: isSet(object.includeTotalSize)
+        ? globalThis.Boolean(object.includeTotalSize)
+        : isSet(object.include_total_size)
+        ? globalThis.Boolean(object.include_total_size)
+        : false,
     };
   },
 
@@ -1205,6 +1240,9 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     if (message.createdBefore !== undefined) {
       obj.createdBefore = message.createdBefore.toISOString();
     }
+    if (message.includeTotalSize !== false) {
+      obj.includeTotalSize = message.includeTotalSize;
+    }
     return obj;
   },
 
@@ -1222,12 +1260,13 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     message.idPrefix = object.idPrefix ?? "";
     message.createdAfter = object.createdAfter ?? undefined;
     message.createdBefore = object.createdBefore ?? undefined;
+    message.includeTotalSize = object.includeTotalSize ?? false;
     return message;
   },
 };
 
 function createBaseListTaskRunsResponse(): ListTaskRunsResponse {
-  return { taskRuns: [], nextPageToken: "" };
+  return { taskRuns: [], nextPageToken: "", totalSize: 0 };
 }
 
 export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
@@ -1237,6 +1276,9 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.totalSize !== 0) {
+      writer.uint32(24).uint32(message.totalSize);
     }
     return writer;
   },
@@ -1270,6 +1312,14 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalSize = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1294,6 +1344,11 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      totalSize: isSet(object.totalSize)
+        ? globalThis.Number(object.totalSize)
+        : isSet(object.total_size)
+        ? globalThis.Number(object.total_size)
+        : 0,
     };
   },
 
@@ -1305,6 +1360,9 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.totalSize !== 0) {
+      obj.totalSize = Math.round(message.totalSize);
+    }
     return obj;
   },
 
@@ -1315,6 +1373,7 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     const message = createBaseListTaskRunsResponse();
     message.taskRuns = object.taskRuns?.map((e) => TaskRun.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.totalSize = object.totalSize ?? 0;
     return message;
   },
 };
@@ -2035,6 +2094,148 @@ export const ListTaskRunLogsResponse: MessageFns<ListTaskRunLogsResponse> = {
   fromPartial(object: DeepPartial<ListTaskRunLogsResponse>): ListTaskRunLogsResponse {
     const message = createBaseListTaskRunLogsResponse();
     message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRetryTaskRunRequest(): RetryTaskRunRequest {
+  return { id: "" };
+}
+
+export const RetryTaskRunRequest: MessageFns<RetryTaskRunRequest> = {
+  encode(message: RetryTaskRunRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskRunRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskRunRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskRunRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RetryTaskRunRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryTaskRunRequest>): RetryTaskRunRequest {
+    return RetryTaskRunRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryTaskRunRequest>): RetryTaskRunRequest {
+    const message = createBaseRetryTaskRunRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRetryTaskRunResponse(): RetryTaskRunResponse {
+  return { taskRun: undefined };
+}
+
+export const RetryTaskRunResponse: MessageFns<RetryTaskRunResponse> = {
+  encode(message: RetryTaskRunResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskRun !== undefined) {
+      TaskRun.encode(message.taskRun, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskRunResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskRunResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskRun = TaskRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskRunResponse {
+    return {
+      taskRun: isSet(object.taskRun)
+        ? TaskRun.fromJSON(object.taskRun)
+        : isSet(object.task_run)
+        ? TaskRun.fromJSON(object.task_run)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RetryTaskRunResponse): unknown {
+    const obj: any = {};
+    if (message.taskRun !== undefined) {
+      obj.taskRun = TaskRun.toJSON(message.taskRun);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryTaskRunResponse>): RetryTaskRunResponse {
+    return RetryTaskRunResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryTaskRunResponse>): RetryTaskRunResponse {
+    const message = createBaseRetryTaskRunResponse();
+    message.taskRun = (object.taskRun !== undefined && object.taskRun !== null)
+      ? TaskRun.fromPartial(object.taskRun)
+      : undefined;
     return message;
   },
 };
@@ -2934,13 +3135,16 @@ export const WatchTaskRunLogsRequest: MessageFns<WatchTaskRunLogsRequest> = {
 };
 
 function createBaseWatchTaskRunLogsResponse(): WatchTaskRunLogsResponse {
-  return { lines: [] };
+  return { lines: [], finalTaskRun: undefined };
 }
 
 export const WatchTaskRunLogsResponse: MessageFns<WatchTaskRunLogsResponse> = {
   encode(message: WatchTaskRunLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.lines) {
       LogLine.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.finalTaskRun !== undefined) {
+      TaskRun.encode(message.finalTaskRun, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -2966,6 +3170,14 @@ export const WatchTaskRunLogsResponse: MessageFns<WatchTaskRunLogsResponse> = {
             message.lines.push(LogLine.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.finalTaskRun = TaskRun.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2979,13 +3191,23 @@ export const WatchTaskRunLogsResponse: MessageFns<WatchTaskRunLogsResponse> = {
   },
 
   fromJSON(object: any): WatchTaskRunLogsResponse {
-    return { lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [] };
+    return {
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
+      finalTaskRun: isSet(object.finalTaskRun)
+        ? TaskRun.fromJSON(object.finalTaskRun)
+        : isSet(object.final_task_run)
+        ? TaskRun.fromJSON(object.final_task_run)
+        : undefined,
+    };
   },
 
   toJSON(message: WatchTaskRunLogsResponse): unknown {
     const obj: any = {};
     if (message.lines?.length) {
       obj.lines = message.lines.map((e) => LogLine.toJSON(e));
+    }
+    if (message.finalTaskRun !== undefined) {
+      obj.finalTaskRun = TaskRun.toJSON(message.finalTaskRun);
     }
     return obj;
   },
@@ -2996,6 +3218,9 @@ export const WatchTaskRunLogsResponse: MessageFns<WatchTaskRunLogsResponse> = {
   fromPartial(object: DeepPartial<WatchTaskRunLogsResponse>): WatchTaskRunLogsResponse {
     const message = createBaseWatchTaskRunLogsResponse();
     message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.finalTaskRun = (object.finalTaskRun !== undefined && object.finalTaskRun !== null)
+      ? TaskRun.fromPartial(object.finalTaskRun)
+      : undefined;
     return message;
   },
 };
@@ -3541,6 +3766,20 @@ export const TaskRunServiceDefinition = {
       options: {},
     },
     /**
+     * Schedules a new run of a final run's task with the same parameters and options (not
+     * its idempotency key), and links the two: the new run's first history entry says
+     * "retry of <id>", and the old run gets the log line "retried as <new id>".
+     * FAILED_PRECONDITION when the run is not final yet.
+     */
+    retryTaskRun: {
+      name: "RetryTaskRun",
+      requestType: RetryTaskRunRequest as typeof RetryTaskRunRequest,
+      requestStream: false,
+      responseType: RetryTaskRunResponse as typeof RetryTaskRunResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
      * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
      * and all task keys. A run counts against every limit whose tag it carries; the tag
      * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -3587,7 +3826,8 @@ export const TaskRunServiceDefinition = {
     },
     /**
      * One run's log lines: those stored after `after` at once, then each line as it is
-     * stored. The stream ends once the run is final and its last lines are sent.
+     * stored. The stream ends once the run is final and its last lines are sent: the last
+     * message carries the final run. No polling: the server sends what its commits store.
      */
     watchTaskRunLogs: {
       name: "WatchTaskRunLogs",
@@ -3666,6 +3906,16 @@ export interface TaskRunServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListTaskRunLogsResponse>>;
   /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   */
+  retryTaskRun(
+    request: RetryTaskRunRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RetryTaskRunResponse>>;
+  /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
    * and all task keys. A run counts against every limit whose tag it carries; the tag
    * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -3696,7 +3946,8 @@ export interface TaskRunServiceImplementation<CallContextExt = {}> {
   ): ServerStreamingMethodResult<DeepPartial<WatchTaskRunListResponse>>;
   /**
    * One run's log lines: those stored after `after` at once, then each line as it is
-   * stored. The stream ends once the run is final and its last lines are sent.
+   * stored. The stream ends once the run is final and its last lines are sent: the last
+   * message carries the final run. No polling: the server sends what its commits store.
    */
   watchTaskRunLogs(
     request: WatchTaskRunLogsRequest,
@@ -3766,6 +4017,16 @@ export interface TaskRunServiceClient<CallOptionsExt = {}> {
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListTaskRunLogsResponse>;
   /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   */
+  retryTaskRun(
+    request: DeepPartial<RetryTaskRunRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RetryTaskRunResponse>;
+  /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
    * and all task keys. A run counts against every limit whose tag it carries; the tag
    * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -3796,7 +4057,8 @@ export interface TaskRunServiceClient<CallOptionsExt = {}> {
   ): AsyncIterable<WatchTaskRunListResponse>;
   /**
    * One run's log lines: those stored after `after` at once, then each line as it is
-   * stored. The stream ends once the run is final and its last lines are sent.
+   * stored. The stream ends once the run is final and its last lines are sent: the last
+   * message carries the final run. No polling: the server sends what its commits store.
    */
   watchTaskRunLogs(
     request: DeepPartial<WatchTaskRunLogsRequest>,
