@@ -18,7 +18,9 @@ export default defineConfig(
       "conformance/workers/**/*.ts",
       "examples/*.ts",
       "examples/polyglot/*.ts",
+      "examples/{shared,web-app,signup,ask}/*.ts",
       "examples/nice-grpc-worker/src/**/*.ts",
+      "ui/src/**/*.{ts,tsx}",
     ],
     languageOptions: {
       parser: tseslint.parser,

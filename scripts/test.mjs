@@ -34,9 +34,13 @@ const python = join(root, "sdk-python/.venv/bin/python");
   const venv = join(root, "sdk-python/.venv");
   const stamp = join(venv, ".installed");
   const pyproject = join(root, "sdk-python/pyproject.toml");
-  if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(pyproject).mtimeMs) {
+  // The examples' Python workers need a few packages of their own (the ask example's BM25).
+  const exampleRequirements = join(root, "examples/ask/requirements.txt");
+  const newest = Math.max(statSync(pyproject).mtimeMs, statSync(exampleRequirements).mtimeMs);
+  if (!existsSync(stamp) || statSync(stamp).mtimeMs < newest) {
     run("python3", ["-m", "venv", venv]);
     run(python, ["-m", "pip", "install", "--quiet", "-e", `${join(root, "sdk-python")}[dev]`]);
+    run(python, ["-m", "pip", "install", "--quiet", "-r", exampleRequirements]);
     run("touch", [stamp]);
   }
 }
@@ -120,7 +124,7 @@ if (wanted("checks")) {
   // Generated code is committed and never edited: regenerating must change nothing.
   const checks = [
     ["buf lint", "npx", ["buf", "lint"]],
-    ["TypeScript stubs match proto/", "npx", ["buf", "generate"], "sdk-ts/src/gen"],
+    ["TypeScript stubs match proto/", "npx", ["buf", "generate"], "proto-ts/src/gen"],
     ["Python stubs match proto/", "bash", ["sdk-python/scripts/generate.sh"], "sdk-python/taskwire/v1"],
     ["Go stubs match proto/", "bash", ["examples/go-worker/generate.sh"], "examples/go-worker/gen"],
     ["nice-grpc stubs match proto/", "npm", ["run", "generate", "--workspace", "examples/nice-grpc-worker"], "examples/nice-grpc-worker/src/gen"],

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createAsyncQueue } from "taskwire/async-queue";
-import { type Ack, type Assignment, type SubscribeTaskRunsRequestSchema, WorkerService } from "taskwire/proto";
+import { type Ack, type Assignment, type SubscribeTaskRunsRequestSchema, WorkerService } from "@taskwire/proto";
 
 type Request = NonNullable<MessageInitShape<typeof SubscribeTaskRunsRequestSchema>["message"]>;
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { type ConformanceServer, startConformanceServer } from "./conformance-server.js";
 import { ECHO_TASK, type Scenario, type ScenarioContext, ScenarioFailure } from "./scenario.js";
 import { ackScenario } from "./scenarios/ack.js";

@@ -1,4 +1,4 @@
-import { type TaskRun, TaskRunState } from "taskwire/proto";
+import { type TaskRun, TaskRunState } from "@taskwire/proto";
 import type { ConformanceServer } from "./conformance-server.js";
 import { ScenarioFailure } from "./scenario.js";
 

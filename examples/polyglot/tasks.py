@@ -36,3 +36,10 @@ def resize_image(name: str) -> str:
     """
     time.sleep(60)
     return f"{name} resized by Python"
+
+
+@task
+def format_name(first: str, last: str = "", upper: bool = False) -> str:
+    """Called from TypeScript with keyword arguments: ``applyAsync(["ford"], { kwargs: {...} })``."""
+    name = f"{first} {last}".strip()
+    return name.upper() if upper else name

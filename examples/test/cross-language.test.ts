@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createTaskwireClient, setDefaultClient, task, TaskRunError, type TaskwireClient } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../server/src/bench/processes.js";
 

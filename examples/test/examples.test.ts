@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTaskwireClient, type TaskwireClient } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startProcess, stopProcess } from "../../server/src/bench/processes.js";
 
@@ -134,7 +134,9 @@ describe("the README walkthrough", () => {
     const inspect = spawnSync(process.execPath, [cli, "task-run", "inspect", id], { env: env(), encoding: "utf8" });
     expect(inspect.status).toBe(0);
     expect(inspect.stdout).toContain(id);
-    expect(inspect.stdout).toMatch(/"state": "(TASK_RUN_STATE_)?COMPLETED"/);
+    expect(inspect.stdout).toMatch(/^ {2}state\s+COMPLETED$/m);
     expect(inspect.stdout).toMatch(/Hello, /);
+    const json = spawnSync(process.execPath, [cli, "task-run", "inspect", id, "--json"], { env: env(), encoding: "utf8" });
+    expect((JSON.parse(json.stdout) as { state: string }).state).toBe("TASK_RUN_STATE_COMPLETED");
   });
 });

@@ -18,12 +18,14 @@ Example::
 """
 
 from taskwire.task import Task, task
-from taskwire.future import TaskRunFuture
+from taskwire.map_arguments import unmapped
+from taskwire.future import LocalTaskRunFuture, TaskRunFuture, TaskRunFutureList
+from taskwire.foreground import TaskwireWarning
 from taskwire.serve import serve
 from taskwire.context import RunContext, current_run, is_cancelled
 from taskwire.run_logs import get_run_logger
 from taskwire.errors import NonRetryableError, TaskRunCancelled, TaskRunFailed, TaskwireError
-from taskwire.state import TaskRunState
+from taskwire.state import State, TaskRunState
 from taskwire.client import TaskRunClient
 from taskwire.worker import Worker
 from taskwire.settings import Settings, load_settings
@@ -33,6 +35,9 @@ __all__ = [
     "task",
     "Task",
     "TaskRunFuture",
+    "TaskRunFutureList",
+    "LocalTaskRunFuture",
+    "unmapped",
     "serve",
     "current_run",
     "is_cancelled",
@@ -43,6 +48,8 @@ __all__ = [
     "TaskRunCancelled",
     "TaskwireError",
     "TaskRunState",
+    "State",
+    "TaskwireWarning",
     "TaskRunClient",
     "Worker",
     "Settings",

@@ -1,8 +1,10 @@
-"""``python -m taskwire serve module:task [module:task ...] [--limit N]``.
+"""``python -m taskwire task serve module:task [module:task ...] [--limit N]``.
 
 Like ``prefect task serve``: an entrypoint is ``module.path:name`` or
 ``path/to/file.py:name``; ``name`` is a ``@task`` or a plain function (served under
-its ``__name__``).
+its ``__name__``). Installed as the ``taskwire-py`` command too, and ``taskwire task
+serve file.py:name`` (the Node CLI) hands Python entrypoints to it. The shorter
+``python -m taskwire serve ...`` still works.
 """
 
 from __future__ import annotations
@@ -53,15 +55,21 @@ def load_entrypoint(entrypoint: str) -> Task[..., object]:
     raise ValueError(f"{entrypoint} is not a task or a function")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m taskwire", description="taskwire for Python")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_parser = commands.add_parser("serve", help="run a task worker for the given tasks")
+def _add_serve_arguments(serve_parser: argparse.ArgumentParser) -> None:
     serve_parser.add_argument("entrypoints", nargs="+", metavar="module:task")
     serve_parser.add_argument("--limit", type=int, default=10, help="runs in flight at most (10)")
     serve_parser.add_argument(
         "--grace", type=float, default=10.0, help="seconds in-flight runs get on shutdown (10)"
     )
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m taskwire") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="taskwire for Python")
+    commands = parser.add_subparsers(dest="command", required=True)
+    task_parser = commands.add_parser("task", help="work with tasks")
+    task_commands = task_parser.add_subparsers(dest="task_command", required=True)
+    _add_serve_arguments(task_commands.add_parser("serve", help="run a task worker for the given tasks"))
+    _add_serve_arguments(commands.add_parser("serve", help="the same as `task serve`"))
     args = parser.parse_args(argv)
 
     # Import modules relative to where the worker was started, as `prefect task serve` does.
@@ -77,6 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"taskwire: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def console_main() -> int:
+    """The ``taskwire-py`` command."""
+    return main(prog="taskwire-py")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from typing import TypeVar
 import grpc
 
 from taskwire.errors import TaskwireError
+from taskwire.run_watcher import RunWatch, RunWatcher
+from taskwire.schedule_batcher import ScheduleBatcher
 from taskwire.settings import Settings, load_settings
 from taskwire.v1 import task_run_pb2, task_run_service_pb2, task_run_service_pb2_grpc
 
@@ -52,8 +54,8 @@ def to_taskwire_error(exc: grpc.RpcError, settings: Settings) -> TaskwireError:
     details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
     if code == grpc.StatusCode.UNAVAILABLE:
         message = (
-            f"cannot reach the taskwire server at {settings.api_url} ({details}); "
-            "is it running? Set TASKWIRE_API_URL to point elsewhere"
+            f"cannot reach the taskwire server at {settings.api_url}; is it running? "
+            f"({details}; set TASKWIRE_API_URL to point elsewhere)"
         )
     elif code == grpc.StatusCode.UNAUTHENTICATED:
         message = f"the taskwire server refused the API key ({details}); check TASKWIRE_API_KEY"
@@ -74,6 +76,11 @@ class TaskRunClient:
         self._channel = open_channel(self.settings)
         self._stub = task_run_service_pb2_grpc.TaskRunServiceStub(self._channel)
         self._metadata = auth_metadata(self.settings)
+        self._batcher = ScheduleBatcher(self._schedule_batch)
+        self._watcher = RunWatcher(
+            lambda requests: self._stub.WatchTaskRuns(requests, metadata=self._metadata),
+            lambda exc: to_taskwire_error(exc, self.settings),
+        )
 
     def _call(self, method: Callable[..., T], request: object, timeout: float) -> T:
         try:
@@ -82,9 +89,33 @@ class TaskRunClient:
             raise to_taskwire_error(exc, self.settings) from None
 
     def schedule(self, spec: task_run_pb2.TaskRunSpec) -> task_run_service_pb2.ScheduleTaskRunResponse:
-        """Schedules one run; returns after the server committed it."""
-        request = task_run_service_pb2.ScheduleTaskRunRequest(run=spec)
-        return self._call(self._stub.ScheduleTaskRun, request, _CALL_TIMEOUT_S)
+        """Schedules one run; returns after the server committed it.
+
+        Runs scheduled by other threads at the same moment travel in the same request.
+        """
+        return self._batcher.schedule([spec])[0]
+
+    def schedule_many(
+        self, specs: list[task_run_pb2.TaskRunSpec]
+    ) -> list[task_run_service_pb2.ScheduleTaskRunResponse]:
+        """Schedules several runs in one request (``Task.map``); returns once all are durable."""
+        return self._batcher.schedule(specs)
+
+    def _schedule_batch(
+        self, specs: list[task_run_pb2.TaskRunSpec]
+    ) -> list[task_run_service_pb2.ScheduleTaskRunResponse]:
+        request = task_run_service_pb2.ScheduleTaskRunsRequest(runs=specs)
+        return list(self._call(self._stub.ScheduleTaskRuns, request, _CALL_TIMEOUT_S).runs)
+
+    def watch(self, run_ids: list[str]) -> list[RunWatch]:
+        """Watches for these runs to end, on the client's one WatchTaskRuns stream."""
+        return self._watcher.watch(run_ids)
+
+    def record(
+        self, request: task_run_service_pb2.RecordTaskRunRequest, timeout: float = _CALL_TIMEOUT_S
+    ) -> str:
+        """Records a run that already ran in this process; returns its id."""
+        return self._call(self._stub.RecordTaskRun, request, timeout).id
 
     def get(self, run_id: str) -> task_run_pb2.TaskRun:
         """The run as it is now, with its history."""
@@ -108,7 +139,8 @@ class TaskRunClient:
         return list(self._call(self._stub.ListTaskRunLogs, request, _CALL_TIMEOUT_S).lines)
 
     def close(self) -> None:
-        """Closes the channel."""
+        """Closes the watch stream and the channel."""
+        self._watcher.close()
         self._channel.close()
 
 

@@ -6,6 +6,7 @@ failure is reported on the run, not raised in the worker.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import threading
 import traceback
@@ -31,9 +32,25 @@ def failure(error_type: str, message: str, stack: str = "", retryable: bool = Tr
     """An Outcome for a failed attempt."""
     return Outcome(
         error=task_run_pb2.ErrorInfo(
-            type=error_type, message=message, stack=stack, retryable=retryable
+            type=_utf8(error_type), message=_utf8(message), stack=_utf8(stack), retryable=retryable
         )
     )
+
+
+def failure_from(exc: BaseException, what: str = "", retryable: bool = True) -> Outcome:
+    """An Outcome for a failed attempt: the exception's type, message and traceback."""
+    return failure(
+        type(exc).__name__,
+        f"{what}: {exc}" if what else str(exc),
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        retryable,
+    )
+
+
+def _utf8(text: str) -> str:
+    # A protobuf string must be valid UTF-8; an exception message holding a lone surrogate
+    # would make building the report raise, and the run would never be reported.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -76,12 +93,18 @@ def execute(
     interruptible: Interruptible,
     log_sink: LogSink,
 ) -> Outcome:
-    """Runs the task with the run's parameters and encodes what happened."""
+    """Runs the task with the run's parameters and encodes what happened.
+
+    Every error becomes a failed Outcome, whichever step raised it: a RecursionError from
+    parameters nested deeper than the interpreter's recursion limit (1000), a
+    UnicodeEncodeError from a result holding a lone surrogate. An exception escaping here
+    would end the run's thread with the run unreported and its slot taken for good.
+    """
     try:
         args, kwargs = decode_parameters(parameters)
         task.signature.bind(*args, **kwargs)
-    except (ValueError, TypeError) as exc:
-        return failure(type(exc).__name__, f"task {task.name!r}: {exc}", retryable=False)
+    except Exception as exc:  # noqa: BLE001 - the same parameters fail the same way again
+        return failure_from(exc, f"task {task.name!r}", retryable=False)
 
     if task.log_prints:
         # Checked per run: something (a test runner, the app) may have swapped sys.stdout.
@@ -93,23 +116,25 @@ def execute(
             interruptible.enter()
             try:
                 value = task.fn(*args, **kwargs)
+                if task.is_async:
+                    # Each run on its own thread, so each gets its own event loop.
+                    value = asyncio.run(value)
             finally:
                 interruptible.leave()
         except TaskRunCancelled:
             return failure("Cancelled", context.cancel_reason or "cancelled", retryable=False)
         except BaseException as exc:  # noqa: BLE001 - every task error is data on the run
             # SystemExit too: sys.exit() in a task ends that attempt, not the worker.
-            return failure(
-                type(exc).__name__,
-                str(exc),
-                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-                _is_retryable(exc),
-            )
+            return failure_from(exc, retryable=_is_retryable(exc))
+        # Retrying cannot fix a value that does not encode: these failures are final.
+        what = f"the return value of task {task.name!r}"
         try:
-            check_json_value(value, f"the return value of task {task.name!r}")
+            check_json_value(value, what)
+            return Outcome(result=encode_json(value))
         except TypeError as exc:
-            return failure("TypeError", str(exc), retryable=False)
-        return Outcome(result=encode_json(value))
+            return failure("TypeError", str(exc), retryable=False)  # the message names the value
+        except Exception as exc:  # noqa: BLE001 - a RecursionError, a UnicodeEncodeError
+            return failure_from(exc, what, retryable=False)
     except TaskRunCancelled:
         # Delivered late, just after the task returned: the run was stopped all the same.
         return failure("Cancelled", context.cancel_reason or "cancelled", retryable=False)

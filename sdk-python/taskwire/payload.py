@@ -16,10 +16,21 @@ from taskwire.v1 import task_run_pb2
 
 JSON_CONTENT_TYPE = "application/json"
 
+# The integers a JavaScript number (a double) holds exactly: a TypeScript caller or task
+# would silently round 2**53 + 1 to 2**53, so larger ones are refused, not sent.
+MAX_SAFE_INTEGER = 2**53 - 1
+
 
 def check_json_value(value: Any, where: str) -> None:
     """Raises TypeError naming ``where`` (and the path inside it) if JSON cannot carry value."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise TypeError(
+                f"{where} is {value}, beyond ±(2**53 - 1), the integers every language reads "
+                "exactly (a TypeScript number would round it); pass it as a str"
+            )
         return
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -29,6 +29,17 @@ def set_log_sink(sink: LogSink | None, capture_prints: bool) -> None:
     _local.buffer = ""
 
 
+def swap_log_sink(sink: LogSink | None, capture_prints: bool) -> tuple[LogSink | None, bool]:
+    """Binds a sink to this thread and returns the one it replaces (sink, capture_prints).
+
+    For a task called inside another task's run: its lines go to its own record, and the
+    outer run's sink comes back after it.
+    """
+    previous = (getattr(_local, "sink", None), getattr(_local, "capture_prints", False))
+    set_log_sink(sink, capture_prints)
+    return previous
+
+
 def flush_print_buffer() -> None:
     """Sends a trailing partial line (print(..., end="")) before the run ends."""
     sink: LogSink | None = getattr(_local, "sink", None)

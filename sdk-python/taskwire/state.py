@@ -34,3 +34,54 @@ class TaskRunState(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class State:
+    """A run's state as Prefect users read it: ``state.name == "Completed"``,
+    ``state.type is TaskRunState.COMPLETED``, ``state.is_completed()``.
+
+    Compares equal to its TaskRunState, so ``future.state == TaskRunState.FAILED`` works too.
+    """
+
+    def __init__(self, type: TaskRunState, message: str = "") -> None:  # noqa: A002 - Prefect's name
+        self.type = type
+        self.message = message
+
+    @property
+    def name(self) -> str:
+        """``"Completed"``, ``"Failed"``, ``"Scheduled"``…: Prefect's spelling."""
+        return self.type.value.capitalize()
+
+    def is_scheduled(self) -> bool:
+        return self.type is TaskRunState.SCHEDULED
+
+    def is_pending(self) -> bool:
+        return self.type is TaskRunState.PENDING
+
+    def is_running(self) -> bool:
+        return self.type is TaskRunState.RUNNING
+
+    def is_completed(self) -> bool:
+        return self.type is TaskRunState.COMPLETED
+
+    def is_failed(self) -> bool:
+        return self.type is TaskRunState.FAILED
+
+    def is_cancelled(self) -> bool:
+        return self.type is TaskRunState.CANCELLED
+
+    def is_final(self) -> bool:
+        return self.type.is_final
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, State):
+            return self.type is other.type
+        if isinstance(other, TaskRunState):
+            return self.type is other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.type)
+
+    def __repr__(self) -> str:
+        return f"{self.name}(message={self.message!r})" if self.message else f"{self.name}()"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import functools
 import inspect
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -12,7 +15,9 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from google.protobuf import timestamp_pb2
 
 from taskwire.client import TaskRunClient, get_client
-from taskwire.future import TaskRunFuture
+from taskwire.foreground import ForegroundRecord
+from taskwire.future import LocalTaskRunFuture, TaskRunFuture, TaskRunFutureList
+from taskwire.map_arguments import map_arguments
 from taskwire.payload import encode_parameters
 from taskwire.v1 import task_run_pb2
 
@@ -62,9 +67,8 @@ class Task(Generic[P, R]):
         log_prints: bool = False,
         tags: Iterable[str] | None = None,
     ) -> None:
-        if inspect.iscoroutinefunction(fn):
-            raise TypeError(f"@task does not support async functions yet: {fn.__qualname__}")
         self.fn = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
         # The key is a stable name, never a hash of the code: a redeploy must not orphan
         # the runs already queued under it.
         self.name: str = name or fn.__name__
@@ -83,8 +87,111 @@ class Task(Generic[P, R]):
         return self.name
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Runs the function now, in this process."""
-        return self.fn(*args, **kwargs)
+        """Runs the function now, in this process, and records the run on the server.
+
+        The record (state, result or error, and with ``log_prints`` the printed lines)
+        is sent in the background; without a reachable server the call still runs and a
+        single TaskwireWarning says it was not recorded. An ``async def`` task returns a
+        coroutine, as the function does.
+        """
+        if self.is_async:
+            return self._call_async(args, kwargs)  # type: ignore[return-value]
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], on_recorded: Callable[[str], None] | None = None) -> R:
+        record = ForegroundRecord(self.name, self.tags, self.log_prints)
+        try:
+            with record:
+                value = self.fn(*args, **kwargs)
+        except BaseException as exc:
+            record.send(args, kwargs, error=exc, on_recorded=on_recorded)
+            raise
+        record.send(args, kwargs, value=value, on_recorded=on_recorded)
+        return value
+
+    async def _call_async(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], on_recorded: Callable[[str], None] | None = None
+    ) -> Any:
+        # Printed lines are gathered per thread: with other coroutines printing on this
+        # loop meanwhile, their lines would land in this record too.
+        record = ForegroundRecord(self.name, self.tags, self.log_prints)
+        try:
+            with record:
+                value = await self.fn(*args, **kwargs)  # type: ignore[misc]
+        except BaseException as exc:
+            record.send(args, kwargs, error=exc, on_recorded=on_recorded)
+            raise
+        record.send(args, kwargs, value=value, on_recorded=on_recorded)
+        return value
+
+    def submit(self, *args: P.args, **kwargs: P.kwargs) -> LocalTaskRunFuture[R]:
+        """Runs the function now in a thread of this process; returns a future at once.
+
+        The run is recorded on the server like a direct call. Example::
+
+            future = crunch.submit(42)
+            print(future.result(timeout=10))
+        """
+        holder: list[LocalTaskRunFuture[R]] = []
+
+        def recorded(run_id: str) -> None:
+            holder[0].task_run_id = run_id
+
+        def run() -> R:
+            if self.is_async:
+                return asyncio.run(self._call_async(args, kwargs, recorded))  # type: ignore[no-any-return]
+            return self._call(args, kwargs, recorded)
+
+        future = LocalTaskRunFuture(_submit_pool().submit(run), self.name)
+        holder.append(future)
+        return future
+
+    def map(self, *args: Any, **kwargs: Any) -> TaskRunFutureList[R]:
+        """Delays one run per item of the iterable arguments, all in one request.
+
+        Lists, tuples, sets, ranges and generators are mapped (zipped: they must be of
+        equal length); other values, and any wrapped in ``unmapped(...)``, go to every
+        run. Example::
+
+            futures = send_email.map(["ford@example.com", "arthur@example.com"], subject="Hi")
+            print(futures.result(timeout=60))
+
+        Raises:
+            ValueError: no iterable argument, or iterables of different lengths.
+            TypeError, TaskwireError: as ``delay()``.
+        """
+        calls = map_arguments(self.name, args, kwargs)
+        specs = [self.build_spec(call_args, call_kwargs) for call_args, call_kwargs in calls]
+        client = get_client()
+        responses = client.schedule_many(specs) if specs else []
+        return TaskRunFutureList(TaskRunFuture(response.id, client) for response in responses)
+
+    def with_options(self, **options: Any) -> Task[P, R]:
+        """A copy of this task with some options changed (``name``, ``retries``,
+        ``retry_delay_seconds``, ``retry_jitter_factor``, ``timeout_seconds``,
+        ``log_prints``, ``tags``). Example::
+
+            patient = send_email.with_options(retries=5, timeout_seconds=120)
+        """
+        current = {
+            "name": self.name,
+            "retries": self.retries,
+            "retry_delay_seconds": self.retry_delay_seconds,
+            "retry_jitter_factor": self.retry_jitter_factor,
+            "timeout_seconds": self.timeout_seconds,
+            "log_prints": self.log_prints,
+            "tags": self.tags,
+        }
+        unknown = set(options) - set(current)
+        if unknown:
+            raise TypeError(f"unknown option(s) for {self.name}: {', '.join(sorted(unknown))}")
+        return Task(self.fn, **{**current, **options})
+
+    def serve(self, limit: int = 10, shutdown_grace_seconds: float = 10.0) -> None:
+        """Serves this task until SIGTERM or SIGINT (``serve(self, ...)``)."""
+        from taskwire.serve import serve  # serve imports this module
+
+        serve(self, limit=limit, shutdown_grace_seconds=shutdown_grace_seconds)
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> TaskRunFuture[R]:
         """Schedules a run with these arguments; returns once the server committed it.
@@ -169,6 +276,19 @@ class Task(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r}, fn={self.fn.__module__}.{self.fn.__qualname__})"
+
+
+_pool_lock = threading.Lock()
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _submit_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The threads ``submit()`` runs calls on (concurrent.futures' default size)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="taskwire-submit")
+        return _pool
 
 
 def _scheduled_time(

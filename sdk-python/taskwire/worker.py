@@ -24,7 +24,7 @@ from google.protobuf import timestamp_pb2
 from taskwire.client import auth_metadata, open_channel, to_taskwire_error
 from taskwire.context import RunContext
 from taskwire.errors import TaskwireError
-from taskwire.execution import Interruptible, Outcome, execute, failure
+from taskwire.execution import Interruptible, Outcome, execute, failure, failure_from
 from taskwire.session import Session
 from taskwire.settings import Settings, load_settings
 from taskwire.task import Task
@@ -280,20 +280,25 @@ class Worker:
             ).start()
 
     def _execute(self, run: _HeldRun) -> None:
-        if run.task is None:
-            outcome = failure(
-                "UnknownTask",
-                f"this worker does not serve the task key {run.assignment.task_key!r}",
-                retryable=False,
-            )
-        else:
-            outcome = execute(
-                run.task,
-                run.assignment.parameters,
-                run.context,
-                run.interruptible,
-                lambda level, message: self._send_log(run, level, message),
-            )
+        try:
+            if run.task is None:
+                outcome = failure(
+                    "UnknownTask",
+                    f"this worker does not serve the task key {run.assignment.task_key!r}",
+                    retryable=False,
+                )
+            else:
+                outcome = execute(
+                    run.task,
+                    run.assignment.parameters,
+                    run.context,
+                    run.interruptible,
+                    lambda level, message: self._send_log(run, level, message),
+                )
+        except BaseException as exc:  # noqa: BLE001 - a run left unreported holds its slot for good
+            # execute() turns errors into outcomes; this catches what escapes it anyway (a
+            # TaskRunCancelled delivered between two of its statements, a bug of ours).
+            outcome = failure_from(exc, "the worker could not run the task")
         self._report(run, outcome)
 
     def _send_log(self, run: _HeldRun, level: str, message: str) -> None:

@@ -19,6 +19,10 @@ import taskwire.client
 from taskwire.client import TaskRunClient
 from taskwire.settings import Settings
 
+# Direct calls of a task are recorded on the server at TASKWIRE_API_URL: in tests that do
+# not start one, point it at a closed port, never at a server a developer runs on 7070.
+os.environ["TASKWIRE_API_URL"] = "http://127.0.0.1:9"
+
 SDK_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = SDK_DIR.parent
 SERVER_JS = Path(os.environ.get("TASKWIRE_TEST_SERVER_JS", REPO_DIR / "server/dist/cli/main.js"))

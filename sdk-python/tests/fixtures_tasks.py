@@ -48,3 +48,26 @@ def until_cancelled(marker: str) -> str:
     while not run.wait_cancelled(0.05):
         pass
     return "noticed the cancel"
+
+
+@task
+async def async_double(n: int) -> int:
+    """An ``async def`` task: the worker runs it on an event loop of the run's thread."""
+    return n * 2
+
+
+@task
+def huge() -> int:
+    """Returns an integer a TypeScript caller could not read exactly."""
+    return 2**60
+
+
+@task
+def echo(value: object) -> object:
+    return value
+
+
+@task
+def lone_surrogate() -> str:
+    """A str Python holds but UTF-8 cannot encode: the result cannot be sent as JSON."""
+    return "half a pair: \ud800"

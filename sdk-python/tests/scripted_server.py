@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 
@@ -36,9 +37,12 @@ class ScriptedStream:
 
     def expect(self, kind: str, timeout: float = 10) -> pb.SubscribeTaskRunsRequest:
         """The next message of this kind; others (heartbeats, logs) are kept in ``seen``."""
+        # One deadline for the whole wait: heartbeats keep arriving, a per-message timeout
+        # would never pass while the expected message never comes.
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                message = self.inbox.get(timeout=timeout)
+                message = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 raise AssertionError(f"no {kind} within {timeout} s; saw {self.kinds()}") from None
             if message is None:

@@ -31,7 +31,7 @@ def test_a_python_worker_runs_a_delayed_task(client: TaskRunClient, start_worker
 
 def test_delay_is_durable_before_any_worker_exists(client: TaskRunClient, start_worker: StartWorker) -> None:
     future = fixtures_tasks.greet.delay("Agrajag")
-    assert future.state is TaskRunState.SCHEDULED
+    assert future.state == TaskRunState.SCHEDULED
     start_worker("tests.fixtures_tasks:greet")
     assert future.result(timeout=30) == "Hello, Agrajag!"
 
@@ -149,6 +149,6 @@ def test_the_worker_reconnects_after_a_server_restart(
 
 def _wait_for_state(future: TaskRunFuture[object], state: TaskRunState, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
-    while future.state is not state:
+    while future.state != state:
         assert time.monotonic() < deadline, f"run never reached {state}"
         time.sleep(0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -112,8 +113,22 @@ def test_unserializable_keyword_argument_is_named() -> None:
         send_email.build_spec(("a@b.c",), {"subject": dt.datetime.now()})
 
 
-def test_async_functions_are_refused_early() -> None:
-    async def coro() -> None: ...
+def test_an_async_task_called_directly_returns_a_coroutine_of_its_value() -> None:
+    async def double(n: int) -> int:
+        return n * 2
 
-    with pytest.raises(TypeError, match="async"):
-        task(coro)
+    t = task(double)
+    assert t.is_async
+    assert asyncio.run(t(21)) == 42
+
+
+def test_integers_beyond_2_53_are_refused_naming_the_argument() -> None:
+    @task
+    def count(n: int) -> int:
+        return n
+
+    count.build_spec((2**53 - 1,), {})
+    with pytest.raises(TypeError, match=r"argument 'n' of task 'count' is 9007199254740993, beyond"):
+        count.build_spec((2**53 + 1,), {})
+    with pytest.raises(TypeError, match=r"argument 'n' of task 'count' is -9007199254740992, beyond"):
+        count.build_spec((), {"n": -(2**53)})

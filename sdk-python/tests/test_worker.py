@@ -66,7 +66,31 @@ def cooperative() -> str:
     return "stopped"
 
 
-TASKS = [add, chatty, explode, refuse, returns_a_set, wait_for_release, spin, cooperative]
+@task
+def explode_unencodable() -> None:
+    raise ValueError("bad byte \udcff")
+
+
+@task
+def returns_too_deep() -> object:
+    value: list[object] = []
+    for _ in range(5_000):  # deeper than the recursion limit (1000) the check walks with
+        value = [value]
+    return value
+
+
+TASKS = [
+    add,
+    chatty,
+    explode,
+    refuse,
+    returns_a_set,
+    wait_for_release,
+    spin,
+    cooperative,
+    explode_unencodable,
+    returns_too_deep,
+]
 
 
 @pytest.fixture
@@ -144,6 +168,19 @@ def test_non_retryable_errors_and_bad_calls_are_not_retried(server: ScriptedServ
     stream.assign("r3", "returns_a_set", args())
     failure = stream.expect("failed").failed.failures[0]
     assert failure.error.type == "TypeError" and "set" in failure.error.message
+
+
+def test_errors_that_cannot_be_reported_as_is_still_fail_the_run(server: ScriptedServer, worker: Worker) -> None:
+    stream = connect(server)
+    # An error message UTF-8 cannot encode (a lone surrogate) is reported escaped.
+    stream.assign("r1", "explode_unencodable", args())
+    failure = stream.expect("failed").failed.failures[0]
+    assert (failure.error.type, failure.error.message) == ("ValueError", "bad byte \\udcff")
+    # A result too deep to check or encode fails the run instead of killing its thread.
+    stream.assign("r2", "returns_too_deep", args())
+    failure = stream.expect("failed").failed.failures[0]
+    assert (failure.error.type, failure.error.retryable) == ("RecursionError", False)
+    assert "the return value of task 'returns_too_deep'" in failure.error.message
 
 
 def test_log_prints_become_log_lines_of_the_run(server: ScriptedServer, worker: Worker) -> None:

@@ -1,6 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { TaskRunState } from "./gen/index.js";
+import { TaskRunState } from "@taskwire/proto";
 import { encodeJson, encodeParameters, JSON_CONTENT_TYPE } from "./json-payload.js";
 import type { TaskwireClient } from "./taskwire-client.js";
 import { describeError } from "./error-info.js";

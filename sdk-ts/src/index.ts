@@ -11,6 +11,7 @@ export { exponentialBackoff } from "./exponential-backoff.js";
 export { currentRun } from "./run-context.js";
 export type { RunContext } from "./run-context.js";
 export { UnserializableValueError } from "./json-payload.js";
+export { isServerUnreachable } from "./server-unreachable-error.js";
 export { createWorker, RunCancelledError, RunTimeoutError } from "./worker.js";
 export type { Worker, WorkerOptions } from "./worker.js";
 export { createTaskwireClient } from "./taskwire-client.js";

@@ -72,14 +72,38 @@ export function encodeParameters(args: readonly unknown[], kwargs: Record<string
 
 /**
  * The arguments to call a TypeScript task with: positional args, then the keyword
- * arguments as one last object when a caller (from Python, say) sent any.
+ * arguments a caller (from Python, say) sent. With `parameterNames`, each keyword goes to
+ * its parameter's position; without, they arrive as one last object.
+ * @throws SyntaxError when the bytes are not JSON; KeywordArgumentError when a keyword
+ *   names no parameter, or one the positional arguments gave already.
  */
-export function decodeParameters(data: Uint8Array): unknown[] {
+export function decodeParameters(data: Uint8Array, parameterNames?: readonly string[]): unknown[] {
   if (data.byteLength === 0) return [];
   const parsed = JSON.parse(decoder.decode(data)) as { args?: unknown[]; kwargs?: Record<string, unknown> };
   const args = [...(parsed.args ?? [])];
-  if (parsed.kwargs && Object.keys(parsed.kwargs).length > 0) args.push(parsed.kwargs);
+  const kwargs = Object.entries(parsed.kwargs ?? {});
+  if (kwargs.length === 0) return args;
+  if (parameterNames === undefined) {
+    args.push(parsed.kwargs);
+    return args;
+  }
+  for (const [name, value] of kwargs) {
+    const index = parameterNames.indexOf(name);
+    if (index < 0) {
+      throw new KeywordArgumentError(`got the keyword argument '${name}', but its parameters are ${parameterNames.map((n) => `'${n}'`).join(", ") || "none"}`);
+    }
+    if (index < (parsed.args?.length ?? 0)) {
+      throw new KeywordArgumentError(`got '${name}' both as argument ${index + 1} and as a keyword argument`);
+    }
+    args[index] = value;
+  }
+  // Positions between the last given argument and a keyword stay undefined: defaults apply.
   return args;
+}
+
+/** Keyword arguments that do not fit a task's declared parameter names. */
+export class KeywordArgumentError extends TypeError {
+  override name = "KeywordArgumentError";
 }
 
 export function encodeJson(value: unknown, path: string): Uint8Array {

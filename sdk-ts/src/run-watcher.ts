@@ -1,7 +1,8 @@
 import type { Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createAsyncQueue, type AsyncQueue } from "./async-queue.js";
-import { type TaskRun, TaskRunService, type WatchTaskRunsRequestSchema } from "./gen/index.js";
+import { refusalOf } from "./server-refusal.js";
+import { type TaskRun, TaskRunService, type WatchTaskRunsRequestSchema } from "@taskwire/proto";
 
 export interface RunWatcher {
   /** Resolves with the run once it is final; rejects with the signal's reason if it aborts first. */
@@ -18,8 +19,9 @@ const MAX_BACKOFF_MS = 5_000;
  * small message on it, and the server pushes each run when it ends. No polling. The stream
  * opens with the first waiter and closes when none is left, so a script that has its
  * results can exit; if the stream breaks (server restart) it reopens and watches again.
+ * A refusal a retry cannot fix (a wrong API key) rejects every waiter with it instead.
  */
-export function createRunWatcher(client: Client<typeof TaskRunService>): RunWatcher {
+export function createRunWatcher(client: Client<typeof TaskRunService>, apiUrl: string): RunWatcher {
   const waiters = new Map<string, { resolve: (run: TaskRun) => void; reject: (e: unknown) => void }[]>();
   let stream: { requests: AsyncQueue<MessageInitShape<typeof WatchTaskRunsRequestSchema>>; abort: AbortController } | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
@@ -42,14 +44,18 @@ export function createRunWatcher(client: Client<typeof TaskRunService>): RunWatc
         }
       } catch (error) {
         if (abort.signal.aborted) return;
+        if (stream === current) stream = undefined;
+        const refusal = refusalOf(error, apiUrl, "waiting for runs");
+        if (refusal) {
+          for (const id of [...waiters.keys()]) settle(id, (w) => w.reject(refusal));
+          return;
+        }
         failures++;
         // A broken stream (the server restarted) is retried; waiters keep waiting.
-        if (stream === current) stream = undefined;
         if (waiters.size > 0) {
           const delay = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
           setTimeout(() => waiters.size > 0 && !stream && open(), delay);
         }
-        void error;
         return;
       }
       // Ended cleanly (closed for lingering, or the server shut down). A newer stream may

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ScheduleTaskRunResponse, TaskRunSpecSchema } from "./gen/index.js";
+import type { ScheduleTaskRunResponse, TaskRunSpecSchema } from "@taskwire/proto";
 
 type Spec = MessageInitShape<typeof TaskRunSpecSchema>;
 

@@ -17,6 +17,13 @@ export type SettingKey =
   | "TASKWIRE_TLS_CA"
   | "TASKWIRE_RETENTION_HOURS"
   | "TASKWIRE_MAX_PAYLOAD_BYTES"
+  | "TASKWIRE_ALLOWED_HOSTS"
+  | "TASKWIRE_MAX_CONNECTIONS"
+  | "TASKWIRE_HANDSHAKE_TIMEOUT_MS"
+  | "TASKWIRE_HEADERS_TIMEOUT_MS"
+  | "TASKWIRE_REQUEST_TIMEOUT_MS"
+  | "TASKWIRE_IDLE_TIMEOUT_MS"
+  | "TASKWIRE_MAX_STREAMS_PER_CONNECTION"
   | "TASKWIRE_PROFILE";
 
 /** Where the value of a setting came from, highest precedence first. */
@@ -122,6 +129,49 @@ export const SETTING_DEFINITIONS: Readonly<Record<SettingKey, SettingDefinition>
     secret: false,
     inProfile: true,
   },
+  TASKWIRE_ALLOWED_HOSTS: {
+    description:
+      "Comma-separated host names the server answers to besides IP addresses, localhost and its own name (`*.example.com` for subdomains, `*` for any).",
+    default: "",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_MAX_CONNECTIONS: {
+    description: "Connections the server holds open at once; more are closed as they arrive.",
+    default: "10000",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_HANDSHAKE_TIMEOUT_MS: {
+    description: "A new connection must send its first bytes (or finish its TLS handshake) within this.",
+    default: "10000",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_HEADERS_TIMEOUT_MS: {
+    description: "HTTP/1.1: a request's headers must arrive within this.",
+    default: "10000",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_REQUEST_TIMEOUT_MS: {
+    description: "HTTP/1.1: a whole request must arrive within this (the response may stream for longer).",
+    default: "300000",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_IDLE_TIMEOUT_MS: {
+    description: "A connection with no call in progress is closed after this.",
+    default: "65000",
+    secret: false,
+    inProfile: true,
+  },
+  TASKWIRE_MAX_STREAMS_PER_CONNECTION: {
+    description: "HTTP/2: calls in progress at once on one connection.",
+    default: "1000",
+    secret: false,
+    inProfile: true,
+  },
   TASKWIRE_PROFILE: {
     description: "Profile of profiles.toml to use instead of its `active` one.",
     default: "",
@@ -158,6 +208,17 @@ export interface Settings {
   /** Hours a finished run is kept. */
   readonly retentionHours: number;
   readonly maxPayloadBytes: number;
+  /** Host names the server answers to besides its defaults; empty when none are listed. */
+  readonly allowedHosts: readonly string[];
+  /** How many connections, how slow and how idle, the server allows. */
+  readonly connectionLimits: {
+    readonly maxConnections: number;
+    readonly handshakeTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly maxConcurrentStreams: number;
+  };
   /** The profile of profiles.toml that was read (it need not exist in the file). */
   readonly profile: string;
   /** The resolved value of a setting as a string; "" when unset. */
@@ -260,6 +321,15 @@ export function loadSettings(options: { flags?: SettingValues; env?: NodeJS.Proc
     tlsCa: nonEmpty(values.TASKWIRE_TLS_CA),
     retentionHours: Number(values.TASKWIRE_RETENTION_HOURS),
     maxPayloadBytes: Number(values.TASKWIRE_MAX_PAYLOAD_BYTES),
+    allowedHosts: values.TASKWIRE_ALLOWED_HOSTS.split(",").map((host) => host.trim()).filter(Boolean),
+    connectionLimits: {
+      maxConnections: Number(values.TASKWIRE_MAX_CONNECTIONS),
+      handshakeTimeoutMs: Number(values.TASKWIRE_HANDSHAKE_TIMEOUT_MS),
+      headersTimeoutMs: Number(values.TASKWIRE_HEADERS_TIMEOUT_MS),
+      requestTimeoutMs: Number(values.TASKWIRE_REQUEST_TIMEOUT_MS),
+      idleTimeoutMs: Number(values.TASKWIRE_IDLE_TIMEOUT_MS),
+      maxConcurrentStreams: Number(values.TASKWIRE_MAX_STREAMS_PER_CONNECTION),
+    },
     profile,
     value: (key) => values[key],
     source: (key) => sources[key],
@@ -433,6 +503,13 @@ function validateSetting(key: SettingKey, value: string): string | undefined {
       return Number(value) > 0 ? undefined : "is not a number of hours > 0";
     case "TASKWIRE_MAX_PAYLOAD_BYTES":
       return Number.isInteger(Number(value)) && Number(value) >= 1024 ? undefined : "is not a whole number of bytes >= 1024";
+    case "TASKWIRE_MAX_CONNECTIONS":
+    case "TASKWIRE_MAX_STREAMS_PER_CONNECTION":
+    case "TASKWIRE_HANDSHAKE_TIMEOUT_MS":
+    case "TASKWIRE_HEADERS_TIMEOUT_MS":
+    case "TASKWIRE_IDLE_TIMEOUT_MS":
+    case "TASKWIRE_REQUEST_TIMEOUT_MS":
+      return Number.isInteger(Number(value)) && Number(value) >= 1 && value.trim() !== "" ? undefined : "is not a whole number >= 1";
     default:
       return undefined;
   }

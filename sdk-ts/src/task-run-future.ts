@@ -1,4 +1,4 @@
-import type { TaskRun } from "./gen/index.js";
+import type { TaskRun } from "@taskwire/proto";
 import { decodeJson } from "./json-payload.js";
 import { TaskRunError, TaskRunTimeoutError } from "./task-run-error.js";
 import { snapshotFromProto, type TaskRunSnapshot } from "./task-run-snapshot.js";

@@ -1,5 +1,5 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type TaskRun, TaskRunState } from "./gen/index.js";
+import { type TaskRun, TaskRunState } from "@taskwire/proto";
 
 export type TaskRunStateName = "SCHEDULED" | "PENDING" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED";
 

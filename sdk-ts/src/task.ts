@@ -31,6 +31,14 @@ export interface TaskOptions extends RunOptions {
   logPrints?: boolean;
   /** The server to use; default the one TASKWIRE_API_URL or the active profile names. */
   client?: TaskwireClient;
+  /**
+   * The names of the function's parameters, in order. A caller in another language may
+   * pass keyword arguments (Python's `greet.delay(name="Ford")`): with these names each
+   * goes to its parameter's position, and one naming no parameter fails the run. Without
+   * them, keyword arguments arrive as one last object argument (`{ name: "Ford" }`), for
+   * a task that takes a typed object.
+   */
+  parameterNames?: readonly string[];
 }
 
 export interface DelayOptions extends RunOptions {
@@ -40,6 +48,8 @@ export interface DelayOptions extends RunOptions {
   delaySeconds?: number;
   /** A second schedule with the same key returns the first run instead of running again. */
   idempotencyKey?: string;
+  /** Keyword arguments, for a task in a language that has them (a Python task). */
+  kwargs?: Record<string, unknown>;
 }
 
 /** Any task, whatever its arguments and result (what `serve` and workers accept). */
@@ -104,7 +114,7 @@ export function task<A extends unknown[], R>(
     const scheduledAt =
       merged.scheduledTime?.getTime() ??
       (merged.delaySeconds !== undefined ? Date.now() + merged.delaySeconds * 1000 : undefined);
-    const data = encodeParameters(args);
+    const data = encodeParameters(args, delayOptions.kwargs);
     const { id, existing } = await client().schedule({
       taskKey,
       parameters: { contentType: JSON_CONTENT_TYPE, data },

@@ -4,9 +4,10 @@ import { connect as tlsConnect, rootCertificates } from "node:tls";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "./gen/index.js";
+import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "@taskwire/proto";
 import { createRunWatcher } from "./run-watcher.js";
 import { createScheduleBatcher } from "./schedule-batcher.js";
+import { serverUnreachableError, unreachableCode } from "./server-unreachable-error.js";
 import { loadSettings } from "./settings.js";
 
 export interface TaskwireClientOptions {
@@ -52,7 +53,7 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   const apiKey = options.apiKey ?? settings?.apiKey;
   const caFile = options.tlsCaFile ?? settings?.tlsCa;
   const ca = caFile ? [...rootCertificates, readFileSync(caFile, "utf8")] : undefined;
-  const interceptors: Interceptor[] = [connectionLossAsUnavailable];
+  const interceptors: Interceptor[] = [connectionLossAsUnavailable, unreachableServer(apiUrl)];
   if (apiKey) {
     interceptors.push((next) => (request) => {
       request.header.set("authorization", `Bearer ${apiKey}`);
@@ -85,7 +86,7 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
   });
   const taskRuns = createClient(TaskRunService, transport);
   const batcher = createScheduleBatcher(async (runs) => (await taskRuns.scheduleTaskRuns({ runs })).runs);
-  const watcher = createRunWatcher(taskRuns);
+  const watcher = createRunWatcher(taskRuns, apiUrl);
   return {
     apiUrl,
     apiUrls,
@@ -116,3 +117,15 @@ const connectionLossAsUnavailable: Interceptor = (next) => async (request) => {
     throw new ConnectError(`the connection to the server was lost: ${(error as ConnectError).rawMessage}`, Code.Unavailable, undefined, undefined, error);
   }
 };
+
+/** A refused connection (no server at the URL) becomes one readable error naming the URL. */
+function unreachableServer(apiUrl: string): Interceptor {
+  return (next) => async (request) => {
+    try {
+      return await next(request);
+    } catch (error) {
+      const code = unreachableCode(error);
+      throw code === undefined ? error : serverUnreachableError(apiUrl, code);
+    }
+  };
+}

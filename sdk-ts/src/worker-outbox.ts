@@ -6,7 +6,7 @@ import type {
   RunResultSchema,
   SubscribeTaskRunsRequestSchema,
   WorkerLogLineSchema,
-} from "./gen/index.js";
+} from "@taskwire/proto";
 
 type Request = MessageInitShape<typeof SubscribeTaskRunsRequestSchema>;
 type LeaseRef = MessageInitShape<typeof LeaseRefSchema>;

@@ -2,13 +2,16 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ConnectError } from "@connectrpc/connect";
 import { createAsyncQueue } from "./async-queue.js";
+import { refusalOf } from "./server-refusal.js";
 import { defaultClient } from "./default-client.js";
 import { describeError, type ErrorDescription } from "./error-info.js";
-import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "./gen/index.js";
-import { decodeParameters, encodeJson, JSON_CONTENT_TYPE } from "./json-payload.js";
+import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "@taskwire/proto";
+import { decodeParameters, encodeJson, JSON_CONTENT_TYPE, KeywordArgumentError } from "./json-payload.js";
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
+import { isServerUnreachable } from "./server-unreachable-error.js";
 import type { AnyTask } from "./task.js";
 import { createTaskwireClient, type TaskwireClient } from "./taskwire-client.js";
 import { type HeartbeatThread, startHeartbeatThread } from "./heartbeat-thread.js";
@@ -30,7 +33,12 @@ export interface WorkerOptions {
 /** A task worker: receives runs over one stream and runs up to `limit` of them at once. */
 export interface Worker {
   readonly workerId: string;
-  /** Connects (and reconnects) until stop(); resolves once stopped. */
+  /**
+   * Connects (and reconnects) until stop(); resolves once stopped. Rejects, without
+   * retrying, when the server refuses the worker for good: a missing or wrong API key
+   * (UNAUTHENTICATED, PERMISSION_DENIED) or a Hello it rejects (INVALID_ARGUMENT,
+   * FAILED_PRECONDITION for a protocol version it does not speak).
+   */
   start(): Promise<void>;
   /** Stops taking work, lets runs in flight finish up to the grace period, hands back the rest. */
   stop(): Promise<void>;
@@ -82,6 +90,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const log = options.log ?? ((message: string) => process.stderr.write(`taskwire: ${message}\n`));
   const active = new Map<string, ActiveRun>();
   let connection: Connection | undefined;
+  /** The stream being opened or open, Welcome or not: stop() ends it if no Welcome came. */
+  let attempt: Connection | undefined;
   let stopping = false;
   let wakeBackoff: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -135,6 +145,7 @@ export function createWorker(options: WorkerOptions): Worker {
       unacked: new Set(),
       draining: false,
     };
+    attempt = conn;
     requests.push({
       message: {
         case: "hello",
@@ -192,6 +203,7 @@ export function createWorker(options: WorkerOptions): Worker {
       conn.heartbeats?.stop();
       clearInterval(conn.heartbeatTimer);
       if (connection === conn) connection = undefined;
+      if (attempt === conn) attempt = undefined;
       // The server re-queues what this stream held; results from it would be refused now.
       for (const run of active.values()) {
         if (run.connection === conn && !run.settled) {
@@ -279,8 +291,11 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!t) throw Object.assign(new Error(`this worker does not serve task ${assignment.taskKey}`), { name: "UnknownTask" });
       let args: unknown[];
       try {
-        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array());
+        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array(), t.options.parameterNames);
       } catch (error) {
+        if (error instanceof KeywordArgumentError) {
+          throw Object.assign(new Error(`task ${assignment.taskKey} ${error.message}`), { name: "TypeError", retryable: false });
+        }
         throw Object.assign(new Error(`the parameters are not valid JSON: ${(error as Error).message}`), {
           name: "InvalidParameters",
           retryable: false,
@@ -323,7 +338,14 @@ export function createWorker(options: WorkerOptions): Worker {
         await connectOnce();
       } catch (error) {
         if (stopping) break;
-        log(`cannot reach the taskwire server at ${current.apiUrl}: ${(error as Error).message}`);
+        const refusal = refusalOf(error, current.apiUrl, "the worker");
+        // start() rejects with it (and so serve()): whoever started the worker reports it.
+        if (refusal) throw refusal;
+        log(
+          isServerUnreachable(error)
+            ? (error as ConnectError).rawMessage
+            : `cannot reach the taskwire server at ${current.apiUrl}: ${(error as Error).message}`,
+        );
       }
       if (stopping) break;
       failures = Date.now() - began > 10_000 ? 1 : failures + 1;
@@ -353,9 +375,13 @@ export function createWorker(options: WorkerOptions): Worker {
         await until(() => connection !== conn, graceMs + 10_000);
         // A server that never ends the stream (a half-open connection) must not hold us up.
         conn.abort.abort();
+      } else {
+        // No Welcome yet (the server is slow, or not there): no run is held, nothing to drain.
+        attempt?.abort.abort();
       }
       for (const run of active.values()) run.abort.abort(new Error("the worker stopped"));
-      await loop;
+      // Why start() failed is start()'s to report; stop() only waits for the end.
+      await loop?.catch(() => undefined);
     },
   };
 }

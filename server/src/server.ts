@@ -1,13 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { pino } from "pino";
-import { TaskRunService, WorkerService } from "taskwire/proto";
+import { TaskRunService, WorkerService } from "@taskwire/proto";
 import { apiKeyInterceptor, hasApiKey } from "./auth.js";
 import { type BrokerLimits, createBroker } from "./broker/broker.js";
 import { catchHandlerErrors } from "./http/catch-handler-errors.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./http/connection-limits.js";
 import { createDualProtocolServer } from "./http/dual-protocol-server.js";
+import { createHostCheck, hostCheckInterceptor } from "./http/host-check.js";
 import { renderMetrics } from "./http/metrics.js";
+import { sendReadableGrpcMessages } from "./http/readable-grpc-message.js";
+import { requestContextValues, requestHost } from "./http/request-context.js";
 import { createTlsServer } from "./http/tls-server.js";
+import { createRunChangeFeed } from "./rpc/run-change-feed.js";
 import { createTaskRunService } from "./rpc/task-run-service.js";
 import { createWorkerService } from "./rpc/worker-service.js";
 import { SERVER_VERSION } from "./server-version.js";
@@ -32,6 +37,15 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Finished runs are deleted this long after they end; default 7 days. */
   retentionMs?: number;
+  /** Timeouts and caps of connections; see DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /**
+   * Host names clients may use besides loopback names, IP addresses, the machine's name
+   * and a named `host` (`*.example.com` for subdomains, `*` for any name).
+   */
+  allowedHosts?: string[];
+  /** The built web UI; default `ui/dist` of this repository. */
+  uiDirectory?: string;
 }
 
 export interface RunningServer {
@@ -51,18 +65,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await store.forgetWorkerSessions(await deadServers((await store.listWorkerSessions()).map((w) => w.serverId)), serverId);
   if (requeued > 0) logger.warn({ requeued }, "requeued runs whose server died or whose lease ran out");
   const concurrencyLimits = await store.listConcurrencyLimits();
-  const broker = createBroker({ store, logger, limits: options.limits, concurrencyLimits, serverId, deadServers });
+  const feed = createRunChangeFeed({ store, logger });
+  const broker = createBroker({
+    store,
+    logger,
+    limits: options.limits,
+    concurrencyLimits,
+    serverId,
+    deadServers,
+    onCommitted: feed.committed,
+    onPeerChanged: feed.changedElsewhere,
+  });
   await broker.ready();
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
-  const ui = createUiHandler(store);
+  const ui = createUiHandler({ apiKey: options.apiKey, secure: options.tls !== undefined, directory: options.uiDirectory });
+  const hostCheck = createHostCheck({ allowedHosts: options.allowedHosts ?? [], listenHost: options.host });
   const rpc = connectNodeAdapter({
-    interceptors: options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [],
+    contextValues: requestContextValues,
+    interceptors: [hostCheckInterceptor(hostCheck), ...(options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [])],
     // Runs are small and the link is usually local: gzip cost more CPU than it saved.
     acceptCompression: [],
     // Payloads are checked against the broker's limit; leave room for the envelope.
     readMaxBytes: broker.limits.maxPayloadBytes * 4 + 64 * 1024,
     routes(router) {
-      router.service(TaskRunService, createTaskRunService({ broker, store }));
+      router.service(TaskRunService, createTaskRunService({ broker, store, feed }));
       router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
     },
     fallback: catchHandlerErrors(logger, async (req, res) => {
@@ -78,31 +104,46 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         res.end(fatal ? `unhealthy: ${fatal}\n` : "ok\n");
         return;
       }
-      if (options.apiKey && !hasApiKey(req.headers.authorization ?? url.searchParams.get("api_key"), options.apiKey)) {
-        res.writeHead(401, { "content-type": "text/plain" });
-        res.end("missing or wrong API key\n");
+      const host = requestHost(req);
+      if (host !== undefined && !hostCheck.allows(host)) {
+        res.writeHead(403, { "content-type": "text/plain" });
+        res.end(`${hostCheck.refusal(host)}\n`);
         return;
       }
       try {
+        if (await ui(req, res, url)) return;
         if (url.pathname === "/metrics") {
+          if (options.apiKey && !hasApiKey(req.headers.authorization, options.apiKey)) {
+            res.writeHead(401, { "content-type": "text/plain" });
+            res.end("missing or wrong API key: send the header 'authorization: Bearer <TASKWIRE_API_KEY>'\n");
+            return;
+          }
           // Read first: once the header is out, a failed read could only cut the body short.
-          const metrics = await renderMetrics(broker, store);
+          const metrics = await renderMetrics(broker, store).catch((error: unknown) => {
+            throw new Error(`could not read from the store: ${error instanceof Error ? error.message : String(error)}`);
+          });
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
           res.end(metrics);
           return;
         }
-        if (await ui(res, url)) return;
       } catch (error) {
-        logger.error({ err: error, path: url.pathname }, "reading the store for an HTTP request failed");
+        logger.error({ err: error, path: url.pathname }, "answering an HTTP request failed");
         res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`could not read from the store: ${error instanceof Error ? error.message : String(error)}\n`);
+        res.end(`${error instanceof Error ? error.message : String(error)}\n`);
         return;
       }
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found\n");
     }),
   });
-  const http = options.tls ? createTlsServer(rpc, options.tls) : createDualProtocolServer(rpc);
+  const handler: typeof rpc = (req, res) => {
+    sendReadableGrpcMessages(res);
+    rpc(req, res);
+  };
+  const connectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
+  const http = options.tls
+    ? createTlsServer(handler, options.tls, connectionLimits)
+    : createDualProtocolServer(handler, connectionLimits);
   let port: number;
   try {
     port = await http.listen(options.port, options.host);
@@ -125,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close() {
       closing ??= (async () => {
         retention.stop();
+        feed.close();
         await broker.close(options.shutdownGraceMs ?? 10_000);
         await http.close();
         await store.close();

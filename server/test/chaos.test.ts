@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createTaskwireClient, type TaskRunFuture, type TaskwireClient, task } from "taskwire";
-import { type TaskRun, TaskRunState } from "taskwire/proto";
+import { type TaskRun, TaskRunState } from "@taskwire/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../src/bench/processes.js";
 import type { ChaosMode } from "./fixtures/chaos-tasks.js";

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema, TaskRunState } from "taskwire/proto";
+import { ErrorInfoSchema, TaskRunState } from "@taskwire/proto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 

@@ -11,7 +11,7 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema, TaskRunService, TaskRunState } from "taskwire/proto";
+import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema, TaskRunService, TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRawWorker } from "./support/raw-worker.js";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { SubscribeTaskRunsResponseSchema } from "taskwire/proto";
+import { SubscribeTaskRunsResponseSchema } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../src/broker/broker.js";
 import type { LeasedRun } from "../src/broker/worker-channel.js";

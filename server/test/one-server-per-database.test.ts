@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTaskwireClient, task, type TaskwireClient } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freePort, startProcess } from "../src/bench/processes.js";
 import { eventually } from "./support/test-server.js";

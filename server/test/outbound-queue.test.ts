@@ -27,4 +27,19 @@ describe("createOutboundQueue", () => {
     expect(queue.unsentBytes).toBe(0);
     await expect(queue[Symbol.asyncIterator]().next()).rejects.toThrow("not reading");
   });
+
+  it("sends what it holds before ending with the error it was closed with", async () => {
+    const queue = createOutboundQueue<string>({ maxBytes: 1_000, lowBytes: 100, onLow: () => {} });
+    const reader = queue[Symbol.asyncIterator]();
+    queue.push("a", 10);
+    expect(await reader.next()).toEqual({ value: "a", done: false });
+    // Queued while the transport still held "a": the answers to the last messages read.
+    queue.push("b", 10);
+    queue.push("c", 10);
+    queue.close(new Error("a second Hello"));
+    queue.push("d", 10);
+    expect(await reader.next()).toEqual({ value: "b", done: false });
+    expect(await reader.next()).toEqual({ value: "c", done: false });
+    await expect(reader.next()).rejects.toThrow("a second Hello");
+  });
 });

@@ -426,6 +426,71 @@ for (const [name, make] of stores) {
       expect((await store.listRuns({ taskKeys: [], states: [], tag: "x", limit: 10 })).runs).toHaveLength(1);
     });
 
+    it("counts every match across pages", async () => {
+      const runs = [
+        newRun("k", { createdAt: NOW - 60_000, workerId: "w-old" }),
+        newRun("k", { createdAt: NOW, workerId: "w-new" }),
+        newRun("k", { createdAt: NOW + 1, workerId: "w-new" }),
+        newRun("k", { createdAt: NOW + 2 }),
+      ];
+      await insert(store, ...runs);
+      const byWorker = await store.listRuns({ taskKeys: [], states: [], tag: "", workerId: "w-new", limit: 1, countTotal: true });
+      expect(byWorker.runs.map((r) => r.id)).toEqual([runs[2].record.id]);
+      expect(byWorker.total).toBe(2);
+      const nextPage = await store.listRuns({ taskKeys: [], states: [], tag: "", workerId: "w-new", limit: 1, before: byWorker.next, countTotal: true });
+      expect(nextPage.runs.map((r) => r.id)).toEqual([runs[1].record.id]);
+      expect(nextPage.total).toBe(2);
+      const recent = await store.listRuns({ taskKeys: [], states: [], tag: "", createdAfter: NOW, limit: 10 });
+      expect(recent.runs.map((r) => r.id)).toEqual(runs.slice(1).reverse().map((r) => r.record.id));
+      expect(recent.total).toBeUndefined();
+    });
+
+    it("filters the list by worker, id prefix and creation time", async () => {
+      const runs = [
+        newRun("k", { createdAt: NOW - 60_000, workerId: "w-a" }),
+        newRun("k", { createdAt: NOW, workerId: "w-b" }),
+        newRun("k", { createdAt: NOW + 60_000 }),
+      ];
+      await insert(store, ...runs);
+      const ids = async (filter: object) =>
+        (await store.listRuns({ taskKeys: [], states: [], tag: "", limit: 10, ...filter })).runs.map((r) => r.id);
+      const [old, middle, young] = runs.map((r) => r.record.id);
+      expect(await ids({ workerId: "w-b" })).toEqual([middle]);
+      expect(await ids({ idPrefix: young })).toEqual([young]);
+      expect(await ids({ idPrefix: old.slice(0, 8) })).toContain(old);
+      expect(await ids({ idPrefix: "ffffffff" })).toEqual([]);
+      expect(await ids({ createdAfter: NOW })).toEqual([young, middle]);
+      expect(await ids({ createdBefore: NOW })).toEqual([old]);
+      expect(await ids({ createdAfter: NOW - 60_000, createdBefore: NOW + 60_000 })).toEqual([middle, old]);
+    });
+
+    it("counts queue depth, runs finished per minute and durations per task key", async () => {
+      const since = NOW - 10 * 60_000;
+      const ended = (minute: number, seconds: number, state: "COMPLETED" | "FAILED" = "COMPLETED") =>
+        newRun("work", { state, startedAt: since + minute * 60_000, endedAt: since + minute * 60_000 + seconds * 1000 });
+      await insert(
+        store,
+        newRun("work"),
+        newRun("work"),
+        newRun("other", { state: "RUNNING", startedAt: NOW }),
+        ended(0, 1),
+        ended(9, 2),
+        ended(9, 3),
+        ended(9, 4, "FAILED"),
+        // Before the window and after it: not counted.
+        newRun("work", { state: "COMPLETED", startedAt: since - 120_000, endedAt: since - 60_000 }),
+        newRun("work", { state: "COMPLETED", startedAt: since, endedAt: since + 10 * 60_000 }),
+      );
+      const stats = await store.taskStats(since, 10);
+      expect(stats.map((s) => s.taskKey)).toEqual(["other", "work"]);
+      const [other, work] = stats;
+      expect([other.scheduled, other.running]).toEqual([0, 1]);
+      expect(work.scheduled).toBe(2);
+      expect(work.completedPerMinute).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+      expect(work.failedPerMinute).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+      expect([work.durationP50Ms, work.durationP95Ms, work.durationP99Ms]).toEqual([2000, 3000, 3000]);
+    });
+
     it("knows the next scheduled time, keeps concurrency limits, and deletes expired finished runs", async () => {
       await insert(store, newRun("k", { scheduledAt: NOW + 5_000 }), newRun("k", { scheduledAt: NOW + 9_000 }));
       expect(await store.nextScheduledAt(NOW)).toBe(NOW + 5_000);

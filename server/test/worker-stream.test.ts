@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AckKind, TaskRunState } from "taskwire/proto";
+import { AckKind, TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRawWorker } from "./support/raw-worker.js";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";

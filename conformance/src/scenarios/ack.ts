@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { ECHO_TASK, expectThat, type Scenario, ScenarioFailure } from "../scenario.js";
 import { describeRun, resultOf } from "../task-run-probe.js";
 

@@ -1,4 +1,4 @@
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { expectThat, SLEEP_TASK, type Scenario } from "../scenario.js";
 import { describeRun } from "../task-run-probe.js";
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { expectThat, SLEEP_TASK, type Scenario } from "../scenario.js";
 import { describeRun, resultOf } from "../task-run-probe.js";
 

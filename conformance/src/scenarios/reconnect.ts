@@ -1,4 +1,4 @@
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { ECHO_TASK, expectThat, type Scenario } from "../scenario.js";
 import { describeRun, resultOf } from "../task-run-probe.js";
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { AckKind, TaskRunState } from "taskwire/proto";
+import { AckKind, TaskRunState } from "@taskwire/proto";
 import { openRawWorkerStream } from "../raw-worker-stream.js";
 import { expectThat, type Scenario } from "../scenario.js";
 import { describeRun, resultOf } from "../task-run-probe.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTaskwireClient, type TaskwireClient, task } from "taskwire";
-import { TaskRunState } from "taskwire/proto";
+import { TaskRunState } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The compiled server CLI and worker, as a user runs them; `npm test` builds both (tsc -b).

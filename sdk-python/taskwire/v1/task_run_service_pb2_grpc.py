@@ -83,6 +83,11 @@ class TaskRunServiceStub(object):
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.SerializeToString,
                 response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.FromString,
                 _registered_method=True)
+        self.RetryTaskRun = channel.unary_unary(
+                '/taskwire.v1.TaskRunService/RetryTaskRun',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunResponse.FromString,
+                _registered_method=True)
         self.SetConcurrencyLimit = channel.unary_unary(
                 '/taskwire.v1.TaskRunService/SetConcurrencyLimit',
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitRequest.SerializeToString,
@@ -97,6 +102,21 @@ class TaskRunServiceStub(object):
                 '/taskwire.v1.TaskRunService/DeleteConcurrencyLimit',
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitRequest.SerializeToString,
                 response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitResponse.FromString,
+                _registered_method=True)
+        self.WatchTaskRunList = channel.unary_stream(
+                '/taskwire.v1.TaskRunService/WatchTaskRunList',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunListRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunListResponse.FromString,
+                _registered_method=True)
+        self.WatchTaskRunLogs = channel.unary_stream(
+                '/taskwire.v1.TaskRunService/WatchTaskRunLogs',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunLogsRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunLogsResponse.FromString,
+                _registered_method=True)
+        self.GetTaskStats = channel.unary_unary(
+                '/taskwire.v1.TaskRunService/GetTaskStats',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.GetTaskStatsRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.GetTaskStatsResponse.FromString,
                 _registered_method=True)
 
 
@@ -171,6 +191,16 @@ class TaskRunServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryTaskRun(self, request, context):
+        """Schedules a new run of a final run's task with the same parameters and options (not
+        its idempotency key), and links the two: the new run's first history entry says
+        "retry of <id>", and the old run gets the log line "retried as <new id>".
+        FAILED_PRECONDITION when the run is not final yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetConcurrencyLimit(self, request, context):
         """Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
         and all task keys. A run counts against every limit whose tag it carries; the tag
@@ -189,6 +219,33 @@ class TaskRunServiceServicer(object):
 
     def DeleteConcurrencyLimit(self, request, context):
         """NOT_FOUND when the tag has no limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchTaskRunList(self, request, context):
+        """A live list for dashboards, over a server stream (so browsers can use it): every run
+        created or changed from now on that matches the filter, as it is after the change.
+        The first message is empty and says the watch is in place: a list read after it
+        misses nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchTaskRunLogs(self, request, context):
+        """One run's log lines: those stored after `after` at once, then each line as it is
+        stored. The stream ends once the run is final and its last lines are sent: the last
+        message carries the final run. No polling: the server sends what its commits store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTaskStats(self, request, context):
+        """Per task key: queue depth now, and runs finished per minute and run durations over a
+        recent window (the last hour by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -242,6 +299,11 @@ def add_TaskRunServiceServicer_to_server(servicer, server):
                     request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsRequest.FromString,
                     response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ListTaskRunLogsResponse.SerializeToString,
             ),
+            'RetryTaskRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryTaskRun,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunResponse.SerializeToString,
+            ),
             'SetConcurrencyLimit': grpc.unary_unary_rpc_method_handler(
                     servicer.SetConcurrencyLimit,
                     request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.SetConcurrencyLimitRequest.FromString,
@@ -256,6 +318,21 @@ def add_TaskRunServiceServicer_to_server(servicer, server):
                     servicer.DeleteConcurrencyLimit,
                     request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitRequest.FromString,
                     response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitResponse.SerializeToString,
+            ),
+            'WatchTaskRunList': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTaskRunList,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunListRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunListResponse.SerializeToString,
+            ),
+            'WatchTaskRunLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTaskRunLogs,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunLogsRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunLogsResponse.SerializeToString,
+            ),
+            'GetTaskStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaskStats,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.GetTaskStatsRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.GetTaskStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -516,6 +593,33 @@ class TaskRunService(object):
             _registered_method=True)
 
     @staticmethod
+    def RetryTaskRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/RetryTaskRun',
+            taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.RetryTaskRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def SetConcurrencyLimit(request,
             target,
             options=(),
@@ -586,6 +690,87 @@ class TaskRunService(object):
             '/taskwire.v1.TaskRunService/DeleteConcurrencyLimit',
             taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitRequest.SerializeToString,
             taskwire_dot_v1_dot_task__run__service__pb2.DeleteConcurrencyLimitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTaskRunList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/WatchTaskRunList',
+            taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunListRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTaskRunLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/WatchTaskRunLogs',
+            taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunLogsRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.WatchTaskRunLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaskStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskwire.v1.TaskRunService/GetTaskStats',
+            taskwire_dot_v1_dot_task__run__service__pb2.GetTaskStatsRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.GetTaskStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

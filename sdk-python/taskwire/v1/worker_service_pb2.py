@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from taskwire.v1 import task_run_pb2 as taskwire_dot_v1_dot_task__run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskwire/v1/worker_service.proto\x12\x0btaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"\x14\n\x12ListWorkersRequest\"D\n\x13ListWorkersResponse\x12-\n\x07workers\x18\x01 \x03(\x0b\x32\x1c.taskwire.v1.ConnectedWorker\"\xb4\x02\n\x0f\x43onnectedWorker\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x11\n\ttask_keys\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x16\n\x0eruns_in_flight\x18\x05 \x01(\r\x12\x10\n\x08language\x18\x06 \x01(\t\x12\x13\n\x0bsdk_version\x18\x07 \x01(\t\x12\x10\n\x08hostname\x18\x08 \x01(\t\x12\x0b\n\x03pid\x18\t \x01(\r\x12\x30\n\x0c\x63onnected_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_heartbeat_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tserver_id\x18\x0c \x01(\t\"K\n\x10HeartbeatRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12#\n\x04runs\x18\x02 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"6\n\x11HeartbeatResponse\x12!\n\x07refused\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack\"\xe7\x02\n\x18SubscribeTaskRunsRequest\x12#\n\x05hello\x18\x01 \x01(\x0b\x32\x12.taskwire.v1.HelloH\x00\x12\'\n\x07started\x18\x02 \x01(\x0b\x32\x14.taskwire.v1.StartedH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.HeartbeatH\x00\x12+\n\tcompleted\x18\x04 \x01(\x0b\x32\x16.taskwire.v1.CompletedH\x00\x12%\n\x06\x66\x61iled\x18\x05 \x01(\x0b\x32\x13.taskwire.v1.FailedH\x00\x12!\n\x04logs\x18\x06 \x01(\x0b\x32\x11.taskwire.v1.LogsH\x00\x12#\n\x05\x64rain\x18\x07 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x12)\n\x08released\x18\x08 \x01(\x0b\x32\x15.taskwire.v1.ReleasedH\x00\x42\t\n\x07message\"\xef\x01\n\x19SubscribeTaskRunsResponse\x12\'\n\x07welcome\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.WelcomeH\x00\x12/\n\x0b\x61ssignments\x18\x02 \x01(\x0b\x32\x18.taskwire.v1.AssignmentsH\x00\x12%\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x13.taskwire.v1.CancelH\x00\x12!\n\x04\x61\x63ks\x18\x04 \x01(\x0b\x32\x11.taskwire.v1.AcksH\x00\x12#\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x42\t\n\x07message\"\x9c\x01\n\x05Hello\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x11\n\ttask_keys\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x13\n\x0bsdk_version\x18\x06 \x01(\t\x12\x10\n\x08hostname\x18\x07 \x01(\t\x12\x0b\n\x03pid\x18\x08 \x01(\r\"\xa4\x01\n\x07Welcome\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x19\n\x11lease_duration_ms\x18\x04 \x01(\r\x12\x19\n\x11max_payload_bytes\x18\x05 \x01(\x04\x12\x12\n\nsession_id\x18\x06 \x01(\t\"\xd4\x01\n\nAssignment\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08task_key\x18\x02 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x13\n\x0blease_token\x18\x04 \x01(\t\x12(\n\nparameters\x18\x05 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12\x32\n\x0elease_deadline\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntimeout_ms\x18\x07 \x01(\r\x12\x0c\n\x04tags\x18\x08 \x03(\t\";\n\x0b\x41ssignments\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.Assignment\"/\n\x08LeaseRef\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\".\n\x07Started\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"0\n\tHeartbeat\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"V\n\tRunResult\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12$\n\x06result\x18\x03 \x01(\x0b\x32\x14.taskwire.v1.Payload\"4\n\tCompleted\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.taskwire.v1.RunResult\"X\n\nRunFailure\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12%\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.ErrorInfo\"3\n\x06\x46\x61iled\x12)\n\x08\x66\x61ilures\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.RunFailure\"1\n\x04Logs\x12)\n\x05lines\x18\x01 \x03(\x0b\x32\x1a.taskwire.v1.WorkerLogLine\"~\n\rWorkerLogLine\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05level\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\"/\n\x08Released\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"\x19\n\x05\x44rain\x12\x10\n\x08grace_ms\x18\x01 \x01(\r\")\n\x06\x43\x61ncel\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"p\n\x03\x41\x63k\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.taskwire.v1.AckKind\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\"&\n\x04\x41\x63ks\x12\x1e\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack*\xa7\x01\n\x07\x41\x63kKind\x12\x18\n\x14\x41\x43K_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41\x43K_KIND_STARTED\x10\x01\x12\x16\n\x12\x41\x43K_KIND_HEARTBEAT\x10\x02\x12\x16\n\x12\x41\x43K_KIND_COMPLETED\x10\x03\x12\x13\n\x0f\x41\x43K_KIND_FAILED\x10\x04\x12\x15\n\x11\x41\x43K_KIND_RELEASED\x10\x05\x12\x10\n\x0c\x41\x43K_KIND_LOG\x10\x06\x32\x95\x02\n\rWorkerService\x12\x66\n\x11SubscribeTaskRuns\x12%.taskwire.v1.SubscribeTaskRunsRequest\x1a&.taskwire.v1.SubscribeTaskRunsResponse(\x01\x30\x01\x12J\n\tHeartbeat\x12\x1d.taskwire.v1.HeartbeatRequest\x1a\x1e.taskwire.v1.HeartbeatResponse\x12P\n\x0bListWorkers\x12\x1f.taskwire.v1.ListWorkersRequest\x1a .taskwire.v1.ListWorkersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskwire/v1/worker_service.proto\x12\x0btaskwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ataskwire/v1/task_run.proto\"\x14\n\x12ListWorkersRequest\"D\n\x13ListWorkersResponse\x12-\n\x07workers\x18\x01 \x03(\x0b\x32\x1c.taskwire.v1.ConnectedWorker\"\xb4\x02\n\x0f\x43onnectedWorker\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x11\n\ttask_keys\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x16\n\x0eruns_in_flight\x18\x05 \x01(\r\x12\x10\n\x08language\x18\x06 \x01(\t\x12\x13\n\x0bsdk_version\x18\x07 \x01(\t\x12\x10\n\x08hostname\x18\x08 \x01(\t\x12\x0b\n\x03pid\x18\t \x01(\r\x12\x30\n\x0c\x63onnected_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_heartbeat_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tserver_id\x18\x0c \x01(\t\"K\n\x10HeartbeatRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12#\n\x04runs\x18\x02 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"6\n\x11HeartbeatResponse\x12!\n\x07refused\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack\"\xe7\x02\n\x18SubscribeTaskRunsRequest\x12#\n\x05hello\x18\x01 \x01(\x0b\x32\x12.taskwire.v1.HelloH\x00\x12\'\n\x07started\x18\x02 \x01(\x0b\x32\x14.taskwire.v1.StartedH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.HeartbeatH\x00\x12+\n\tcompleted\x18\x04 \x01(\x0b\x32\x16.taskwire.v1.CompletedH\x00\x12%\n\x06\x66\x61iled\x18\x05 \x01(\x0b\x32\x13.taskwire.v1.FailedH\x00\x12!\n\x04logs\x18\x06 \x01(\x0b\x32\x11.taskwire.v1.LogsH\x00\x12#\n\x05\x64rain\x18\x07 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x12)\n\x08released\x18\x08 \x01(\x0b\x32\x15.taskwire.v1.ReleasedH\x00\x42\t\n\x07message\"\xef\x01\n\x19SubscribeTaskRunsResponse\x12\'\n\x07welcome\x18\x01 \x01(\x0b\x32\x14.taskwire.v1.WelcomeH\x00\x12/\n\x0b\x61ssignments\x18\x02 \x01(\x0b\x32\x18.taskwire.v1.AssignmentsH\x00\x12%\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x13.taskwire.v1.CancelH\x00\x12!\n\x04\x61\x63ks\x18\x04 \x01(\x0b\x32\x11.taskwire.v1.AcksH\x00\x12#\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x12.taskwire.v1.DrainH\x00\x42\t\n\x07message\"\x9c\x01\n\x05Hello\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x11\n\ttask_keys\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x13\n\x0bsdk_version\x18\x06 \x01(\t\x12\x10\n\x08hostname\x18\x07 \x01(\t\x12\x0b\n\x03pid\x18\x08 \x01(\r\"\xbc\x01\n\x07Welcome\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x19\n\x11lease_duration_ms\x18\x04 \x01(\r\x12\x19\n\x11max_payload_bytes\x18\x05 \x01(\x04\x12\x12\n\nsession_id\x18\x06 \x01(\t\x12\x16\n\x0e\x61\x63k_timeout_ms\x18\x07 \x01(\r\"\xd4\x01\n\nAssignment\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08task_key\x18\x02 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x13\n\x0blease_token\x18\x04 \x01(\t\x12(\n\nparameters\x18\x05 \x01(\x0b\x32\x14.taskwire.v1.Payload\x12\x32\n\x0elease_deadline\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntimeout_ms\x18\x07 \x01(\r\x12\x0c\n\x04tags\x18\x08 \x03(\t\";\n\x0b\x41ssignments\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.Assignment\"/\n\x08LeaseRef\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\".\n\x07Started\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"0\n\tHeartbeat\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"V\n\tRunResult\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12$\n\x06result\x18\x03 \x01(\x0b\x32\x14.taskwire.v1.Payload\"4\n\tCompleted\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.taskwire.v1.RunResult\"X\n\nRunFailure\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12%\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.taskwire.v1.ErrorInfo\"3\n\x06\x46\x61iled\x12)\n\x08\x66\x61ilures\x18\x01 \x03(\x0b\x32\x17.taskwire.v1.RunFailure\"1\n\x04Logs\x12)\n\x05lines\x18\x01 \x03(\x0b\x32\x1a.taskwire.v1.WorkerLogLine\"~\n\rWorkerLogLine\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05level\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\"/\n\x08Released\x12#\n\x04runs\x18\x01 \x03(\x0b\x32\x15.taskwire.v1.LeaseRef\"\x19\n\x05\x44rain\x12\x10\n\x08grace_ms\x18\x01 \x01(\r\")\n\x06\x43\x61ncel\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"p\n\x03\x41\x63k\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.taskwire.v1.AckKind\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\"&\n\x04\x41\x63ks\x12\x1e\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x10.taskwire.v1.Ack*\xa7\x01\n\x07\x41\x63kKind\x12\x18\n\x14\x41\x43K_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41\x43K_KIND_STARTED\x10\x01\x12\x16\n\x12\x41\x43K_KIND_HEARTBEAT\x10\x02\x12\x16\n\x12\x41\x43K_KIND_COMPLETED\x10\x03\x12\x13\n\x0f\x41\x43K_KIND_FAILED\x10\x04\x12\x15\n\x11\x41\x43K_KIND_RELEASED\x10\x05\x12\x10\n\x0c\x41\x43K_KIND_LOG\x10\x06\x32\x95\x02\n\rWorkerService\x12\x66\n\x11SubscribeTaskRuns\x12%.taskwire.v1.SubscribeTaskRunsRequest\x1a&.taskwire.v1.SubscribeTaskRunsResponse(\x01\x30\x01\x12J\n\tHeartbeat\x12\x1d.taskwire.v1.HeartbeatRequest\x1a\x1e.taskwire.v1.HeartbeatResponse\x12P\n\x0bListWorkers\x12\x1f.taskwire.v1.ListWorkersRequest\x1a .taskwire.v1.ListWorkersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'taskwire.v1.worker_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACKKIND']._serialized_start=2737
-  _globals['_ACKKIND']._serialized_end=2904
+  _globals['_ACKKIND']._serialized_start=2761
+  _globals['_ACKKIND']._serialized_end=2928
   _globals['_LISTWORKERSREQUEST']._serialized_start=110
   _globals['_LISTWORKERSREQUEST']._serialized_end=130
   _globals['_LISTWORKERSRESPONSE']._serialized_start=132
@@ -52,39 +52,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HELLO']._serialized_start=1251
   _globals['_HELLO']._serialized_end=1407
   _globals['_WELCOME']._serialized_start=1410
-  _globals['_WELCOME']._serialized_end=1574
-  _globals['_ASSIGNMENT']._serialized_start=1577
-  _globals['_ASSIGNMENT']._serialized_end=1789
-  _globals['_ASSIGNMENTS']._serialized_start=1791
-  _globals['_ASSIGNMENTS']._serialized_end=1850
-  _globals['_LEASEREF']._serialized_start=1852
-  _globals['_LEASEREF']._serialized_end=1899
-  _globals['_STARTED']._serialized_start=1901
-  _globals['_STARTED']._serialized_end=1947
-  _globals['_HEARTBEAT']._serialized_start=1949
-  _globals['_HEARTBEAT']._serialized_end=1997
-  _globals['_RUNRESULT']._serialized_start=1999
-  _globals['_RUNRESULT']._serialized_end=2085
-  _globals['_COMPLETED']._serialized_start=2087
-  _globals['_COMPLETED']._serialized_end=2139
-  _globals['_RUNFAILURE']._serialized_start=2141
-  _globals['_RUNFAILURE']._serialized_end=2229
-  _globals['_FAILED']._serialized_start=2231
-  _globals['_FAILED']._serialized_end=2282
-  _globals['_LOGS']._serialized_start=2284
-  _globals['_LOGS']._serialized_end=2333
-  _globals['_WORKERLOGLINE']._serialized_start=2335
-  _globals['_WORKERLOGLINE']._serialized_end=2461
-  _globals['_RELEASED']._serialized_start=2463
-  _globals['_RELEASED']._serialized_end=2510
-  _globals['_DRAIN']._serialized_start=2512
-  _globals['_DRAIN']._serialized_end=2537
-  _globals['_CANCEL']._serialized_start=2539
-  _globals['_CANCEL']._serialized_end=2580
-  _globals['_ACK']._serialized_start=2582
-  _globals['_ACK']._serialized_end=2694
-  _globals['_ACKS']._serialized_start=2696
-  _globals['_ACKS']._serialized_end=2734
-  _globals['_WORKERSERVICE']._serialized_start=2907
-  _globals['_WORKERSERVICE']._serialized_end=3184
+  _globals['_WELCOME']._serialized_end=1598
+  _globals['_ASSIGNMENT']._serialized_start=1601
+  _globals['_ASSIGNMENT']._serialized_end=1813
+  _globals['_ASSIGNMENTS']._serialized_start=1815
+  _globals['_ASSIGNMENTS']._serialized_end=1874
+  _globals['_LEASEREF']._serialized_start=1876
+  _globals['_LEASEREF']._serialized_end=1923
+  _globals['_STARTED']._serialized_start=1925
+  _globals['_STARTED']._serialized_end=1971
+  _globals['_HEARTBEAT']._serialized_start=1973
+  _globals['_HEARTBEAT']._serialized_end=2021
+  _globals['_RUNRESULT']._serialized_start=2023
+  _globals['_RUNRESULT']._serialized_end=2109
+  _globals['_COMPLETED']._serialized_start=2111
+  _globals['_COMPLETED']._serialized_end=2163
+  _globals['_RUNFAILURE']._serialized_start=2165
+  _globals['_RUNFAILURE']._serialized_end=2253
+  _globals['_FAILED']._serialized_start=2255
+  _globals['_FAILED']._serialized_end=2306
+  _globals['_LOGS']._serialized_start=2308
+  _globals['_LOGS']._serialized_end=2357
+  _globals['_WORKERLOGLINE']._serialized_start=2359
+  _globals['_WORKERLOGLINE']._serialized_end=2485
+  _globals['_RELEASED']._serialized_start=2487
+  _globals['_RELEASED']._serialized_end=2534
+  _globals['_DRAIN']._serialized_start=2536
+  _globals['_DRAIN']._serialized_end=2561
+  _globals['_CANCEL']._serialized_start=2563
+  _globals['_CANCEL']._serialized_end=2604
+  _globals['_ACK']._serialized_start=2606
+  _globals['_ACK']._serialized_end=2718
+  _globals['_ACKS']._serialized_start=2720
+  _globals['_ACKS']._serialized_end=2758
+  _globals['_WORKERSERVICE']._serialized_start=2931
+  _globals['_WORKERSERVICE']._serialized_end=3208
 # @@protoc_insertion_point(module_scope)

@@ -135,20 +135,22 @@ class Hello(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., worker_id: _Optional[str] = ..., task_keys: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., language: _Optional[str] = ..., sdk_version: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("server_version", "protocol_version", "heartbeat_interval_ms", "lease_duration_ms", "max_payload_bytes", "session_id")
+    __slots__ = ("server_version", "protocol_version", "heartbeat_interval_ms", "lease_duration_ms", "max_payload_bytes", "session_id", "ack_timeout_ms")
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     LEASE_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACK_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     server_version: str
     protocol_version: int
     heartbeat_interval_ms: int
     lease_duration_ms: int
     max_payload_bytes: int
     session_id: str
-    def __init__(self, server_version: _Optional[str] = ..., protocol_version: _Optional[int] = ..., heartbeat_interval_ms: _Optional[int] = ..., lease_duration_ms: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., session_id: _Optional[str] = ...) -> None: ...
+    ack_timeout_ms: int
+    def __init__(self, server_version: _Optional[str] = ..., protocol_version: _Optional[int] = ..., heartbeat_interval_ms: _Optional[int] = ..., lease_duration_ms: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., session_id: _Optional[str] = ..., ack_timeout_ms: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
     __slots__ = ("run_id", "task_key", "attempt", "lease_token", "parameters", "lease_deadline", "timeout_ms", "tags")

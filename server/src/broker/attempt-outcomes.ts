@@ -175,14 +175,17 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
         lease.timeoutAt = at + lease.run.options.timeoutSeconds * 1000 + 1000;
         core.expiry.noLaterThan(lease.timeoutAt);
       }
+      // On the held run itself, not only on this snapshot: the run's later snapshots (its
+      // result, published to watchers) are built from it once the RUNNING write is out.
       lease.run.state = "RUNNING";
+      lease.run.startedAt = at;
       lease.deadline = Math.max(lease.deadline, at + limits.leaseDurationMs);
       const patch = { startedAt: at, leaseDeadline: lease.deadline, ...(lease.timeoutAt ? { timeoutAt: lease.timeoutAt } : {}) };
       const t = transition(lease.run, "RUNNING", patch);
       t.from = ["PENDING"];
       t.lease = { attempt: lease.run.attempts, token: lease.token };
       core.commits.pending.started.set(lease.run.id, t);
-      core.commits.pending.snapshots.set(lease.run.id, { ...lease.run, startedAt: at });
+      core.commits.pending.snapshots.set(lease.run.id, { ...lease.run });
       core.commits.queueFlush();
     },
     namedLeases(session, refs) {

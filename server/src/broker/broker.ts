@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { isEmptyChanges } from "../store/change-feed.js";
-import type { ConcurrencyLimitRecord, NewRun, RunRecord, Store, WorkerSessionRecord } from "../store/store.js";
+import type { CommitResult, ConcurrencyLimitRecord, NewRun, RunRecord, Store, WorkerSessionRecord, WriteBatch } from "../store/store.js";
 import { createAttemptOutcomes } from "./attempt-outcomes.js";
 import type { BrokerCore } from "./broker-core.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./broker-limits.js";
@@ -33,6 +33,10 @@ export interface BrokerOptions {
   serverId?: string;
   /** Of these servers, the dead ones ("all": every other one); default: none known dead. */
   deadServers?: (serverIds: readonly string[]) => Promise<"all" | readonly string[]>;
+  /** Told of each batch this server committed (the web UI's live views); must not throw. */
+  onCommitted?: (batch: WriteBatch, result: CommitResult) => void;
+  /** Told of runs the other servers created or changed (the web UI's live views); must not throw. */
+  onPeerChanged?: (runIds: readonly string[] | "all") => void;
 }
 
 /** A worker stream open on some server of the database. */
@@ -122,6 +126,7 @@ export function createBroker(options: BrokerOptions): Broker {
         // Not async until the watchers' read: a caller told of the commit must not read the
         // store before the watchers' read is under way.
         return (result) => {
+          options.onCommitted?.(work.batch, result);
           // Retries scheduled for later need the timer; it may have read the store before.
           const at = now();
           for (const t of work.batch.transitions) {
@@ -148,7 +153,7 @@ export function createBroker(options: BrokerOptions): Broker {
   const cancel = createCancelRequests(core);
   // Runs scheduled for later, from before a restart, need the timer too.
   core.wakeUp.readNext();
-  const unsubscribe = store.changeFeed.subscribe(serverId, createPeerChanges(core)).catch((error: unknown) => {
+  const unsubscribe = store.changeFeed.subscribe(serverId, createPeerChanges(core, options.onPeerChanged)).catch((error: unknown) => {
     logger.error({ err: error }, "could not listen to the other servers' changes");
     return async () => {};
   });

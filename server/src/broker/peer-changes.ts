@@ -14,7 +14,8 @@ export function changesOf(work: PendingWork, at: number): Changes {
   }
   return {
     due: [...work.dueKeys],
-    changed: work.batch.transitions.map((t) => t.runId),
+    // New runs too: no watcher waits on them yet, but the live lists of the web UI show them.
+    changed: [...work.batch.transitions.map((t) => t.runId), ...work.batch.inserts.map((i) => i.record.id)],
     wakeAt,
     limits: work.limitsFreed,
   };
@@ -25,7 +26,10 @@ export function changesOf(work: PendingWork, at: number): Changes {
  * it would have woken had the change been its own (a dispatch, the wake-up timer, watchers,
  * the worker of a lease to cancel).
  */
-export function createPeerChanges(core: BrokerCore): (changes: Changes) => void {
+export function createPeerChanges(
+  core: BrokerCore,
+  onChanged?: (runIds: readonly string[] | "all") => void,
+): (changes: Changes) => void {
   function refreshLimitedTags(): void {
     core.store.listConcurrencyLimits().then(
       (limits) => {
@@ -72,9 +76,12 @@ export function createPeerChanges(core: BrokerCore): (changes: Changes) => void 
     }
     if (changes.resync) {
       core.watchers.changedElsewhere("all");
+      onChanged?.("all");
       rereadCancels();
+    } else if (changes.changed?.length) {
+      core.watchers.changedElsewhere(changes.changed);
+      onChanged?.(changes.changed);
     }
-    else if (changes.changed?.length) core.watchers.changedElsewhere(changes.changed);
     if (changes.resync || changes.limits || changes.due?.length) {
       dispatcher.want();
       core.commits.queueFlush();

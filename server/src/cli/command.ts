@@ -44,7 +44,9 @@ export function createCommand<F extends FlagsConfig>(options: {
     async run(args) {
       let parsed: { values: Record<string, unknown>; positionals: string[] };
       try {
-        parsed = parseArgs({ args, options: flags, allowPositionals: true, strict: true });
+        parsed = restoreNegativeNumbers(
+          parseArgs({ args: args.map(hideNegativeNumber), options: flags, allowPositionals: true, strict: true }),
+        );
       } catch (error) {
         // parseArgs says "Unknown option '--x'. To specify a positional argument…": the
         // advice about `--` does not apply to these commands, so keep the first sentence.
@@ -57,5 +59,29 @@ export function createCommand<F extends FlagsConfig>(options: {
       }
       return options.run(parsed.values as FlagValues<F>, parsed.positionals, usage);
     },
+  };
+}
+
+// parseArgs reads "-1" as the short option "1"; a command's numbers may be negative (to be
+// refused with a message about the number, not "Unknown option '-1'"), so they go through
+// parseArgs in disguise and come back as they were typed.
+const negativeNumberMark = "\u0000negative:";
+
+function hideNegativeNumber(arg: string): string {
+  return /^-\d+(\.\d+)?$/.test(arg) ? `${negativeNumberMark}${arg}` : arg;
+}
+
+function showNegativeNumber(value: unknown): unknown {
+  if (typeof value === "string" && value.startsWith(negativeNumberMark)) return value.slice(negativeNumberMark.length);
+  return Array.isArray(value) ? value.map(showNegativeNumber) : value;
+}
+
+function restoreNegativeNumbers(parsed: { values: Record<string, unknown>; positionals: string[] }): {
+  values: Record<string, unknown>;
+  positionals: string[];
+} {
+  return {
+    values: Object.fromEntries(Object.entries(parsed.values).map(([key, value]) => [key, showNegativeNumber(value)])),
+    positionals: parsed.positionals.map((arg) => showNegativeNumber(arg) as string),
   };
 }

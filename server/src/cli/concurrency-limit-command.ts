@@ -2,6 +2,7 @@ import { UsageError } from "./cli-error.js";
 import { createCommand } from "./command.js";
 import { createCommandGroup } from "./command-group.js";
 import { resolveSettings } from "./resolve-settings.js";
+import { formatColumns } from "./task-run-table.js";
 import { withTaskRunClient } from "./with-task-run-client.js";
 
 const createLimitCommand = createCommand({
@@ -11,13 +12,19 @@ const createLimitCommand = createCommand({
 
 At most LIMIT runs carrying TAG are PENDING or RUNNING at once, across all workers; the
 others wait in the queue. The tag task_key:<key> limits every run of a task key. Creating
-a limit for a tag that has one replaces it.`,
+a limit for a tag that has one replaces it; LIMIT 0 holds the tag's runs back.`,
   flags: {},
   async run(_flags, positionals, usage) {
     const [tag, text] = positionals;
+    if (positionals.length !== 2 || !tag) {
+      throw new UsageError("taskwire concurrency-limit create: expected TAG and LIMIT", usage);
+    }
     const limit = Number(text);
-    if (positionals.length !== 2 || !tag || !Number.isInteger(limit) || limit < 0) {
-      throw new UsageError("taskwire concurrency-limit create: expected TAG and a whole number LIMIT >= 0", usage);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(limit)) {
+      throw new UsageError(
+        `taskwire concurrency-limit create: LIMIT must be a whole number >= 1 (or 0 to hold the tag's runs back), got '${text}'`,
+        usage,
+      );
     }
     const created = await withTaskRunClient(resolveSettings(), (client) => client.setConcurrencyLimit({ tag, limit }));
     const active = created.concurrencyLimit?.active ?? 0;
@@ -29,15 +36,23 @@ a limit for a tag that has one replaces it.`,
 const lsLimitCommand = createCommand({
   name: "concurrency-limit ls",
   summary: "List the concurrency limits",
-  usage: "Usage: taskwire concurrency-limit ls\n\nLists each limited tag with its limit and the runs holding a slot now.",
-  flags: {},
-  async run(_flags, positionals, usage) {
+  usage: `Usage: taskwire concurrency-limit ls [--json]
+
+Lists each limited tag with its limit and the runs holding a slot now.
+
+Options:
+  --json   One JSON object per limit and line ({"tag", "limit", "active"}), for scripts and jq`,
+  flags: { json: { type: "boolean" } },
+  async run(flags, positionals, usage) {
     if (positionals.length > 0) throw new UsageError(`taskwire concurrency-limit ls: unexpected argument '${positionals[0]}'`, usage);
     const { concurrencyLimits } = await withTaskRunClient(resolveSettings(), (client) => client.listConcurrencyLimits({}));
-    const lines = concurrencyLimits.map((l) => `${l.tag.padEnd(30)} ${String(l.limit).padStart(6)} ${String(l.active).padStart(7)}`);
-    process.stdout.write(
-      lines.length === 0 ? "No concurrency limits.\n" : `${"TAG".padEnd(30)}  LIMIT  ACTIVE\n${lines.join("\n")}\n`,
-    );
+    if (flags.json === true) {
+      const lines = concurrencyLimits.map(({ tag, limit, active }) => `${JSON.stringify({ tag, limit, active })}\n`);
+      process.stdout.write(lines.join(""));
+      return 0;
+    }
+    const rows = [["TAG", "LIMIT", "ACTIVE"], ...concurrencyLimits.map((l) => [l.tag, String(l.limit), String(l.active)])];
+    process.stdout.write(concurrencyLimits.length === 0 ? "No concurrency limits.\n" : `${formatColumns(rows)}\n`);
     return 0;
   },
 });

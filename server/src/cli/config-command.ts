@@ -14,9 +14,10 @@ import { createCommandGroup } from "./command-group.js";
 import { redactSecret } from "./redact-secret.js";
 import { resolveSettings } from "./resolve-settings.js";
 
-const settingsList = SETTING_KEYS.filter((key) => SETTING_DEFINITIONS[key].inProfile)
-  .map((key) => `  ${key.padEnd(24)}${SETTING_DEFINITIONS[key].description}`)
-  .join("\n");
+const profileKeys = SETTING_KEYS.filter((key) => SETTING_DEFINITIONS[key].inProfile);
+// Padded to the longest key plus two spaces, so a long key never runs into its text.
+const keyWidth = Math.max(...profileKeys.map((key) => key.length)) + 2;
+const settingsList = profileKeys.map((key) => `  ${key.padEnd(keyWidth)}${SETTING_DEFINITIONS[key].description}`).join("\n");
 
 const setCommand = createCommand({
   name: "config set",

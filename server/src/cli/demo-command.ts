@@ -49,7 +49,7 @@ Options:
       const result = await run.result();
       process.stdout.write(`result: ${JSON.stringify(result)}\n`);
       process.stdout.write(`see it at ${server.url}/task-runs/task-run/${run.id}\n\n`);
-      process.stdout.write(`${nextSteps(server.url)}\n`);
+      process.stdout.write(`${nextSteps(server.url, settings.apiUrl)}\n`);
     } catch (error) {
       await worker.stop();
       client.close();
@@ -79,11 +79,16 @@ function startDemoWorker(tasks: AnyTask[], client: TaskwireClient): Worker {
   return worker;
 }
 
-function nextSteps(url: string): string {
+/**
+ * What to try next, pointed at this server: when it is not where TASKWIRE_API_URL points
+ * (another --port, say), each command names its URL, or they would ask another server.
+ */
+function nextSteps(url: string, apiUrl: string): string {
+  const npx = url === apiUrl.replace(/\/+$/, "") ? "npx" : `TASKWIRE_API_URL=${url} npx`;
   const steps: [command: string, what: string][] = [
-    ["npx taskwire task-run ls", "list the runs"],
-    ["npx taskwire task-run inspect <id>", "one run, with parameters, result and history"],
-    ["npx taskwire task serve ./tasks.ts:myTask", "serve your own tasks, from another terminal"],
+    [`${npx} taskwire task-run ls`, "list the runs"],
+    [`${npx} taskwire task-run inspect <id>`, "one run, with parameters, result and history"],
+    [`${npx} taskwire task serve ./tasks.ts:myTask`, "serve your own tasks, from another terminal"],
     [`open ${url}`, "the web UI"],
   ];
   const width = Math.max(...steps.map(([command]) => command.length)) + 3;

@@ -9,7 +9,10 @@ const startCommand = createCommand({
   name: "server start",
   summary: "Start a taskwire server",
   usage: `Usage: taskwire server start [--host HOST] [--port PORT] [--database-url URL] [--api-key KEY]
-                             [--tls-cert FILE --tls-key FILE]
+                             [--tls-cert FILE --tls-key FILE] [--allowed-hosts NAMES]
+                             [--max-connections N] [--max-streams-per-connection N]
+                             [--handshake-timeout-ms MS] [--headers-timeout-ms MS]
+                             [--request-timeout-ms MS] [--idle-timeout-ms MS]
 
 Starts a taskwire server: gRPC, Connect, the web UI, /healthz and /metrics on one port.
 Runs are stored in SQLite at $TASKWIRE_HOME/taskwire.db unless --database-url names
@@ -25,7 +28,21 @@ Options:
   --api-key KEY         Require this key from every client (TASKWIRE_API_KEY)
   --log-level LEVEL     trace, debug, info, warn, error, fatal or silent (TASKWIRE_LOG_LEVEL)
   --tls-cert FILE       PEM certificate: serve HTTPS only (TASKWIRE_TLS_CERT)
-  --tls-key FILE        PEM private key of --tls-cert (TASKWIRE_TLS_KEY)`,
+  --tls-key FILE        PEM private key of --tls-cert (TASKWIRE_TLS_KEY)
+  --allowed-hosts NAMES Comma-separated host names clients may use besides IP addresses,
+                        localhost and this machine's name; * for any (TASKWIRE_ALLOWED_HOSTS)
+  --max-connections N   Connections open at once (TASKWIRE_MAX_CONNECTIONS, default 10000)
+  --max-streams-per-connection N
+                        HTTP/2 calls at once on one connection
+                        (TASKWIRE_MAX_STREAMS_PER_CONNECTION, default 1000)
+  --handshake-timeout-ms MS
+                        First bytes or TLS handshake (TASKWIRE_HANDSHAKE_TIMEOUT_MS, default 10000)
+  --headers-timeout-ms MS
+                        HTTP/1.1 request headers (TASKWIRE_HEADERS_TIMEOUT_MS, default 10000)
+  --request-timeout-ms MS
+                        HTTP/1.1 whole request (TASKWIRE_REQUEST_TIMEOUT_MS, default 300000)
+  --idle-timeout-ms MS  A connection with no call in progress (TASKWIRE_IDLE_TIMEOUT_MS,
+                        default 65000)`,
   flags: {
     host: { type: "string" },
     port: { type: "string" },
@@ -34,6 +51,13 @@ Options:
     "log-level": { type: "string" },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
+    "allowed-hosts": { type: "string" },
+    "max-connections": { type: "string" },
+    "max-streams-per-connection": { type: "string" },
+    "handshake-timeout-ms": { type: "string" },
+    "headers-timeout-ms": { type: "string" },
+    "request-timeout-ms": { type: "string" },
+    "idle-timeout-ms": { type: "string" },
   },
   async run(flags, positionals, usage) {
     if (positionals.length > 0) {
@@ -47,6 +71,13 @@ Options:
       TASKWIRE_LOG_LEVEL: flags["log-level"],
       TASKWIRE_TLS_CERT: flags["tls-cert"],
       TASKWIRE_TLS_KEY: flags["tls-key"],
+      TASKWIRE_ALLOWED_HOSTS: flags["allowed-hosts"],
+      TASKWIRE_MAX_CONNECTIONS: flags["max-connections"],
+      TASKWIRE_MAX_STREAMS_PER_CONNECTION: flags["max-streams-per-connection"],
+      TASKWIRE_HANDSHAKE_TIMEOUT_MS: flags["handshake-timeout-ms"],
+      TASKWIRE_HEADERS_TIMEOUT_MS: flags["headers-timeout-ms"],
+      TASKWIRE_REQUEST_TIMEOUT_MS: flags["request-timeout-ms"],
+      TASKWIRE_IDLE_TIMEOUT_MS: flags["idle-timeout-ms"],
     });
     const server = await startConfiguredServer(settings);
     await waitForShutdownSignal();

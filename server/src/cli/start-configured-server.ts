@@ -41,6 +41,8 @@ export async function startConfiguredServer(settings: Settings): Promise<Running
       retentionMs: settings.retentionHours * 3_600_000,
       tls,
       limits: { maxPayloadBytes: settings.maxPayloadBytes },
+      connectionLimits: settings.connectionLimits,
+      allowedHosts: [...settings.allowedHosts],
     });
   } catch (error) {
     if (error instanceof DatabaseInUseError) throw new CliError(error.message, { cause: error });

@@ -1,5 +1,5 @@
 import { type JsonObject, toJson } from "@bufbuild/protobuf";
-import { type Payload, type TaskRun, TaskRunSchema } from "taskwire/proto";
+import { type Payload, type TaskRun, TaskRunSchema } from "@taskwire/proto";
 
 /**
  * A task run as protobuf JSON, except that JSON payloads (parameters and result) are

@@ -1,6 +1,6 @@
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { type Settings, createTaskwireClient } from "taskwire";
-import { TaskRunService } from "taskwire/proto";
+import { type Settings, createTaskwireClient, isServerUnreachable } from "taskwire";
+import { TaskRunService } from "@taskwire/proto";
 import { CliError } from "./cli-error.js";
 
 const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EHOSTUNREACH"]);
@@ -21,22 +21,18 @@ export async function withTaskRunClient<T>(
   try {
     return await call(client.taskRuns);
   } catch (error) {
-    throw describeFailure(error, apiUrl);
+    throw describeFailure(error);
   } finally {
     client.close();
   }
 }
 
-function describeFailure(error: unknown, apiUrl: string): unknown {
+function describeFailure(error: unknown): unknown {
   if (!(error instanceof ConnectError)) {
     return error;
   }
-  const cause = (error.cause as NodeJS.ErrnoException | undefined)?.code;
-  if (error.code === Code.Unavailable && cause !== undefined && unreachableCodes.has(cause)) {
-    return new CliError(
-      `cannot reach the taskwire server at ${apiUrl} (is it running? \`taskwire server start\`): ${cause}`,
-      { cause: error },
-    );
+  if (isServerUnreachable(error)) {
+    return new CliError(`${error.rawMessage} Start one with \`taskwire server start\`.`, { cause: error });
   }
   const code = Code[error.code].replace(/(?<=[a-z])(?=[A-Z])/g, "_").toUpperCase();
   const hint =

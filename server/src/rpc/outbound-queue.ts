@@ -13,8 +13,12 @@ export interface OutboundQueue<T> extends AsyncIterable<T> {
   push(message: T, bytes: number): boolean;
   /** Bytes queued and not yet taken by the transport. */
   readonly unsentBytes: number;
-  close(): void;
-  /** Ends the stream with `error` at once; what was queued is dropped. */
+  /**
+   * Ends the stream once what was queued is sent, with `error` if given: the answers to the
+   * messages a worker sent before a bad one reach it, then the error.
+   */
+  close(error?: unknown): void;
+  /** Ends the stream with `error` at once; what was queued is dropped (it is not being read). */
   fail(error: unknown): void;
 }
 
@@ -31,6 +35,7 @@ export function createOutboundQueue<T>(options: OutboundQueueOptions): OutboundQ
   let unsent = 0;
   let closed = false;
   let failure: { error: unknown } | undefined;
+  let ending: { error: unknown } | undefined;
   let wake: (() => void) | undefined;
 
   function settle(): void {
@@ -51,8 +56,10 @@ export function createOutboundQueue<T>(options: OutboundQueueOptions): OutboundQ
       settle();
       return true;
     },
-    close() {
+    close(error) {
+      if (closed) return;
       closed = true;
+      if (error !== undefined) ending = { error };
       settle();
     },
     fail(error) {
@@ -80,6 +87,7 @@ export function createOutboundQueue<T>(options: OutboundQueueOptions): OutboundQ
           yield message;
           continue;
         }
+        if (ending) throw ending.error;
         if (closed) return;
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -8,7 +8,7 @@ import {
   TaskRunSchema,
   type TaskRunSpec,
   TaskRunState,
-} from "taskwire/proto";
+} from "@taskwire/proto";
 import type { BrokerLimits } from "../broker/broker.js";
 import type { LogRecord, NewRun, RunRecord, RunState, TransitionRecord } from "../store/store.js";
 import { newRunId } from "../store/run-id.js";

@@ -9,7 +9,7 @@ import {
   type SubscribeTaskRunsResponse,
   SubscribeTaskRunsResponseSchema,
   WorkerService,
-} from "taskwire/proto";
+} from "@taskwire/proto";
 import type { Broker, LeasedRun, WorkerChannel, WorkerSession } from "../broker/broker.js";
 import { DISPATCH_BYTES_PER_WORKER, MAX_UNSENT_BYTES_FOR_DISPATCH } from "../broker/dispatch-budget.js";
 import { maxMessageBytes, splitAssignments } from "./assignment-size.js";
@@ -18,6 +18,14 @@ import { checkPayload, JSON_CONTENT_TYPE } from "./payload-rules.js";
 import { timestampFieldMs } from "./timestamp-field.js";
 
 export const PROTOCOL_VERSION = 1;
+/**
+ * Task keys one worker may serve, and their length (as ScheduleTaskRun allows). Each key
+ * is an entry in the broker's queues for the life of the stream; no real worker serves
+ * anywhere near 1,000 tasks.
+ */
+export const MAX_HELLO_TASK_KEYS = 1_000;
+export const MAX_TASK_KEY_LENGTH = 256;
+export const MAX_WORKER_ID_LENGTH = 256;
 
 /**
  * The largest `Hello.limit` honoured; a larger one is served as this. Beyond 10,000 runs in
@@ -76,8 +84,24 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
         );
       }
       if (!workerId) throw new ConnectError("Hello.worker_id: must not be empty", Code.InvalidArgument);
+      if (workerId.length > MAX_WORKER_ID_LENGTH) {
+        throw new ConnectError(`Hello.worker_id: ${workerId.length} characters, over the maximum of ${MAX_WORKER_ID_LENGTH}`, Code.InvalidArgument);
+      }
       if (taskKeys.length === 0 || taskKeys.some((key) => !key)) {
         throw new ConnectError("Hello.task_keys: at least one non-empty task key is required", Code.InvalidArgument);
+      }
+      if (taskKeys.length > MAX_HELLO_TASK_KEYS) {
+        throw new ConnectError(
+          `Hello.task_keys: ${taskKeys.length} task keys, over the maximum of ${MAX_HELLO_TASK_KEYS} per worker stream; split them over several workers`,
+          Code.InvalidArgument,
+        );
+      }
+      const longKey = taskKeys.find((key) => key.length > MAX_TASK_KEY_LENGTH);
+      if (longKey !== undefined) {
+        throw new ConnectError(
+          `Hello.task_keys: ${JSON.stringify(longKey.slice(0, 40))}… is ${longKey.length} characters, over the maximum of ${MAX_TASK_KEY_LENGTH}`,
+          Code.InvalidArgument,
+        );
       }
       if (hello.value.limit < 1) throw new ConnectError("Hello.limit: must be at least 1", Code.InvalidArgument);
       const limit = Math.min(hello.value.limit, MAX_WORKER_LIMIT);
@@ -130,6 +154,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
             protocolVersion: PROTOCOL_VERSION,
             heartbeatIntervalMs: limits.heartbeatIntervalMs,
             leaseDurationMs: limits.leaseDurationMs,
+            ackTimeoutMs: limits.ackTimeoutMs,
             maxPayloadBytes: BigInt(limits.maxPayloadBytes),
             sessionId: session.sessionId,
           },
@@ -142,6 +167,7 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
 
       void (async () => {
         let reason = "the worker closed the stream";
+        let invalid: ConnectError | undefined;
         try {
           for (;;) {
             const next = await incoming.next();
@@ -150,10 +176,11 @@ export function createWorkerService(options: WorkerServiceOptions): ServiceImpl<
           }
         } catch (error) {
           reason = error instanceof ConnectError ? error.message : String(error);
-          if (error instanceof ConnectError && error.code === Code.InvalidArgument) out.fail(error);
+          if (error instanceof ConnectError && error.code === Code.InvalidArgument) invalid = error;
         } finally {
           broker.disconnectWorker(session, reason);
-          out.close();
+          // After what is queued: every message read before the bad one gets its answer first.
+          out.close(invalid);
         }
       })();
 

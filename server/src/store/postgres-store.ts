@@ -3,6 +3,7 @@ import { changeChannel, createPostgresChangeFeed } from "./postgres-change-feed.
 import { createPostgresWorkerSessions } from "./postgres-worker-sessions.js";
 import { COUNT_CONCURRENCY, commitBatch } from "./postgres-commit.js";
 import { migratePostgres } from "./postgres-migrations.js";
+import { selectRunPage, selectTaskStats } from "./postgres-run-queries.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
 import type { LogRecord, RunState, Store, TransitionRecord } from "./store.js";
 
@@ -112,22 +113,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows;
     },
     async listRuns(filter) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const param = (value: unknown) => {
-        params.push(value);
-        return `$${params.length}`;
-      };
-      if (filter.taskKeys.length > 0) where.push(`task_key = ANY (${param(filter.taskKeys)}::text[])`);
-      if (filter.states.length > 0) where.push(`state = ANY (${param(filter.states)}::text[])`);
-      if (filter.tag) where.push(`${param(filter.tag)}::text = ANY (tags)`);
-      if (filter.before) where.push(`seq < ${param(Number(filter.before))}::bigint`);
-      const sql = `SELECT * FROM task_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-        ORDER BY seq DESC LIMIT ${param(filter.limit + 1)}`;
-      const { rows } = await pool.query<PostgresRunRow>(sql, params);
-      const page = rows.slice(0, filter.limit);
-      const next = rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined;
-      return { runs: page.map(runFromRow), next };
+      const { rows, next, total } = await selectRunPage(pool, filter);
+      return { runs: rows.map(runFromRow), next, total };
+    },
+    async taskStats(since, minutes) {
+      return selectTaskStats(pool, since, minutes);
     },
     async listLogs(runId, after, limit) {
       const { rows } = await pool.query<LogRecord>(

@@ -8,6 +8,7 @@ import { createSqliteWorkerSessions } from "./sqlite-worker-sessions.js";
 import { fromRow, type RunRow, toRow } from "./sqlite-run-row.js";
 import { createDatabaseFileGuard, type DatabaseFileLostError } from "./database-file-guard.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+import { selectRunPage, selectTaskStats } from "./sqlite-run-queries.js";
 import {
   type CommitResult,
   isLeasedState,
@@ -245,30 +246,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return selectHistory.all(id);
     },
     async listRuns(filter: ListFilter) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (filter.taskKeys.length > 0) {
-        where.push(`task_key IN (${filter.taskKeys.map(() => "?").join(", ")})`);
-        params.push(...filter.taskKeys);
-      }
-      if (filter.states.length > 0) {
-        where.push(`state IN (${filter.states.map(() => "?").join(", ")})`);
-        params.push(...filter.states);
-      }
-      if (filter.tag) {
-        where.push("EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)");
-        params.push(filter.tag);
-      }
-      if (filter.before) {
-        where.push("seq < ?");
-        params.push(Number(filter.before));
-      }
-      const sql = `SELECT * FROM task_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-        ORDER BY seq DESC LIMIT ?`;
-      const rows = db.prepare<unknown[], RunRow>(sql).all(...params, filter.limit + 1);
-      const page = rows.slice(0, filter.limit);
-      const next = rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined;
-      return { runs: page.map(fromRow), next };
+      const { rows, next, total } = selectRunPage<RunRow>(db, filter);
+      return { runs: rows.map(fromRow), next, total };
+    },
+    async taskStats(since, minutes) {
+      return selectTaskStats(db, since, minutes);
     },
     async listLogs(runId, after, limit) {
       return selectLogs.all(runId, after, limit);

@@ -241,6 +241,31 @@ export interface ListFilter {
   limit: number;
   /** Only runs older than this cursor (from a previous page). */
   before?: string;
+  /** Also count every run that matches (all pages): one more query. */
+  countTotal?: boolean;
+  /** Runs held now or last by this worker. */
+  workerId?: string;
+  /** Runs whose id starts with this. */
+  idPrefix?: string;
+  /** Runs created at or after this time (ms). */
+  createdAfter?: number;
+  /** Runs created before this time (ms). */
+  createdBefore?: number;
+}
+
+/** Per task key: queue depth now, and what finished in a window of whole minutes. */
+export interface TaskStatsRecord {
+  taskKey: string;
+  scheduled: number;
+  pending: number;
+  running: number;
+  /** Entry i counts runs that ended in minute i of the window, oldest first. */
+  completedPerMinute: number[];
+  failedPerMinute: number[];
+  /** Start-to-end durations of the runs completed in the window, in ms; 0 when none. */
+  durationP50Ms: number;
+  durationP95Ms: number;
+  durationP99Ms: number;
 }
 
 export interface Store {
@@ -256,7 +281,8 @@ export interface Store {
   commit(batch: WriteBatch): Promise<CommitResult>;
   getRuns(ids: readonly string[]): Promise<RunRecord[]>;
   getHistory(id: string): Promise<TransitionRecord[]>;
-  listRuns(filter: ListFilter): Promise<{ runs: RunRecord[]; next?: string }>;
+  /** `total` is set when `filter.countTotal` is. */
+  listRuns(filter: ListFilter): Promise<{ runs: RunRecord[]; next?: string; total?: number }>;
   listLogs(runId: string, after: number, limit: number): Promise<LogRecord[]>;
   /** Earliest scheduled time of a SCHEDULED run later than `now`, to set the wake-up timer. */
   nextScheduledAt(now: number): Promise<number | undefined>;
@@ -283,6 +309,8 @@ export interface Store {
   leaseServerIds(): Promise<string[]>;
   /** The earliest lease deadline or timeout of leases not granted by `exceptServerId`. */
   nextLeaseDeadline(exceptServerId: string): Promise<number | undefined>;
+  /** Task stats over the `minutes` whole minutes starting at `since` (ms). */
+  taskStats(since: number, minutes: number): Promise<TaskStatsRecord[]>;
   /** How many runs are in each state now. */
   countByState(): Promise<Partial<Record<RunState, number>>>;
   setConcurrencyLimit(limit: ConcurrencyLimitRecord): Promise<void>;

@@ -8,7 +8,7 @@ import {
   type SubscribeTaskRunsRequestSchema,
   type SubscribeTaskRunsResponse,
   WorkerService,
-} from "taskwire/proto";
+} from "@taskwire/proto";
 
 type Request = MessageInitShape<typeof SubscribeTaskRunsRequestSchema>;
 

@@ -1,7 +1,7 @@
 import { connect } from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { SubscribeTaskRunsRequestSchema } from "taskwire/proto";
+import { SubscribeTaskRunsRequestSchema } from "@taskwire/proto";
 
 type Request = MessageInitShape<typeof SubscribeTaskRunsRequestSchema>;
 

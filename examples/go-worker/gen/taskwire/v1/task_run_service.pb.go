@@ -458,9 +458,19 @@ type ListTaskRunsRequest struct {
 	// At most 1000; 0 means 50.
 	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Runs held now or last by this worker.
+	WorkerId string `protobuf:"bytes,6,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// Runs whose id starts with this (a whole id finds one run).
+	IdPrefix string `protobuf:"bytes,7,opt,name=id_prefix,json=idPrefix,proto3" json:"id_prefix,omitempty"`
+	// Runs created at or after this time.
+	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	// Runs created before this time.
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	// Fill total_size: one more query, over every run that matches the filters.
+	IncludeTotalSize bool `protobuf:"varint,10,opt,name=include_total_size,json=includeTotalSize,proto3" json:"include_total_size,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ListTaskRunsRequest) Reset() {
@@ -528,12 +538,49 @@ func (x *ListTaskRunsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListTaskRunsRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ListTaskRunsRequest) GetIdPrefix() string {
+	if x != nil {
+		return x.IdPrefix
+	}
+	return ""
+}
+
+func (x *ListTaskRunsRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *ListTaskRunsRequest) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+func (x *ListTaskRunsRequest) GetIncludeTotalSize() bool {
+	if x != nil {
+		return x.IncludeTotalSize
+	}
+	return false
+}
+
 type ListTaskRunsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Newest first, without parameters or results.
 	TaskRuns []*TaskRun `protobuf:"bytes,1,rep,name=task_runs,json=taskRuns,proto3" json:"task_runs,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many runs match the filters on all pages; set when include_total_size was.
+	TotalSize     uint32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -580,6 +627,13 @@ func (x *ListTaskRunsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListTaskRunsResponse) GetTotalSize() uint32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
 }
 
 type WaitTaskRunRequest struct {
@@ -690,14 +744,18 @@ func (x *WaitTaskRunResponse) GetFinal() bool {
 
 type WatchTaskRunsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Runs to watch from now on.
+	// Runs to watch from now on. Repeated ids count once; one stream watches at most
+	// 10,000 runs at a time (RESOURCE_EXHAUSTED beyond); a final run stops counting once sent.
 	RunIds []string `protobuf:"bytes,1,rep,name=run_ids,json=runIds,proto3" json:"run_ids,omitempty"`
 	// Runs to stop watching.
 	UnwatchRunIds []string `protobuf:"bytes,2,rep,name=unwatch_run_ids,json=unwatchRunIds,proto3" json:"unwatch_run_ids,omitempty"`
 	// Sent with the first message: true to receive only final states.
-	FinalOnly     bool `protobuf:"varint,3,opt,name=final_only,json=finalOnly,proto3" json:"final_only,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FinalOnly bool `protobuf:"varint,3,opt,name=final_only,json=finalOnly,proto3" json:"final_only,omitempty"`
+	// Sent with the first message: true to receive each run's parameters too. Left out by
+	// default: a watcher wants states and results, and parameters may be megabytes each.
+	IncludeParameters bool `protobuf:"varint,4,opt,name=include_parameters,json=includeParameters,proto3" json:"include_parameters,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *WatchTaskRunsRequest) Reset() {
@@ -747,6 +805,13 @@ func (x *WatchTaskRunsRequest) GetUnwatchRunIds() []string {
 func (x *WatchTaskRunsRequest) GetFinalOnly() bool {
 	if x != nil {
 		return x.FinalOnly
+	}
+	return false
+}
+
+func (x *WatchTaskRunsRequest) GetIncludeParameters() bool {
+	if x != nil {
+		return x.IncludeParameters
 	}
 	return false
 }
@@ -999,6 +1064,95 @@ func (x *ListTaskRunLogsResponse) GetLines() []*LogLine {
 	return nil
 }
 
+type RetryTaskRunRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryTaskRunRequest) Reset() {
+	*x = RetryTaskRunRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryTaskRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryTaskRunRequest) ProtoMessage() {}
+
+func (x *RetryTaskRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryTaskRunRequest.ProtoReflect.Descriptor instead.
+func (*RetryTaskRunRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RetryTaskRunRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RetryTaskRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new run, SCHEDULED.
+	TaskRun       *TaskRun `protobuf:"bytes,1,opt,name=task_run,json=taskRun,proto3" json:"task_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryTaskRunResponse) Reset() {
+	*x = RetryTaskRunResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryTaskRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryTaskRunResponse) ProtoMessage() {}
+
+func (x *RetryTaskRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryTaskRunResponse.ProtoReflect.Descriptor instead.
+func (*RetryTaskRunResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RetryTaskRunResponse) GetTaskRun() *TaskRun {
+	if x != nil {
+		return x.TaskRun
+	}
+	return nil
+}
+
 type ConcurrencyLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Tag   string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
@@ -1011,7 +1165,7 @@ type ConcurrencyLimit struct {
 
 func (x *ConcurrencyLimit) Reset() {
 	*x = ConcurrencyLimit{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1177,7 @@ func (x *ConcurrencyLimit) String() string {
 func (*ConcurrencyLimit) ProtoMessage() {}
 
 func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1190,7 @@ func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcurrencyLimit.ProtoReflect.Descriptor instead.
 func (*ConcurrencyLimit) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConcurrencyLimit) GetTag() string {
@@ -1070,7 +1224,7 @@ type SetConcurrencyLimitRequest struct {
 
 func (x *SetConcurrencyLimitRequest) Reset() {
 	*x = SetConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1236,7 @@ func (x *SetConcurrencyLimitRequest) String() string {
 func (*SetConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1249,7 @@ func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetConcurrencyLimitRequest) GetTag() string {
@@ -1121,7 +1275,7 @@ type SetConcurrencyLimitResponse struct {
 
 func (x *SetConcurrencyLimitResponse) Reset() {
 	*x = SetConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1287,7 @@ func (x *SetConcurrencyLimitResponse) String() string {
 func (*SetConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1300,7 @@ func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetConcurrencyLimitResponse) GetConcurrencyLimit() *ConcurrencyLimit {
@@ -1164,7 +1318,7 @@ type ListConcurrencyLimitsRequest struct {
 
 func (x *ListConcurrencyLimitsRequest) Reset() {
 	*x = ListConcurrencyLimitsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1330,7 @@ func (x *ListConcurrencyLimitsRequest) String() string {
 func (*ListConcurrencyLimitsRequest) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1343,7 @@ func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsRequest.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
 }
 
 type ListConcurrencyLimitsResponse struct {
@@ -1201,7 +1355,7 @@ type ListConcurrencyLimitsResponse struct {
 
 func (x *ListConcurrencyLimitsResponse) Reset() {
 	*x = ListConcurrencyLimitsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1367,7 @@ func (x *ListConcurrencyLimitsResponse) String() string {
 func (*ListConcurrencyLimitsResponse) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1380,7 @@ func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsResponse.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListConcurrencyLimitsResponse) GetConcurrencyLimits() []*ConcurrencyLimit {
@@ -1245,7 +1399,7 @@ type DeleteConcurrencyLimitRequest struct {
 
 func (x *DeleteConcurrencyLimitRequest) Reset() {
 	*x = DeleteConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1411,7 @@ func (x *DeleteConcurrencyLimitRequest) String() string {
 func (*DeleteConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1424,7 @@ func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteConcurrencyLimitRequest) GetTag() string {
@@ -1288,7 +1442,7 @@ type DeleteConcurrencyLimitResponse struct {
 
 func (x *DeleteConcurrencyLimitResponse) Reset() {
 	*x = DeleteConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1454,7 @@ func (x *DeleteConcurrencyLimitResponse) String() string {
 func (*DeleteConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1467,481 @@ func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{26}
+}
+
+type WatchTaskRunListRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The filters of ListTaskRunsRequest; empty means any.
+	TaskKeys      []string               `protobuf:"bytes,1,rep,name=task_keys,json=taskKeys,proto3" json:"task_keys,omitempty"`
+	States        []TaskRunState         `protobuf:"varint,2,rep,packed,name=states,proto3,enum=taskwire.v1.TaskRunState" json:"states,omitempty"`
+	Tag           string                 `protobuf:"bytes,3,opt,name=tag,proto3" json:"tag,omitempty"`
+	WorkerId      string                 `protobuf:"bytes,4,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	IdPrefix      string                 `protobuf:"bytes,5,opt,name=id_prefix,json=idPrefix,proto3" json:"id_prefix,omitempty"`
+	CreatedAfter  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunListRequest) Reset() {
+	*x = WatchTaskRunListRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunListRequest) ProtoMessage() {}
+
+func (x *WatchTaskRunListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunListRequest.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunListRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *WatchTaskRunListRequest) GetTaskKeys() []string {
+	if x != nil {
+		return x.TaskKeys
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListRequest) GetStates() []TaskRunState {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *WatchTaskRunListRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *WatchTaskRunListRequest) GetIdPrefix() string {
+	if x != nil {
+		return x.IdPrefix
+	}
+	return ""
+}
+
+func (x *WatchTaskRunListRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListRequest) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+type WatchTaskRunListResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Runs created or changed that match the filter, without parameters or results.
+	TaskRuns []*TaskRun `protobuf:"bytes,1,rep,name=task_runs,json=taskRuns,proto3" json:"task_runs,omitempty"`
+	// Runs that changed and no longer match the filter (e.g. a state filter): a list
+	// showing them drops them.
+	UnmatchedRunIds []string `protobuf:"bytes,2,rep,name=unmatched_run_ids,json=unmatchedRunIds,proto3" json:"unmatched_run_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunListResponse) Reset() {
+	*x = WatchTaskRunListResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunListResponse) ProtoMessage() {}
+
+func (x *WatchTaskRunListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunListResponse.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunListResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *WatchTaskRunListResponse) GetTaskRuns() []*TaskRun {
+	if x != nil {
+		return x.TaskRuns
+	}
+	return nil
+}
+
+func (x *WatchTaskRunListResponse) GetUnmatchedRunIds() []string {
+	if x != nil {
+		return x.UnmatchedRunIds
+	}
+	return nil
+}
+
+type WatchTaskRunLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Lines after this time only; unset means all.
+	After         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunLogsRequest) Reset() {
+	*x = WatchTaskRunLogsRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunLogsRequest) ProtoMessage() {}
+
+func (x *WatchTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunLogsRequest.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunLogsRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *WatchTaskRunLogsRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *WatchTaskRunLogsRequest) GetAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+type WatchTaskRunLogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lines in the order they were stored.
+	Lines []*LogLine `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Set on the last message only, once the run is final.
+	FinalTaskRun  *TaskRun `protobuf:"bytes,2,opt,name=final_task_run,json=finalTaskRun,proto3" json:"final_task_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTaskRunLogsResponse) Reset() {
+	*x = WatchTaskRunLogsResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTaskRunLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTaskRunLogsResponse) ProtoMessage() {}
+
+func (x *WatchTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTaskRunLogsResponse.ProtoReflect.Descriptor instead.
+func (*WatchTaskRunLogsResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *WatchTaskRunLogsResponse) GetLines() []*LogLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *WatchTaskRunLogsResponse) GetFinalTaskRun() *TaskRun {
+	if x != nil {
+		return x.FinalTaskRun
+	}
+	return nil
+}
+
+type GetTaskStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The window for the per-minute counts and durations; 0 means 60, at most 1440.
+	WindowMinutes uint32 `protobuf:"varint,1,opt,name=window_minutes,json=windowMinutes,proto3" json:"window_minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTaskStatsRequest) Reset() {
+	*x = GetTaskStatsRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTaskStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTaskStatsRequest) ProtoMessage() {}
+
+func (x *GetTaskStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTaskStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetTaskStatsRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetTaskStatsRequest) GetWindowMinutes() uint32 {
+	if x != nil {
+		return x.WindowMinutes
+	}
+	return 0
+}
+
+type TaskStats struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TaskKey string                 `protobuf:"bytes,1,opt,name=task_key,json=taskKey,proto3" json:"task_key,omitempty"`
+	// Runs in each state now.
+	Scheduled uint32 `protobuf:"varint,2,opt,name=scheduled,proto3" json:"scheduled,omitempty"`
+	Pending   uint32 `protobuf:"varint,3,opt,name=pending,proto3" json:"pending,omitempty"`
+	Running   uint32 `protobuf:"varint,4,opt,name=running,proto3" json:"running,omitempty"`
+	// Runs that ended in each minute of the window, oldest first: entry i counts the
+	// minute starting at window_start + i minutes.
+	CompletedPerMinute []uint32 `protobuf:"varint,5,rep,packed,name=completed_per_minute,json=completedPerMinute,proto3" json:"completed_per_minute,omitempty"`
+	FailedPerMinute    []uint32 `protobuf:"varint,6,rep,packed,name=failed_per_minute,json=failedPerMinute,proto3" json:"failed_per_minute,omitempty"`
+	// Durations (start to end) of the runs that completed in the window, in seconds;
+	// 0 when none did.
+	DurationP50Seconds float64 `protobuf:"fixed64,7,opt,name=duration_p50_seconds,json=durationP50Seconds,proto3" json:"duration_p50_seconds,omitempty"`
+	DurationP95Seconds float64 `protobuf:"fixed64,8,opt,name=duration_p95_seconds,json=durationP95Seconds,proto3" json:"duration_p95_seconds,omitempty"`
+	DurationP99Seconds float64 `protobuf:"fixed64,9,opt,name=duration_p99_seconds,json=durationP99Seconds,proto3" json:"duration_p99_seconds,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TaskStats) Reset() {
+	*x = TaskStats{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskStats) ProtoMessage() {}
+
+func (x *TaskStats) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskStats.ProtoReflect.Descriptor instead.
+func (*TaskStats) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *TaskStats) GetTaskKey() string {
+	if x != nil {
+		return x.TaskKey
+	}
+	return ""
+}
+
+func (x *TaskStats) GetScheduled() uint32 {
+	if x != nil {
+		return x.Scheduled
+	}
+	return 0
+}
+
+func (x *TaskStats) GetPending() uint32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *TaskStats) GetRunning() uint32 {
+	if x != nil {
+		return x.Running
+	}
+	return 0
+}
+
+func (x *TaskStats) GetCompletedPerMinute() []uint32 {
+	if x != nil {
+		return x.CompletedPerMinute
+	}
+	return nil
+}
+
+func (x *TaskStats) GetFailedPerMinute() []uint32 {
+	if x != nil {
+		return x.FailedPerMinute
+	}
+	return nil
+}
+
+func (x *TaskStats) GetDurationP50Seconds() float64 {
+	if x != nil {
+		return x.DurationP50Seconds
+	}
+	return 0
+}
+
+func (x *TaskStats) GetDurationP95Seconds() float64 {
+	if x != nil {
+		return x.DurationP95Seconds
+	}
+	return 0
+}
+
+func (x *TaskStats) GetDurationP99Seconds() float64 {
+	if x != nil {
+		return x.DurationP99Seconds
+	}
+	return 0
+}
+
+type GetTaskStatsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WindowStart   *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	WindowMinutes uint32                 `protobuf:"varint,2,opt,name=window_minutes,json=windowMinutes,proto3" json:"window_minutes,omitempty"`
+	// Every task key with runs queued or in flight now, or finished in the window.
+	Tasks         []*TaskStats `protobuf:"bytes,3,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTaskStatsResponse) Reset() {
+	*x = GetTaskStatsResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTaskStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTaskStatsResponse) ProtoMessage() {}
+
+func (x *GetTaskStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTaskStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetTaskStatsResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetTaskStatsResponse) GetWindowStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStart
+	}
+	return nil
+}
+
+func (x *GetTaskStatsResponse) GetWindowMinutes() uint32 {
+	if x != nil {
+		return x.WindowMinutes
+	}
+	return 0
+}
+
+func (x *GetTaskStatsResponse) GetTasks() []*TaskStats {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
 }
 
 var File_taskwire_v1_task_run_service_proto protoreflect.FileDescriptor
@@ -1348,29 +1976,38 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x11GetTaskRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"E\n" +
 	"\x12GetTaskRunResponse\x12/\n" +
-	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\xb3\x01\n" +
+	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"\x9f\x03\n" +
 	"\x13ListTaskRunsRequest\x12\x1b\n" +
 	"\ttask_keys\x18\x01 \x03(\tR\btaskKeys\x121\n" +
 	"\x06states\x18\x02 \x03(\x0e2\x19.taskwire.v1.TaskRunStateR\x06states\x12\x10\n" +
 	"\x03tag\x18\x03 \x01(\tR\x03tag\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"q\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tworker_id\x18\x06 \x01(\tR\bworkerId\x12\x1b\n" +
+	"\tid_prefix\x18\a \x01(\tR\bidPrefix\x12?\n" +
+	"\rcreated_after\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\x12,\n" +
+	"\x12include_total_size\x18\n" +
+	" \x01(\bR\x10includeTotalSize\"\x90\x01\n" +
 	"\x14ListTaskRunsResponse\x121\n" +
 	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"C\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\rR\ttotalSize\"C\n" +
 	"\x12WaitTaskRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\x02 \x01(\rR\ttimeoutMs\"\\\n" +
 	"\x13WaitTaskRunResponse\x12/\n" +
 	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\x12\x14\n" +
-	"\x05final\x18\x02 \x01(\bR\x05final\"v\n" +
+	"\x05final\x18\x02 \x01(\bR\x05final\"\xa5\x01\n" +
 	"\x14WatchTaskRunsRequest\x12\x17\n" +
 	"\arun_ids\x18\x01 \x03(\tR\x06runIds\x12&\n" +
 	"\x0funwatch_run_ids\x18\x02 \x03(\tR\runwatchRunIds\x12\x1d\n" +
 	"\n" +
-	"final_only\x18\x03 \x01(\bR\tfinalOnly\"r\n" +
+	"final_only\x18\x03 \x01(\bR\tfinalOnly\x12-\n" +
+	"\x12include_parameters\x18\x04 \x01(\bR\x11includeParameters\"r\n" +
 	"\x15WatchTaskRunsResponse\x121\n" +
 	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12&\n" +
 	"\x0funknown_run_ids\x18\x02 \x03(\tR\runknownRunIds\"&\n" +
@@ -1383,7 +2020,11 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\rR\x05limit\"E\n" +
 	"\x17ListTaskRunLogsResponse\x12*\n" +
-	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"R\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\"%\n" +
+	"\x13RetryTaskRunRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
+	"\x14RetryTaskRunResponse\x12/\n" +
+	"\btask_run\x18\x01 \x01(\v2\x14.taskwire.v1.TaskRunR\ataskRun\"R\n" +
 	"\x10ConcurrencyLimit\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x16\n" +
@@ -1398,7 +2039,40 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x12concurrency_limits\x18\x01 \x03(\v2\x1d.taskwire.v1.ConcurrencyLimitR\x11concurrencyLimits\"1\n" +
 	"\x1dDeleteConcurrencyLimitRequest\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\" \n" +
-	"\x1eDeleteConcurrencyLimitResponse2\xfc\b\n" +
+	"\x1eDeleteConcurrencyLimitResponse\"\xb9\x02\n" +
+	"\x17WatchTaskRunListRequest\x12\x1b\n" +
+	"\ttask_keys\x18\x01 \x03(\tR\btaskKeys\x121\n" +
+	"\x06states\x18\x02 \x03(\x0e2\x19.taskwire.v1.TaskRunStateR\x06states\x12\x10\n" +
+	"\x03tag\x18\x03 \x01(\tR\x03tag\x12\x1b\n" +
+	"\tworker_id\x18\x04 \x01(\tR\bworkerId\x12\x1b\n" +
+	"\tid_prefix\x18\x05 \x01(\tR\bidPrefix\x12?\n" +
+	"\rcreated_after\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\"y\n" +
+	"\x18WatchTaskRunListResponse\x121\n" +
+	"\ttask_runs\x18\x01 \x03(\v2\x14.taskwire.v1.TaskRunR\btaskRuns\x12*\n" +
+	"\x11unmatched_run_ids\x18\x02 \x03(\tR\x0funmatchedRunIds\"b\n" +
+	"\x17WatchTaskRunLogsRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x120\n" +
+	"\x05after\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\"\x82\x01\n" +
+	"\x18WatchTaskRunLogsResponse\x12*\n" +
+	"\x05lines\x18\x01 \x03(\v2\x14.taskwire.v1.LogLineR\x05lines\x12:\n" +
+	"\x0efinal_task_run\x18\x02 \x01(\v2\x14.taskwire.v1.TaskRunR\ffinalTaskRun\"<\n" +
+	"\x13GetTaskStatsRequest\x12%\n" +
+	"\x0ewindow_minutes\x18\x01 \x01(\rR\rwindowMinutes\"\xec\x02\n" +
+	"\tTaskStats\x12\x19\n" +
+	"\btask_key\x18\x01 \x01(\tR\ataskKey\x12\x1c\n" +
+	"\tscheduled\x18\x02 \x01(\rR\tscheduled\x12\x18\n" +
+	"\apending\x18\x03 \x01(\rR\apending\x12\x18\n" +
+	"\arunning\x18\x04 \x01(\rR\arunning\x120\n" +
+	"\x14completed_per_minute\x18\x05 \x03(\rR\x12completedPerMinute\x12*\n" +
+	"\x11failed_per_minute\x18\x06 \x03(\rR\x0ffailedPerMinute\x120\n" +
+	"\x14duration_p50_seconds\x18\a \x01(\x01R\x12durationP50Seconds\x120\n" +
+	"\x14duration_p95_seconds\x18\b \x01(\x01R\x12durationP95Seconds\x120\n" +
+	"\x14duration_p99_seconds\x18\t \x01(\x01R\x12durationP99Seconds\"\xaa\x01\n" +
+	"\x14GetTaskStatsResponse\x12=\n" +
+	"\fwindow_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x12%\n" +
+	"\x0ewindow_minutes\x18\x02 \x01(\rR\rwindowMinutes\x12,\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x16.taskwire.v1.TaskStatsR\x05tasks2\xec\v\n" +
 	"\x0eTaskRunService\x12\\\n" +
 	"\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n" +
 	"\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n" +
@@ -1409,10 +2083,14 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\vWaitTaskRun\x12\x1f.taskwire.v1.WaitTaskRunRequest\x1a .taskwire.v1.WaitTaskRunResponse\x12Z\n" +
 	"\rWatchTaskRuns\x12!.taskwire.v1.WatchTaskRunsRequest\x1a\".taskwire.v1.WatchTaskRunsResponse(\x010\x01\x12V\n" +
 	"\rCancelTaskRun\x12!.taskwire.v1.CancelTaskRunRequest\x1a\".taskwire.v1.CancelTaskRunResponse\x12\\\n" +
-	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12h\n" +
+	"\x0fListTaskRunLogs\x12#.taskwire.v1.ListTaskRunLogsRequest\x1a$.taskwire.v1.ListTaskRunLogsResponse\x12S\n" +
+	"\fRetryTaskRun\x12 .taskwire.v1.RetryTaskRunRequest\x1a!.taskwire.v1.RetryTaskRunResponse\x12h\n" +
 	"\x13SetConcurrencyLimit\x12'.taskwire.v1.SetConcurrencyLimitRequest\x1a(.taskwire.v1.SetConcurrencyLimitResponse\x12n\n" +
 	"\x15ListConcurrencyLimits\x12).taskwire.v1.ListConcurrencyLimitsRequest\x1a*.taskwire.v1.ListConcurrencyLimitsResponse\x12q\n" +
-	"\x16DeleteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponseB\xaa\x01\n" +
+	"\x16DeleteConcurrencyLimit\x12*.taskwire.v1.DeleteConcurrencyLimitRequest\x1a+.taskwire.v1.DeleteConcurrencyLimitResponse\x12a\n" +
+	"\x10WatchTaskRunList\x12$.taskwire.v1.WatchTaskRunListRequest\x1a%.taskwire.v1.WatchTaskRunListResponse0\x01\x12a\n" +
+	"\x10WatchTaskRunLogs\x12$.taskwire.v1.WatchTaskRunLogsRequest\x1a%.taskwire.v1.WatchTaskRunLogsResponse0\x01\x12S\n" +
+	"\fGetTaskStats\x12 .taskwire.v1.GetTaskStatsRequest\x1a!.taskwire.v1.GetTaskStatsResponseB\xaa\x01\n" +
 	"\x0fcom.taskwire.v1B\x13TaskRunServiceProtoP\x01Z5taskwire.example/go-worker/gen/taskwire/v1;taskwirev1\xa2\x02\x03TXX\xaa\x02\vTaskwire.V1\xca\x02\vTaskwire\\V1\xe2\x02\x17Taskwire\\V1\\GPBMetadata\xea\x02\fTaskwire::V1b\x06proto3"
 
 var (
@@ -1427,7 +2105,7 @@ func file_taskwire_v1_task_run_service_proto_rawDescGZIP() []byte {
 	return file_taskwire_v1_task_run_service_proto_rawDescData
 }
 
-var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*ScheduleTaskRunRequest)(nil),         // 0: taskwire.v1.ScheduleTaskRunRequest
 	(*ScheduleTaskRunResponse)(nil),        // 1: taskwire.v1.ScheduleTaskRunResponse
@@ -1447,71 +2125,100 @@ var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*CancelTaskRunResponse)(nil),          // 15: taskwire.v1.CancelTaskRunResponse
 	(*ListTaskRunLogsRequest)(nil),         // 16: taskwire.v1.ListTaskRunLogsRequest
 	(*ListTaskRunLogsResponse)(nil),        // 17: taskwire.v1.ListTaskRunLogsResponse
-	(*ConcurrencyLimit)(nil),               // 18: taskwire.v1.ConcurrencyLimit
-	(*SetConcurrencyLimitRequest)(nil),     // 19: taskwire.v1.SetConcurrencyLimitRequest
-	(*SetConcurrencyLimitResponse)(nil),    // 20: taskwire.v1.SetConcurrencyLimitResponse
-	(*ListConcurrencyLimitsRequest)(nil),   // 21: taskwire.v1.ListConcurrencyLimitsRequest
-	(*ListConcurrencyLimitsResponse)(nil),  // 22: taskwire.v1.ListConcurrencyLimitsResponse
-	(*DeleteConcurrencyLimitRequest)(nil),  // 23: taskwire.v1.DeleteConcurrencyLimitRequest
-	(*DeleteConcurrencyLimitResponse)(nil), // 24: taskwire.v1.DeleteConcurrencyLimitResponse
-	(*TaskRunSpec)(nil),                    // 25: taskwire.v1.TaskRunSpec
-	(*Payload)(nil),                        // 26: taskwire.v1.Payload
-	(TaskRunState)(0),                      // 27: taskwire.v1.TaskRunState
-	(*ErrorInfo)(nil),                      // 28: taskwire.v1.ErrorInfo
-	(*timestamppb.Timestamp)(nil),          // 29: google.protobuf.Timestamp
-	(*LogLine)(nil),                        // 30: taskwire.v1.LogLine
-	(*TaskRun)(nil),                        // 31: taskwire.v1.TaskRun
+	(*RetryTaskRunRequest)(nil),            // 18: taskwire.v1.RetryTaskRunRequest
+	(*RetryTaskRunResponse)(nil),           // 19: taskwire.v1.RetryTaskRunResponse
+	(*ConcurrencyLimit)(nil),               // 20: taskwire.v1.ConcurrencyLimit
+	(*SetConcurrencyLimitRequest)(nil),     // 21: taskwire.v1.SetConcurrencyLimitRequest
+	(*SetConcurrencyLimitResponse)(nil),    // 22: taskwire.v1.SetConcurrencyLimitResponse
+	(*ListConcurrencyLimitsRequest)(nil),   // 23: taskwire.v1.ListConcurrencyLimitsRequest
+	(*ListConcurrencyLimitsResponse)(nil),  // 24: taskwire.v1.ListConcurrencyLimitsResponse
+	(*DeleteConcurrencyLimitRequest)(nil),  // 25: taskwire.v1.DeleteConcurrencyLimitRequest
+	(*DeleteConcurrencyLimitResponse)(nil), // 26: taskwire.v1.DeleteConcurrencyLimitResponse
+	(*WatchTaskRunListRequest)(nil),        // 27: taskwire.v1.WatchTaskRunListRequest
+	(*WatchTaskRunListResponse)(nil),       // 28: taskwire.v1.WatchTaskRunListResponse
+	(*WatchTaskRunLogsRequest)(nil),        // 29: taskwire.v1.WatchTaskRunLogsRequest
+	(*WatchTaskRunLogsResponse)(nil),       // 30: taskwire.v1.WatchTaskRunLogsResponse
+	(*GetTaskStatsRequest)(nil),            // 31: taskwire.v1.GetTaskStatsRequest
+	(*TaskStats)(nil),                      // 32: taskwire.v1.TaskStats
+	(*GetTaskStatsResponse)(nil),           // 33: taskwire.v1.GetTaskStatsResponse
+	(*TaskRunSpec)(nil),                    // 34: taskwire.v1.TaskRunSpec
+	(*Payload)(nil),                        // 35: taskwire.v1.Payload
+	(TaskRunState)(0),                      // 36: taskwire.v1.TaskRunState
+	(*ErrorInfo)(nil),                      // 37: taskwire.v1.ErrorInfo
+	(*timestamppb.Timestamp)(nil),          // 38: google.protobuf.Timestamp
+	(*LogLine)(nil),                        // 39: taskwire.v1.LogLine
+	(*TaskRun)(nil),                        // 40: taskwire.v1.TaskRun
 }
 var file_taskwire_v1_task_run_service_proto_depIdxs = []int32{
-	25, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
-	25, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
+	34, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
+	34, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
 	1,  // 2: taskwire.v1.ScheduleTaskRunsResponse.runs:type_name -> taskwire.v1.ScheduleTaskRunResponse
-	26, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
-	27, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
-	26, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
-	28, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
-	29, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
-	29, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
-	30, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
-	31, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	27, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
-	31, // 12: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	31, // 13: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	31, // 14: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	31, // 15: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	29, // 16: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	30, // 17: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	18, // 18: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
-	18, // 19: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
-	0,  // 20: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
-	2,  // 21: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
-	4,  // 22: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
-	6,  // 23: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
-	8,  // 24: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
-	10, // 25: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
-	12, // 26: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
-	14, // 27: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
-	16, // 28: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
-	19, // 29: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
-	21, // 30: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
-	23, // 31: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
-	1,  // 32: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
-	3,  // 33: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
-	5,  // 34: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
-	7,  // 35: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
-	9,  // 36: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
-	11, // 37: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
-	13, // 38: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
-	15, // 39: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
-	17, // 40: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
-	20, // 41: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
-	22, // 42: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
-	24, // 43: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
-	32, // [32:44] is the sub-list for method output_type
-	20, // [20:32] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	35, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
+	36, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
+	35, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
+	37, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
+	38, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
+	38, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
+	39, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
+	40, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	36, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
+	38, // 12: taskwire.v1.ListTaskRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	38, // 13: taskwire.v1.ListTaskRunsRequest.created_before:type_name -> google.protobuf.Timestamp
+	40, // 14: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	40, // 15: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	40, // 16: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	40, // 17: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	38, // 18: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	39, // 19: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	40, // 20: taskwire.v1.RetryTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	20, // 21: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
+	20, // 22: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
+	36, // 23: taskwire.v1.WatchTaskRunListRequest.states:type_name -> taskwire.v1.TaskRunState
+	38, // 24: taskwire.v1.WatchTaskRunListRequest.created_after:type_name -> google.protobuf.Timestamp
+	38, // 25: taskwire.v1.WatchTaskRunListRequest.created_before:type_name -> google.protobuf.Timestamp
+	40, // 26: taskwire.v1.WatchTaskRunListResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	38, // 27: taskwire.v1.WatchTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	39, // 28: taskwire.v1.WatchTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	40, // 29: taskwire.v1.WatchTaskRunLogsResponse.final_task_run:type_name -> taskwire.v1.TaskRun
+	38, // 30: taskwire.v1.GetTaskStatsResponse.window_start:type_name -> google.protobuf.Timestamp
+	32, // 31: taskwire.v1.GetTaskStatsResponse.tasks:type_name -> taskwire.v1.TaskStats
+	0,  // 32: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
+	2,  // 33: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
+	4,  // 34: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
+	6,  // 35: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
+	8,  // 36: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
+	10, // 37: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
+	12, // 38: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
+	14, // 39: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
+	16, // 40: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
+	18, // 41: taskwire.v1.TaskRunService.RetryTaskRun:input_type -> taskwire.v1.RetryTaskRunRequest
+	21, // 42: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
+	23, // 43: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
+	25, // 44: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
+	27, // 45: taskwire.v1.TaskRunService.WatchTaskRunList:input_type -> taskwire.v1.WatchTaskRunListRequest
+	29, // 46: taskwire.v1.TaskRunService.WatchTaskRunLogs:input_type -> taskwire.v1.WatchTaskRunLogsRequest
+	31, // 47: taskwire.v1.TaskRunService.GetTaskStats:input_type -> taskwire.v1.GetTaskStatsRequest
+	1,  // 48: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
+	3,  // 49: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
+	5,  // 50: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
+	7,  // 51: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
+	9,  // 52: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
+	11, // 53: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
+	13, // 54: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
+	15, // 55: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
+	17, // 56: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
+	19, // 57: taskwire.v1.TaskRunService.RetryTaskRun:output_type -> taskwire.v1.RetryTaskRunResponse
+	22, // 58: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
+	24, // 59: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
+	26, // 60: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
+	28, // 61: taskwire.v1.TaskRunService.WatchTaskRunList:output_type -> taskwire.v1.WatchTaskRunListResponse
+	30, // 62: taskwire.v1.TaskRunService.WatchTaskRunLogs:output_type -> taskwire.v1.WatchTaskRunLogsResponse
+	33, // 63: taskwire.v1.TaskRunService.GetTaskStats:output_type -> taskwire.v1.GetTaskStatsResponse
+	48, // [48:64] is the sub-list for method output_type
+	32, // [32:48] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_task_run_service_proto_init() }
@@ -1526,7 +2233,7 @@ func file_taskwire_v1_task_run_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_task_run_service_proto_rawDesc), len(file_taskwire_v1_task_run_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,9 +28,13 @@ const (
 	TaskRunService_WatchTaskRuns_FullMethodName          = "/taskwire.v1.TaskRunService/WatchTaskRuns"
 	TaskRunService_CancelTaskRun_FullMethodName          = "/taskwire.v1.TaskRunService/CancelTaskRun"
 	TaskRunService_ListTaskRunLogs_FullMethodName        = "/taskwire.v1.TaskRunService/ListTaskRunLogs"
+	TaskRunService_RetryTaskRun_FullMethodName           = "/taskwire.v1.TaskRunService/RetryTaskRun"
 	TaskRunService_SetConcurrencyLimit_FullMethodName    = "/taskwire.v1.TaskRunService/SetConcurrencyLimit"
 	TaskRunService_ListConcurrencyLimits_FullMethodName  = "/taskwire.v1.TaskRunService/ListConcurrencyLimits"
 	TaskRunService_DeleteConcurrencyLimit_FullMethodName = "/taskwire.v1.TaskRunService/DeleteConcurrencyLimit"
+	TaskRunService_WatchTaskRunList_FullMethodName       = "/taskwire.v1.TaskRunService/WatchTaskRunList"
+	TaskRunService_WatchTaskRunLogs_FullMethodName       = "/taskwire.v1.TaskRunService/WatchTaskRunLogs"
+	TaskRunService_GetTaskStats_FullMethodName           = "/taskwire.v1.TaskRunService/GetTaskStats"
 )
 
 // TaskRunServiceClient is the client API for TaskRunService service.
@@ -61,6 +65,11 @@ type TaskRunServiceClient interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(ctx context.Context, in *CancelTaskRunRequest, opts ...grpc.CallOption) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(ctx context.Context, in *ListTaskRunLogsRequest, opts ...grpc.CallOption) (*ListTaskRunLogsResponse, error)
+	// Schedules a new run of a final run's task with the same parameters and options (not
+	// its idempotency key), and links the two: the new run's first history entry says
+	// "retry of <id>", and the old run gets the log line "retried as <new id>".
+	// FAILED_PRECONDITION when the run is not final yet.
+	RetryTaskRun(ctx context.Context, in *RetryTaskRunRequest, opts ...grpc.CallOption) (*RetryTaskRunResponse, error)
 	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
 	// and all task keys. A run counts against every limit whose tag it carries; the tag
 	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -69,6 +78,18 @@ type TaskRunServiceClient interface {
 	ListConcurrencyLimits(ctx context.Context, in *ListConcurrencyLimitsRequest, opts ...grpc.CallOption) (*ListConcurrencyLimitsResponse, error)
 	// NOT_FOUND when the tag has no limit.
 	DeleteConcurrencyLimit(ctx context.Context, in *DeleteConcurrencyLimitRequest, opts ...grpc.CallOption) (*DeleteConcurrencyLimitResponse, error)
+	// A live list for dashboards, over a server stream (so browsers can use it): every run
+	// created or changed from now on that matches the filter, as it is after the change.
+	// The first message is empty and says the watch is in place: a list read after it
+	// misses nothing.
+	WatchTaskRunList(ctx context.Context, in *WatchTaskRunListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunListResponse], error)
+	// One run's log lines: those stored after `after` at once, then each line as it is
+	// stored. The stream ends once the run is final and its last lines are sent: the last
+	// message carries the final run. No polling: the server sends what its commits store.
+	WatchTaskRunLogs(ctx context.Context, in *WatchTaskRunLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunLogsResponse], error)
+	// Per task key: queue depth now, and runs finished per minute and run durations over a
+	// recent window (the last hour by default).
+	GetTaskStats(ctx context.Context, in *GetTaskStatsRequest, opts ...grpc.CallOption) (*GetTaskStatsResponse, error)
 }
 
 type taskRunServiceClient struct {
@@ -172,6 +193,16 @@ func (c *taskRunServiceClient) ListTaskRunLogs(ctx context.Context, in *ListTask
 	return out, nil
 }
 
+func (c *taskRunServiceClient) RetryTaskRun(ctx context.Context, in *RetryTaskRunRequest, opts ...grpc.CallOption) (*RetryTaskRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetryTaskRunResponse)
+	err := c.cc.Invoke(ctx, TaskRunService_RetryTaskRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *taskRunServiceClient) SetConcurrencyLimit(ctx context.Context, in *SetConcurrencyLimitRequest, opts ...grpc.CallOption) (*SetConcurrencyLimitResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetConcurrencyLimitResponse)
@@ -196,6 +227,54 @@ func (c *taskRunServiceClient) DeleteConcurrencyLimit(ctx context.Context, in *D
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteConcurrencyLimitResponse)
 	err := c.cc.Invoke(ctx, TaskRunService_DeleteConcurrencyLimit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskRunServiceClient) WatchTaskRunList(ctx context.Context, in *WatchTaskRunListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunListResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[1], TaskRunService_WatchTaskRunList_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchTaskRunListRequest, WatchTaskRunListResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_WatchTaskRunListClient = grpc.ServerStreamingClient[WatchTaskRunListResponse]
+
+func (c *taskRunServiceClient) WatchTaskRunLogs(ctx context.Context, in *WatchTaskRunLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunLogsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[2], TaskRunService_WatchTaskRunLogs_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchTaskRunLogsRequest, WatchTaskRunLogsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_WatchTaskRunLogsClient = grpc.ServerStreamingClient[WatchTaskRunLogsResponse]
+
+func (c *taskRunServiceClient) GetTaskStats(ctx context.Context, in *GetTaskStatsRequest, opts ...grpc.CallOption) (*GetTaskStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTaskStatsResponse)
+	err := c.cc.Invoke(ctx, TaskRunService_GetTaskStats_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +309,11 @@ type TaskRunServiceServer interface {
 	// CANCELLED when its worker confirms or its lease runs out.
 	CancelTaskRun(context.Context, *CancelTaskRunRequest) (*CancelTaskRunResponse, error)
 	ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error)
+	// Schedules a new run of a final run's task with the same parameters and options (not
+	// its idempotency key), and links the two: the new run's first history entry says
+	// "retry of <id>", and the old run gets the log line "retried as <new id>".
+	// FAILED_PRECONDITION when the run is not final yet.
+	RetryTaskRun(context.Context, *RetryTaskRunRequest) (*RetryTaskRunResponse, error)
 	// Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
 	// and all task keys. A run counts against every limit whose tag it carries; the tag
 	// "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -238,6 +322,18 @@ type TaskRunServiceServer interface {
 	ListConcurrencyLimits(context.Context, *ListConcurrencyLimitsRequest) (*ListConcurrencyLimitsResponse, error)
 	// NOT_FOUND when the tag has no limit.
 	DeleteConcurrencyLimit(context.Context, *DeleteConcurrencyLimitRequest) (*DeleteConcurrencyLimitResponse, error)
+	// A live list for dashboards, over a server stream (so browsers can use it): every run
+	// created or changed from now on that matches the filter, as it is after the change.
+	// The first message is empty and says the watch is in place: a list read after it
+	// misses nothing.
+	WatchTaskRunList(*WatchTaskRunListRequest, grpc.ServerStreamingServer[WatchTaskRunListResponse]) error
+	// One run's log lines: those stored after `after` at once, then each line as it is
+	// stored. The stream ends once the run is final and its last lines are sent: the last
+	// message carries the final run. No polling: the server sends what its commits store.
+	WatchTaskRunLogs(*WatchTaskRunLogsRequest, grpc.ServerStreamingServer[WatchTaskRunLogsResponse]) error
+	// Per task key: queue depth now, and runs finished per minute and run durations over a
+	// recent window (the last hour by default).
+	GetTaskStats(context.Context, *GetTaskStatsRequest) (*GetTaskStatsResponse, error)
 	mustEmbedUnimplementedTaskRunServiceServer()
 }
 
@@ -275,6 +371,9 @@ func (UnimplementedTaskRunServiceServer) CancelTaskRun(context.Context, *CancelT
 func (UnimplementedTaskRunServiceServer) ListTaskRunLogs(context.Context, *ListTaskRunLogsRequest) (*ListTaskRunLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTaskRunLogs not implemented")
 }
+func (UnimplementedTaskRunServiceServer) RetryTaskRun(context.Context, *RetryTaskRunRequest) (*RetryTaskRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetryTaskRun not implemented")
+}
 func (UnimplementedTaskRunServiceServer) SetConcurrencyLimit(context.Context, *SetConcurrencyLimitRequest) (*SetConcurrencyLimitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetConcurrencyLimit not implemented")
 }
@@ -283,6 +382,15 @@ func (UnimplementedTaskRunServiceServer) ListConcurrencyLimits(context.Context, 
 }
 func (UnimplementedTaskRunServiceServer) DeleteConcurrencyLimit(context.Context, *DeleteConcurrencyLimitRequest) (*DeleteConcurrencyLimitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteConcurrencyLimit not implemented")
+}
+func (UnimplementedTaskRunServiceServer) WatchTaskRunList(*WatchTaskRunListRequest, grpc.ServerStreamingServer[WatchTaskRunListResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchTaskRunList not implemented")
+}
+func (UnimplementedTaskRunServiceServer) WatchTaskRunLogs(*WatchTaskRunLogsRequest, grpc.ServerStreamingServer[WatchTaskRunLogsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchTaskRunLogs not implemented")
+}
+func (UnimplementedTaskRunServiceServer) GetTaskStats(context.Context, *GetTaskStatsRequest) (*GetTaskStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTaskStats not implemented")
 }
 func (UnimplementedTaskRunServiceServer) mustEmbedUnimplementedTaskRunServiceServer() {}
 func (UnimplementedTaskRunServiceServer) testEmbeddedByValue()                        {}
@@ -456,6 +564,24 @@ func _TaskRunService_ListTaskRunLogs_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskRunService_RetryTaskRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetryTaskRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskRunServiceServer).RetryTaskRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskRunService_RetryTaskRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskRunServiceServer).RetryTaskRun(ctx, req.(*RetryTaskRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TaskRunService_SetConcurrencyLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetConcurrencyLimitRequest)
 	if err := dec(in); err != nil {
@@ -510,6 +636,46 @@ func _TaskRunService_DeleteConcurrencyLimit_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskRunService_WatchTaskRunList_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchTaskRunListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TaskRunServiceServer).WatchTaskRunList(m, &grpc.GenericServerStream[WatchTaskRunListRequest, WatchTaskRunListResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_WatchTaskRunListServer = grpc.ServerStreamingServer[WatchTaskRunListResponse]
+
+func _TaskRunService_WatchTaskRunLogs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchTaskRunLogsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TaskRunServiceServer).WatchTaskRunLogs(m, &grpc.GenericServerStream[WatchTaskRunLogsRequest, WatchTaskRunLogsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_WatchTaskRunLogsServer = grpc.ServerStreamingServer[WatchTaskRunLogsResponse]
+
+func _TaskRunService_GetTaskStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTaskStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskRunServiceServer).GetTaskStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskRunService_GetTaskStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskRunServiceServer).GetTaskStats(ctx, req.(*GetTaskStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskRunService_ServiceDesc is the grpc.ServiceDesc for TaskRunService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -550,6 +716,10 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _TaskRunService_ListTaskRunLogs_Handler,
 		},
 		{
+			MethodName: "RetryTaskRun",
+			Handler:    _TaskRunService_RetryTaskRun_Handler,
+		},
+		{
 			MethodName: "SetConcurrencyLimit",
 			Handler:    _TaskRunService_SetConcurrencyLimit_Handler,
 		},
@@ -561,6 +731,10 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DeleteConcurrencyLimit",
 			Handler:    _TaskRunService_DeleteConcurrencyLimit_Handler,
 		},
+		{
+			MethodName: "GetTaskStats",
+			Handler:    _TaskRunService_GetTaskStats_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -568,6 +742,16 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _TaskRunService_WatchTaskRuns_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "WatchTaskRunList",
+			Handler:       _TaskRunService_WatchTaskRunList_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchTaskRunLogs",
+			Handler:       _TaskRunService_WatchTaskRunLogs_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "taskwire/v1/task_run_service.proto",

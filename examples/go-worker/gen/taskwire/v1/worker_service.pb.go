@@ -818,14 +818,20 @@ type Welcome struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	ServerVersion   string                 `protobuf:"bytes,1,opt,name=server_version,json=serverVersion,proto3" json:"server_version,omitempty"`
 	ProtocolVersion uint32                 `protobuf:"varint,2,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	// Send a Heartbeat at least this often.
+	// Send a Heartbeat at least this often while holding runs. An idle worker (no runs held)
+	// need not heartbeat: nothing of it expires. But a worker that lost a lease for want of
+	// heartbeats gets no more work until the server hears from it again (any message, an
+	// empty Heartbeat included), so a worker may as well heartbeat every interval.
 	HeartbeatIntervalMs uint32 `protobuf:"varint,3,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	// A lease lasts this long past the last Heartbeat covering it.
 	LeaseDurationMs uint32 `protobuf:"varint,4,opt,name=lease_duration_ms,json=leaseDurationMs,proto3" json:"lease_duration_ms,omitempty"`
 	// Results larger than this are refused; fail the run instead.
 	MaxPayloadBytes uint64 `protobuf:"varint,5,opt,name=max_payload_bytes,json=maxPayloadBytes,proto3" json:"max_payload_bytes,omitempty"`
-	// Identifies this stream in logs.
-	SessionId     string `protobuf:"bytes,6,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Identifies this stream in logs, and in the unary Heartbeat RPC.
+	SessionId string `protobuf:"bytes,6,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The ack window: an Assignment neither Started nor named in a Heartbeat within this long
+	// is taken back (Cancel, then requeued, counting a redelivery).
+	AckTimeoutMs  uint32 `protobuf:"varint,7,opt,name=ack_timeout_ms,json=ackTimeoutMs,proto3" json:"ack_timeout_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -900,6 +906,13 @@ func (x *Welcome) GetSessionId() string {
 		return x.SessionId
 	}
 	return ""
+}
+
+func (x *Welcome) GetAckTimeoutMs() uint32 {
+	if x != nil {
+		return x.AckTimeoutMs
+	}
+	return 0
 }
 
 type Assignment struct {
@@ -1569,7 +1582,9 @@ func (x *Released) GetRuns() []*LeaseRef {
 // Stop sending work (worker -> server), or finish up and disconnect (server -> worker).
 type Drain struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// server -> worker: how long the server waits before it closes the stream.
+	// server -> worker: how long the server waits for the runs in flight before it requeues
+	// the rest (without counting a redelivery) and closes the stream. 0 means no grace: the
+	// server takes every run back at once; stop them and report nothing. Unset from a worker.
 	GraceMs       uint32 `protobuf:"varint,1,opt,name=grace_ms,json=graceMs,proto3" json:"grace_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1613,6 +1628,13 @@ func (x *Drain) GetGraceMs() uint32 {
 }
 
 // Stop these runs: abort them and report Failed (they end CANCELLED).
+//
+// Sent when a caller cancelled a run: the run keeps its slot (the server still counts it
+// against the worker's limit) until the worker reports it (Failed, Completed or Released)
+// or its lease expires. Also sent when the server took a run back itself (its lease
+// expired, the ack window passed, or its timeout passed): then its slot is already free,
+// and the server may assign another run in it at once, so stop the old one promptly; what
+// the worker still sends about it is refused.
 type Cancel struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RunIds        []string               `protobuf:"bytes,1,rep,name=run_ids,json=runIds,proto3" json:"run_ids,omitempty"`
@@ -1665,6 +1687,10 @@ func (x *Cancel) GetReason() string {
 	return ""
 }
 
+// The server's answer to a worker message about one attempt. An Ack for a message the worker
+// never sent (kind ACK_KIND_FAILED, accepted) means the server failed the attempt itself: its
+// timeout passed (Assignment.timeout_ms plus a second after Started) and the worker had not
+// reported it. It follows a Cancel for the run; the attempt is over, report nothing more.
 type Ack struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	RunId      string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
@@ -1843,7 +1869,7 @@ const file_taskwire_v1_worker_service_proto_rawDesc = "" +
 	"\vsdk_version\x18\x06 \x01(\tR\n" +
 	"sdkVersion\x12\x1a\n" +
 	"\bhostname\x18\a \x01(\tR\bhostname\x12\x10\n" +
-	"\x03pid\x18\b \x01(\rR\x03pid\"\x86\x02\n" +
+	"\x03pid\x18\b \x01(\rR\x03pid\"\xac\x02\n" +
 	"\aWelcome\x12%\n" +
 	"\x0eserver_version\x18\x01 \x01(\tR\rserverVersion\x12)\n" +
 	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion\x122\n" +
@@ -1851,7 +1877,8 @@ const file_taskwire_v1_worker_service_proto_rawDesc = "" +
 	"\x11lease_duration_ms\x18\x04 \x01(\rR\x0fleaseDurationMs\x12*\n" +
 	"\x11max_payload_bytes\x18\x05 \x01(\x04R\x0fmaxPayloadBytes\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x06 \x01(\tR\tsessionId\"\xa5\x02\n" +
+	"session_id\x18\x06 \x01(\tR\tsessionId\x12$\n" +
+	"\x0eack_timeout_ms\x18\a \x01(\rR\fackTimeoutMs\"\xa5\x02\n" +
 	"\n" +
 	"Assignment\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x19\n" +

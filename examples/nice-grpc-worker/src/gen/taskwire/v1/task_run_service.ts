@@ -78,6 +78,20 @@ export interface ListTaskRunsRequest {
   pageSize: number;
   /** From a previous response's next_page_token. */
   pageToken: string;
+  /** Runs held now or last by this worker. */
+  workerId: string;
+  /** Runs whose id starts with this (a whole id finds one run). */
+  idPrefix: string;
+  /** Runs created at or after this time. */
+  createdAfter:
+    | Date
+    | undefined;
+  /** Runs created before this time. */
+  createdBefore:
+    | Date
+    | undefined;
+  /** Fill total_size: one more query, over every run that matches the filters. */
+  includeTotalSize: boolean;
 }
 
 export interface ListTaskRunsResponse {
@@ -85,6 +99,8 @@ export interface ListTaskRunsResponse {
   taskRuns: TaskRun[];
   /** Empty on the last page. */
   nextPageToken: string;
+  /** How many runs match the filters on all pages; set when include_total_size was. */
+  totalSize: number;
 }
 
 export interface WaitTaskRunRequest {
@@ -102,12 +118,20 @@ export interface WaitTaskRunResponse {
 }
 
 export interface WatchTaskRunsRequest {
-  /** Runs to watch from now on. */
+  /**
+   * Runs to watch from now on. Repeated ids count once; one stream watches at most
+   * 10,000 runs at a time (RESOURCE_EXHAUSTED beyond); a final run stops counting once sent.
+   */
   runIds: string[];
   /** Runs to stop watching. */
   unwatchRunIds: string[];
   /** Sent with the first message: true to receive only final states. */
   finalOnly: boolean;
+  /**
+   * Sent with the first message: true to receive each run's parameters too. Left out by
+   * default: a watcher wants states and results, and parameters may be megabytes each.
+   */
+  includeParameters: boolean;
 }
 
 export interface WatchTaskRunsResponse {
@@ -139,6 +163,15 @@ export interface ListTaskRunLogsResponse {
   lines: LogLine[];
 }
 
+export interface RetryTaskRunRequest {
+  id: string;
+}
+
+export interface RetryTaskRunResponse {
+  /** The new run, SCHEDULED. */
+  taskRun: TaskRun | undefined;
+}
+
 export interface ConcurrencyLimit {
   tag: string;
   limit: number;
@@ -167,6 +200,73 @@ export interface DeleteConcurrencyLimitRequest {
 }
 
 export interface DeleteConcurrencyLimitResponse {
+}
+
+export interface WatchTaskRunListRequest {
+  /** The filters of ListTaskRunsRequest; empty means any. */
+  taskKeys: string[];
+  states: TaskRunState[];
+  tag: string;
+  workerId: string;
+  idPrefix: string;
+  createdAfter: Date | undefined;
+  createdBefore: Date | undefined;
+}
+
+export interface WatchTaskRunListResponse {
+  /** Runs created or changed that match the filter, without parameters or results. */
+  taskRuns: TaskRun[];
+  /**
+   * Runs that changed and no longer match the filter (e.g. a state filter): a list
+   * showing them drops them.
+   */
+  unmatchedRunIds: string[];
+}
+
+export interface WatchTaskRunLogsRequest {
+  runId: string;
+  /** Lines after this time only; unset means all. */
+  after: Date | undefined;
+}
+
+export interface WatchTaskRunLogsResponse {
+  /** Lines in the order they were stored. */
+  lines: LogLine[];
+  /** Set on the last message only, once the run is final. */
+  finalTaskRun: TaskRun | undefined;
+}
+
+export interface GetTaskStatsRequest {
+  /** The window for the per-minute counts and durations; 0 means 60, at most 1440. */
+  windowMinutes: number;
+}
+
+export interface TaskStats {
+  taskKey: string;
+  /** Runs in each state now. */
+  scheduled: number;
+  pending: number;
+  running: number;
+  /**
+   * Runs that ended in each minute of the window, oldest first: entry i counts the
+   * minute starting at window_start + i minutes.
+   */
+  completedPerMinute: number[];
+  failedPerMinute: number[];
+  /**
+   * Durations (start to end) of the runs that completed in the window, in seconds;
+   * 0 when none did.
+   */
+  durationP50Seconds: number;
+  durationP95Seconds: number;
+  durationP99Seconds: number;
+}
+
+export interface GetTaskStatsResponse {
+  windowStart: Date | undefined;
+  windowMinutes: number;
+  /** Every task key with runs queued or in flight now, or finished in the window. */
+  tasks: TaskStats[];
 }
 
 function createBaseScheduleTaskRunRequest(): ScheduleTaskRunRequest {
@@ -896,7 +996,18 @@ export const GetTaskRunResponse: MessageFns<GetTaskRunResponse> = {
 };
 
 function createBaseListTaskRunsRequest(): ListTaskRunsRequest {
-  return { taskKeys: [], states: [], tag: "", pageSize: 0, pageToken: "" };
+  return {
+    taskKeys: [],
+    states: [],
+    tag: "",
+    pageSize: 0,
+    pageToken: "",
+    workerId: "",
+    idPrefix: "",
+    createdAfter: undefined,
+    createdBefore: undefined,
+    includeTotalSize: false,
+  };
 }
 
 export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
@@ -919,6 +1030,21 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(42).string(message.pageToken);
+    }
+    if (message.workerId !== "") {
+      writer.uint32(50).string(message.workerId);
+    }
+    if (message.idPrefix !== "") {
+      writer.uint32(58).string(message.idPrefix);
+    }
+    if (message.createdAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAfter), writer.uint32(66).fork()).join();
+    }
+    if (message.createdBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdBefore), writer.uint32(74).fork()).join();
+    }
+    if (message.includeTotalSize !== false) {
+      writer.uint32(80).bool(message.includeTotalSize);
     }
     return writer;
   },
@@ -986,6 +1112,46 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.idPrefix = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.createdAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.createdBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.includeTotalSize = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1017,6 +1183,31 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      idPrefix: isSet(object.idPrefix)
+        ? globalThis.String(object.idPrefix)
+        : isSet(object.id_prefix)
+        ? globalThis.String(object.id_prefix)
+        : "",
+      createdAfter: isSet(object.createdAfter)
+        ? fromJsonTimestamp(object.createdAfter)
+        : isSet(object.created_after)
+        ? fromJsonTimestamp(object.created_after)
+        : undefined,
+      createdBefore: isSet(object.createdBefore)
+        ? fromJsonTimestamp(object.createdBefore)
+        : isSet(object.created_before)
+        ? fromJsonTimestamp(object.created_before)
+        : undefined,
+      includeTotalSize: isSet(object.includeTotalSize)
+        ? globalThis.Boolean(object.includeTotalSize)
+        : isSet(object.include_total_size)
+        ? globalThis.Boolean(object.include_total_size)
+        : false,
     };
   },
 
@@ -1037,6 +1228,21 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.idPrefix !== "") {
+      obj.idPrefix = message.idPrefix;
+    }
+    if (message.createdAfter !== undefined) {
+      obj.createdAfter = message.createdAfter.toISOString();
+    }
+    if (message.createdBefore !== undefined) {
+      obj.createdBefore = message.createdBefore.toISOString();
+    }
+    if (message.includeTotalSize !== false) {
+      obj.includeTotalSize = message.includeTotalSize;
+    }
     return obj;
   },
 
@@ -1050,12 +1256,17 @@ export const ListTaskRunsRequest: MessageFns<ListTaskRunsRequest> = {
     message.tag = object.tag ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.workerId = object.workerId ?? "";
+    message.idPrefix = object.idPrefix ?? "";
+    message.createdAfter = object.createdAfter ?? undefined;
+    message.createdBefore = object.createdBefore ?? undefined;
+    message.includeTotalSize = object.includeTotalSize ?? false;
     return message;
   },
 };
 
 function createBaseListTaskRunsResponse(): ListTaskRunsResponse {
-  return { taskRuns: [], nextPageToken: "" };
+  return { taskRuns: [], nextPageToken: "", totalSize: 0 };
 }
 
 export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
@@ -1065,6 +1276,9 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.totalSize !== 0) {
+      writer.uint32(24).uint32(message.totalSize);
     }
     return writer;
   },
@@ -1098,6 +1312,14 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalSize = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1122,6 +1344,11 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      totalSize: isSet(object.totalSize)
+        ? globalThis.Number(object.totalSize)
+        : isSet(object.total_size)
+        ? globalThis.Number(object.total_size)
+        : 0,
     };
   },
 
@@ -1133,6 +1360,9 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.totalSize !== 0) {
+      obj.totalSize = Math.round(message.totalSize);
+    }
     return obj;
   },
 
@@ -1143,6 +1373,7 @@ export const ListTaskRunsResponse: MessageFns<ListTaskRunsResponse> = {
     const message = createBaseListTaskRunsResponse();
     message.taskRuns = object.taskRuns?.map((e) => TaskRun.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.totalSize = object.totalSize ?? 0;
     return message;
   },
 };
@@ -1328,7 +1559,7 @@ export const WaitTaskRunResponse: MessageFns<WaitTaskRunResponse> = {
 };
 
 function createBaseWatchTaskRunsRequest(): WatchTaskRunsRequest {
-  return { runIds: [], unwatchRunIds: [], finalOnly: false };
+  return { runIds: [], unwatchRunIds: [], finalOnly: false, includeParameters: false };
 }
 
 export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
@@ -1341,6 +1572,9 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
     }
     if (message.finalOnly !== false) {
       writer.uint32(24).bool(message.finalOnly);
+    }
+    if (message.includeParameters !== false) {
+      writer.uint32(32).bool(message.includeParameters);
     }
     return writer;
   },
@@ -1382,6 +1616,14 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
             message.finalOnly = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.includeParameters = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1411,6 +1653,11 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
         : isSet(object.final_only)
         ? globalThis.Boolean(object.final_only)
         : false,
+      includeParameters: isSet(object.includeParameters)
+        ? globalThis.Boolean(object.includeParameters)
+        : isSet(object.include_parameters)
+        ? globalThis.Boolean(object.include_parameters)
+        : false,
     };
   },
 
@@ -1425,6 +1672,9 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
     if (message.finalOnly !== false) {
       obj.finalOnly = message.finalOnly;
     }
+    if (message.includeParameters !== false) {
+      obj.includeParameters = message.includeParameters;
+    }
     return obj;
   },
 
@@ -1436,6 +1686,7 @@ export const WatchTaskRunsRequest: MessageFns<WatchTaskRunsRequest> = {
     message.runIds = object.runIds?.map((e) => e) || [];
     message.unwatchRunIds = object.unwatchRunIds?.map((e) => e) || [];
     message.finalOnly = object.finalOnly ?? false;
+    message.includeParameters = object.includeParameters ?? false;
     return message;
   },
 };
@@ -1843,6 +2094,148 @@ export const ListTaskRunLogsResponse: MessageFns<ListTaskRunLogsResponse> = {
   fromPartial(object: DeepPartial<ListTaskRunLogsResponse>): ListTaskRunLogsResponse {
     const message = createBaseListTaskRunLogsResponse();
     message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRetryTaskRunRequest(): RetryTaskRunRequest {
+  return { id: "" };
+}
+
+export const RetryTaskRunRequest: MessageFns<RetryTaskRunRequest> = {
+  encode(message: RetryTaskRunRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskRunRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskRunRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskRunRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RetryTaskRunRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryTaskRunRequest>): RetryTaskRunRequest {
+    return RetryTaskRunRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryTaskRunRequest>): RetryTaskRunRequest {
+    const message = createBaseRetryTaskRunRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRetryTaskRunResponse(): RetryTaskRunResponse {
+  return { taskRun: undefined };
+}
+
+export const RetryTaskRunResponse: MessageFns<RetryTaskRunResponse> = {
+  encode(message: RetryTaskRunResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskRun !== undefined) {
+      TaskRun.encode(message.taskRun, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryTaskRunResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryTaskRunResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskRun = TaskRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryTaskRunResponse {
+    return {
+      taskRun: isSet(object.taskRun)
+        ? TaskRun.fromJSON(object.taskRun)
+        : isSet(object.task_run)
+        ? TaskRun.fromJSON(object.task_run)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RetryTaskRunResponse): unknown {
+    const obj: any = {};
+    if (message.taskRun !== undefined) {
+      obj.taskRun = TaskRun.toJSON(message.taskRun);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryTaskRunResponse>): RetryTaskRunResponse {
+    return RetryTaskRunResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryTaskRunResponse>): RetryTaskRunResponse {
+    const message = createBaseRetryTaskRunResponse();
+    message.taskRun = (object.taskRun !== undefined && object.taskRun !== null)
+      ? TaskRun.fromPartial(object.taskRun)
+      : undefined;
     return message;
   },
 };
@@ -2352,6 +2745,927 @@ export const DeleteConcurrencyLimitResponse: MessageFns<DeleteConcurrencyLimitRe
   },
 };
 
+function createBaseWatchTaskRunListRequest(): WatchTaskRunListRequest {
+  return {
+    taskKeys: [],
+    states: [],
+    tag: "",
+    workerId: "",
+    idPrefix: "",
+    createdAfter: undefined,
+    createdBefore: undefined,
+  };
+}
+
+export const WatchTaskRunListRequest: MessageFns<WatchTaskRunListRequest> = {
+  encode(message: WatchTaskRunListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.taskKeys) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.states.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.states) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.tag !== "") {
+      writer.uint32(26).string(message.tag);
+    }
+    if (message.workerId !== "") {
+      writer.uint32(34).string(message.workerId);
+    }
+    if (message.idPrefix !== "") {
+      writer.uint32(42).string(message.idPrefix);
+    }
+    if (message.createdAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAfter), writer.uint32(50).fork()).join();
+    }
+    if (message.createdBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdBefore), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTaskRunListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTaskRunListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskKeys.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.states.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.states.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.idPrefix = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTaskRunListRequest {
+    return {
+      taskKeys: globalThis.Array.isArray(object?.taskKeys)
+        ? object.taskKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_keys)
+        ? object.task_keys.map((e: any) => globalThis.String(e))
+        : [],
+      states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => taskRunStateFromJSON(e)) : [],
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      idPrefix: isSet(object.idPrefix)
+        ? globalThis.String(object.idPrefix)
+        : isSet(object.id_prefix)
+        ? globalThis.String(object.id_prefix)
+        : "",
+      createdAfter: isSet(object.createdAfter)
+        ? fromJsonTimestamp(object.createdAfter)
+        : isSet(object.created_after)
+        ? fromJsonTimestamp(object.created_after)
+        : undefined,
+      createdBefore: isSet(object.createdBefore)
+        ? fromJsonTimestamp(object.createdBefore)
+        : isSet(object.created_before)
+        ? fromJsonTimestamp(object.created_before)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchTaskRunListRequest): unknown {
+    const obj: any = {};
+    if (message.taskKeys?.length) {
+      obj.taskKeys = message.taskKeys;
+    }
+    if (message.states?.length) {
+      obj.states = message.states.map((e) => taskRunStateToJSON(e));
+    }
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.idPrefix !== "") {
+      obj.idPrefix = message.idPrefix;
+    }
+    if (message.createdAfter !== undefined) {
+      obj.createdAfter = message.createdAfter.toISOString();
+    }
+    if (message.createdBefore !== undefined) {
+      obj.createdBefore = message.createdBefore.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTaskRunListRequest>): WatchTaskRunListRequest {
+    return WatchTaskRunListRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTaskRunListRequest>): WatchTaskRunListRequest {
+    const message = createBaseWatchTaskRunListRequest();
+    message.taskKeys = object.taskKeys?.map((e) => e) || [];
+    message.states = object.states?.map((e) => e) || [];
+    message.tag = object.tag ?? "";
+    message.workerId = object.workerId ?? "";
+    message.idPrefix = object.idPrefix ?? "";
+    message.createdAfter = object.createdAfter ?? undefined;
+    message.createdBefore = object.createdBefore ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWatchTaskRunListResponse(): WatchTaskRunListResponse {
+  return { taskRuns: [], unmatchedRunIds: [] };
+}
+
+export const WatchTaskRunListResponse: MessageFns<WatchTaskRunListResponse> = {
+  encode(message: WatchTaskRunListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.taskRuns) {
+      TaskRun.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.unmatchedRunIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTaskRunListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTaskRunListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskRuns.push(TaskRun.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.unmatchedRunIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTaskRunListResponse {
+    return {
+      taskRuns: globalThis.Array.isArray(object?.taskRuns)
+        ? object.taskRuns.map((e: any) => TaskRun.fromJSON(e))
+        : globalThis.Array.isArray(object?.task_runs)
+        ? object.task_runs.map((e: any) => TaskRun.fromJSON(e))
+        : [],
+      unmatchedRunIds: globalThis.Array.isArray(object?.unmatchedRunIds)
+        ? object.unmatchedRunIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unmatched_run_ids)
+        ? object.unmatched_run_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: WatchTaskRunListResponse): unknown {
+    const obj: any = {};
+    if (message.taskRuns?.length) {
+      obj.taskRuns = message.taskRuns.map((e) => TaskRun.toJSON(e));
+    }
+    if (message.unmatchedRunIds?.length) {
+      obj.unmatchedRunIds = message.unmatchedRunIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTaskRunListResponse>): WatchTaskRunListResponse {
+    return WatchTaskRunListResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTaskRunListResponse>): WatchTaskRunListResponse {
+    const message = createBaseWatchTaskRunListResponse();
+    message.taskRuns = object.taskRuns?.map((e) => TaskRun.fromPartial(e)) || [];
+    message.unmatchedRunIds = object.unmatchedRunIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseWatchTaskRunLogsRequest(): WatchTaskRunLogsRequest {
+  return { runId: "", after: undefined };
+}
+
+export const WatchTaskRunLogsRequest: MessageFns<WatchTaskRunLogsRequest> = {
+  encode(message: WatchTaskRunLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.after !== undefined) {
+      Timestamp.encode(toTimestamp(message.after), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTaskRunLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTaskRunLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.after = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTaskRunLogsRequest {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      after: isSet(object.after) ? fromJsonTimestamp(object.after) : undefined,
+    };
+  },
+
+  toJSON(message: WatchTaskRunLogsRequest): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.after !== undefined) {
+      obj.after = message.after.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTaskRunLogsRequest>): WatchTaskRunLogsRequest {
+    return WatchTaskRunLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTaskRunLogsRequest>): WatchTaskRunLogsRequest {
+    const message = createBaseWatchTaskRunLogsRequest();
+    message.runId = object.runId ?? "";
+    message.after = object.after ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWatchTaskRunLogsResponse(): WatchTaskRunLogsResponse {
+  return { lines: [], finalTaskRun: undefined };
+}
+
+export const WatchTaskRunLogsResponse: MessageFns<WatchTaskRunLogsResponse> = {
+  encode(message: WatchTaskRunLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.finalTaskRun !== undefined) {
+      TaskRun.encode(message.finalTaskRun, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTaskRunLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTaskRunLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.finalTaskRun = TaskRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTaskRunLogsResponse {
+    return {
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
+      finalTaskRun: isSet(object.finalTaskRun)
+        ? TaskRun.fromJSON(object.finalTaskRun)
+        : isSet(object.final_task_run)
+        ? TaskRun.fromJSON(object.final_task_run)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchTaskRunLogsResponse): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => LogLine.toJSON(e));
+    }
+    if (message.finalTaskRun !== undefined) {
+      obj.finalTaskRun = TaskRun.toJSON(message.finalTaskRun);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTaskRunLogsResponse>): WatchTaskRunLogsResponse {
+    return WatchTaskRunLogsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTaskRunLogsResponse>): WatchTaskRunLogsResponse {
+    const message = createBaseWatchTaskRunLogsResponse();
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.finalTaskRun = (object.finalTaskRun !== undefined && object.finalTaskRun !== null)
+      ? TaskRun.fromPartial(object.finalTaskRun)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetTaskStatsRequest(): GetTaskStatsRequest {
+  return { windowMinutes: 0 };
+}
+
+export const GetTaskStatsRequest: MessageFns<GetTaskStatsRequest> = {
+  encode(message: GetTaskStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.windowMinutes !== 0) {
+      writer.uint32(8).uint32(message.windowMinutes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.windowMinutes = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskStatsRequest {
+    return {
+      windowMinutes: isSet(object.windowMinutes)
+        ? globalThis.Number(object.windowMinutes)
+        : isSet(object.window_minutes)
+        ? globalThis.Number(object.window_minutes)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetTaskStatsRequest): unknown {
+    const obj: any = {};
+    if (message.windowMinutes !== 0) {
+      obj.windowMinutes = Math.round(message.windowMinutes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTaskStatsRequest>): GetTaskStatsRequest {
+    return GetTaskStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTaskStatsRequest>): GetTaskStatsRequest {
+    const message = createBaseGetTaskStatsRequest();
+    message.windowMinutes = object.windowMinutes ?? 0;
+    return message;
+  },
+};
+
+function createBaseTaskStats(): TaskStats {
+  return {
+    taskKey: "",
+    scheduled: 0,
+    pending: 0,
+    running: 0,
+    completedPerMinute: [],
+    failedPerMinute: [],
+    durationP50Seconds: 0,
+    durationP95Seconds: 0,
+    durationP99Seconds: 0,
+  };
+}
+
+export const TaskStats: MessageFns<TaskStats> = {
+  encode(message: TaskStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskKey !== "") {
+      writer.uint32(10).string(message.taskKey);
+    }
+    if (message.scheduled !== 0) {
+      writer.uint32(16).uint32(message.scheduled);
+    }
+    if (message.pending !== 0) {
+      writer.uint32(24).uint32(message.pending);
+    }
+    if (message.running !== 0) {
+      writer.uint32(32).uint32(message.running);
+    }
+    if (message.completedPerMinute.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.completedPerMinute) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.failedPerMinute.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.failedPerMinute) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.durationP50Seconds !== 0) {
+      writer.uint32(57).double(message.durationP50Seconds);
+    }
+    if (message.durationP95Seconds !== 0) {
+      writer.uint32(65).double(message.durationP95Seconds);
+    }
+    if (message.durationP99Seconds !== 0) {
+      writer.uint32(73).double(message.durationP99Seconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.scheduled = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pending = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.running = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.completedPerMinute.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.completedPerMinute.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.failedPerMinute.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.failedPerMinute.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.durationP50Seconds = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.durationP95Seconds = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.durationP99Seconds = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskStats {
+    return {
+      taskKey: isSet(object.taskKey)
+        ? globalThis.String(object.taskKey)
+        : isSet(object.task_key)
+        ? globalThis.String(object.task_key)
+        : "",
+      scheduled: isSet(object.scheduled) ? globalThis.Number(object.scheduled) : 0,
+      pending: isSet(object.pending) ? globalThis.Number(object.pending) : 0,
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      completedPerMinute: globalThis.Array.isArray(object?.completedPerMinute)
+        ? object.completedPerMinute.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.completed_per_minute)
+        ? object.completed_per_minute.map((e: any) => globalThis.Number(e))
+        : [],
+      failedPerMinute: globalThis.Array.isArray(object?.failedPerMinute)
+        ? object.failedPerMinute.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.failed_per_minute)
+        ? object.failed_per_minute.map((e: any) => globalThis.Number(e))
+        : [],
+      durationP50Seconds: isSet(object.durationP50Seconds)
+        ? globalThis.Number(object.durationP50Seconds)
+        : isSet(object.duration_p50_seconds)
+        ? globalThis.Number(object.duration_p50_seconds)
+        : 0,
+      durationP95Seconds: isSet(object.durationP95Seconds)
+        ? globalThis.Number(object.durationP95Seconds)
+        : isSet(object.duration_p95_seconds)
+        ? globalThis.Number(object.duration_p95_seconds)
+        : 0,
+      durationP99Seconds: isSet(object.durationP99Seconds)
+        ? globalThis.Number(object.durationP99Seconds)
+        : isSet(object.duration_p99_seconds)
+        ? globalThis.Number(object.duration_p99_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: TaskStats): unknown {
+    const obj: any = {};
+    if (message.taskKey !== "") {
+      obj.taskKey = message.taskKey;
+    }
+    if (message.scheduled !== 0) {
+      obj.scheduled = Math.round(message.scheduled);
+    }
+    if (message.pending !== 0) {
+      obj.pending = Math.round(message.pending);
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
+    if (message.completedPerMinute?.length) {
+      obj.completedPerMinute = message.completedPerMinute.map((e) => Math.round(e));
+    }
+    if (message.failedPerMinute?.length) {
+      obj.failedPerMinute = message.failedPerMinute.map((e) => Math.round(e));
+    }
+    if (message.durationP50Seconds !== 0) {
+      obj.durationP50Seconds = floatToJson(message.durationP50Seconds);
+    }
+    if (message.durationP95Seconds !== 0) {
+      obj.durationP95Seconds = floatToJson(message.durationP95Seconds);
+    }
+    if (message.durationP99Seconds !== 0) {
+      obj.durationP99Seconds = floatToJson(message.durationP99Seconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TaskStats>): TaskStats {
+    return TaskStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TaskStats>): TaskStats {
+    const message = createBaseTaskStats();
+    message.taskKey = object.taskKey ?? "";
+    message.scheduled = object.scheduled ?? 0;
+    message.pending = object.pending ?? 0;
+    message.running = object.running ?? 0;
+    message.completedPerMinute = object.completedPerMinute?.map((e) => e) || [];
+    message.failedPerMinute = object.failedPerMinute?.map((e) => e) || [];
+    message.durationP50Seconds = object.durationP50Seconds ?? 0;
+    message.durationP95Seconds = object.durationP95Seconds ?? 0;
+    message.durationP99Seconds = object.durationP99Seconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetTaskStatsResponse(): GetTaskStatsResponse {
+  return { windowStart: undefined, windowMinutes: 0, tasks: [] };
+}
+
+export const GetTaskStatsResponse: MessageFns<GetTaskStatsResponse> = {
+  encode(message: GetTaskStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.windowStart !== undefined) {
+      Timestamp.encode(toTimestamp(message.windowStart), writer.uint32(10).fork()).join();
+    }
+    if (message.windowMinutes !== 0) {
+      writer.uint32(16).uint32(message.windowMinutes);
+    }
+    for (const v of message.tasks) {
+      TaskStats.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.windowStart = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.windowMinutes = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tasks.push(TaskStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskStatsResponse {
+    return {
+      windowStart: isSet(object.windowStart)
+        ? fromJsonTimestamp(object.windowStart)
+        : isSet(object.window_start)
+        ? fromJsonTimestamp(object.window_start)
+        : undefined,
+      windowMinutes: isSet(object.windowMinutes)
+        ? globalThis.Number(object.windowMinutes)
+        : isSet(object.window_minutes)
+        ? globalThis.Number(object.window_minutes)
+        : 0,
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskStats.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetTaskStatsResponse): unknown {
+    const obj: any = {};
+    if (message.windowStart !== undefined) {
+      obj.windowStart = message.windowStart.toISOString();
+    }
+    if (message.windowMinutes !== 0) {
+      obj.windowMinutes = Math.round(message.windowMinutes);
+    }
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => TaskStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTaskStatsResponse>): GetTaskStatsResponse {
+    return GetTaskStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTaskStatsResponse>): GetTaskStatsResponse {
+    const message = createBaseGetTaskStatsResponse();
+    message.windowStart = object.windowStart ?? undefined;
+    message.windowMinutes = object.windowMinutes ?? 0;
+    message.tasks = object.tasks?.map((e) => TaskStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * For callers: schedule runs, read them, wait for them, cancel them.
  * Errors are gRPC status codes: INVALID_ARGUMENT (a malformed request, named field),
@@ -2452,6 +3766,20 @@ export const TaskRunServiceDefinition = {
       options: {},
     },
     /**
+     * Schedules a new run of a final run's task with the same parameters and options (not
+     * its idempotency key), and links the two: the new run's first history entry says
+     * "retry of <id>", and the old run gets the log line "retried as <new id>".
+     * FAILED_PRECONDITION when the run is not final yet.
+     */
+    retryTaskRun: {
+      name: "RetryTaskRun",
+      requestType: RetryTaskRunRequest as typeof RetryTaskRunRequest,
+      requestStream: false,
+      responseType: RetryTaskRunResponse as typeof RetryTaskRunResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
      * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
      * and all task keys. A run counts against every limit whose tag it carries; the tag
      * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -2479,6 +3807,45 @@ export const TaskRunServiceDefinition = {
       requestType: DeleteConcurrencyLimitRequest as typeof DeleteConcurrencyLimitRequest,
       requestStream: false,
       responseType: DeleteConcurrencyLimitResponse as typeof DeleteConcurrencyLimitResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * A live list for dashboards, over a server stream (so browsers can use it): every run
+     * created or changed from now on that matches the filter, as it is after the change.
+     * The first message is empty and says the watch is in place: a list read after it
+     * misses nothing.
+     */
+    watchTaskRunList: {
+      name: "WatchTaskRunList",
+      requestType: WatchTaskRunListRequest as typeof WatchTaskRunListRequest,
+      requestStream: false,
+      responseType: WatchTaskRunListResponse as typeof WatchTaskRunListResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * One run's log lines: those stored after `after` at once, then each line as it is
+     * stored. The stream ends once the run is final and its last lines are sent: the last
+     * message carries the final run. No polling: the server sends what its commits store.
+     */
+    watchTaskRunLogs: {
+      name: "WatchTaskRunLogs",
+      requestType: WatchTaskRunLogsRequest as typeof WatchTaskRunLogsRequest,
+      requestStream: false,
+      responseType: WatchTaskRunLogsResponse as typeof WatchTaskRunLogsResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Per task key: queue depth now, and runs finished per minute and run durations over a
+     * recent window (the last hour by default).
+     */
+    getTaskStats: {
+      name: "GetTaskStats",
+      requestType: GetTaskStatsRequest as typeof GetTaskStatsRequest,
+      requestStream: false,
+      responseType: GetTaskStatsResponse as typeof GetTaskStatsResponse,
       responseStream: false,
       options: {},
     },
@@ -2539,6 +3906,16 @@ export interface TaskRunServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListTaskRunLogsResponse>>;
   /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   */
+  retryTaskRun(
+    request: RetryTaskRunRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RetryTaskRunResponse>>;
+  /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
    * and all task keys. A run counts against every limit whose tag it carries; the tag
    * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -2557,6 +3934,33 @@ export interface TaskRunServiceImplementation<CallContextExt = {}> {
     request: DeleteConcurrencyLimitRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<DeleteConcurrencyLimitResponse>>;
+  /**
+   * A live list for dashboards, over a server stream (so browsers can use it): every run
+   * created or changed from now on that matches the filter, as it is after the change.
+   * The first message is empty and says the watch is in place: a list read after it
+   * misses nothing.
+   */
+  watchTaskRunList(
+    request: WatchTaskRunListRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<WatchTaskRunListResponse>>;
+  /**
+   * One run's log lines: those stored after `after` at once, then each line as it is
+   * stored. The stream ends once the run is final and its last lines are sent: the last
+   * message carries the final run. No polling: the server sends what its commits store.
+   */
+  watchTaskRunLogs(
+    request: WatchTaskRunLogsRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<WatchTaskRunLogsResponse>>;
+  /**
+   * Per task key: queue depth now, and runs finished per minute and run durations over a
+   * recent window (the last hour by default).
+   */
+  getTaskStats(
+    request: GetTaskStatsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetTaskStatsResponse>>;
 }
 
 export interface TaskRunServiceClient<CallOptionsExt = {}> {
@@ -2613,6 +4017,16 @@ export interface TaskRunServiceClient<CallOptionsExt = {}> {
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListTaskRunLogsResponse>;
   /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   */
+  retryTaskRun(
+    request: DeepPartial<RetryTaskRunRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RetryTaskRunResponse>;
+  /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
    * and all task keys. A run counts against every limit whose tag it carries; the tag
    * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -2631,6 +4045,37 @@ export interface TaskRunServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<DeleteConcurrencyLimitRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<DeleteConcurrencyLimitResponse>;
+  /**
+   * A live list for dashboards, over a server stream (so browsers can use it): every run
+   * created or changed from now on that matches the filter, as it is after the change.
+   * The first message is empty and says the watch is in place: a list read after it
+   * misses nothing.
+   */
+  watchTaskRunList(
+    request: DeepPartial<WatchTaskRunListRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchTaskRunListResponse>;
+  /**
+   * One run's log lines: those stored after `after` at once, then each line as it is
+   * stored. The stream ends once the run is final and its last lines are sent: the last
+   * message carries the final run. No polling: the server sends what its commits store.
+   */
+  watchTaskRunLogs(
+    request: DeepPartial<WatchTaskRunLogsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchTaskRunLogsResponse>;
+  /**
+   * Per task key: queue depth now, and runs finished per minute and run durations over a
+   * recent window (the last hour by default).
+   */
+  getTaskStats(
+    request: DeepPartial<GetTaskStatsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetTaskStatsResponse>;
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

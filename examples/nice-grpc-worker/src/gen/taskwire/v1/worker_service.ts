@@ -77,6 +77,38 @@ export function ackKindToJSON(object: AckKind): string {
   }
 }
 
+export interface ListWorkersRequest {
+}
+
+export interface ListWorkersResponse {
+  /** Oldest connection first. */
+  workers: ConnectedWorker[];
+}
+
+/** One open SubscribeTaskRuns stream, as its Hello described it. */
+export interface ConnectedWorker {
+  workerId: string;
+  /** Welcome.session_id of the stream. */
+  sessionId: string;
+  taskKeys: string[];
+  limit: number;
+  /** Runs leased to the stream now (PENDING or RUNNING). */
+  runsInFlight: number;
+  language: string;
+  sdkVersion: string;
+  hostname: string;
+  pid: number;
+  connectedAt:
+    | Date
+    | undefined;
+  /** The last heartbeat that extended its leases (unset before the first). */
+  lastHeartbeatAt:
+    | Date
+    | undefined;
+  /** The id of the server whose stream it is. */
+  serverId: string;
+}
+
 export interface HeartbeatRequest {
   /** Welcome.session_id of the worker's open stream. */
   sessionId: string;
@@ -132,14 +164,24 @@ export interface Hello {
 export interface Welcome {
   serverVersion: string;
   protocolVersion: number;
-  /** Send a Heartbeat at least this often. */
+  /**
+   * Send a Heartbeat at least this often while holding runs. An idle worker (no runs held)
+   * need not heartbeat: nothing of it expires. But a worker that lost a lease for want of
+   * heartbeats gets no more work until the server hears from it again (any message, an
+   * empty Heartbeat included), so a worker may as well heartbeat every interval.
+   */
   heartbeatIntervalMs: number;
   /** A lease lasts this long past the last Heartbeat covering it. */
   leaseDurationMs: number;
   /** Results larger than this are refused; fail the run instead. */
   maxPayloadBytes: number;
-  /** Identifies this stream in logs. */
+  /** Identifies this stream in logs, and in the unary Heartbeat RPC. */
   sessionId: string;
+  /**
+   * The ack window: an Assignment neither Started nor named in a Heartbeat within this long
+   * is taken back (Cancel, then requeued, counting a redelivery).
+   */
+  ackTimeoutMs: number;
 }
 
 export interface Assignment {
@@ -222,16 +264,35 @@ export interface Released {
 
 /** Stop sending work (worker -> server), or finish up and disconnect (server -> worker). */
 export interface Drain {
-  /** server -> worker: how long the server waits before it closes the stream. */
+  /**
+   * server -> worker: how long the server waits for the runs in flight before it requeues
+   * the rest (without counting a redelivery) and closes the stream. 0 means no grace: the
+   * server takes every run back at once; stop them and report nothing. Unset from a worker.
+   */
   graceMs: number;
 }
 
-/** Stop these runs: abort them and report Failed (they end CANCELLED). */
+/**
+ * Stop these runs: abort them and report Failed (they end CANCELLED).
+ *
+ * Sent when a caller cancelled a run: the run keeps its slot (the server still counts it
+ * against the worker's limit) until the worker reports it (Failed, Completed or Released)
+ * or its lease expires. Also sent when the server took a run back itself (its lease
+ * expired, the ack window passed, or its timeout passed): then its slot is already free,
+ * and the server may assign another run in it at once, so stop the old one promptly; what
+ * the worker still sends about it is refused.
+ */
 export interface Cancel {
   runIds: string[];
   reason: string;
 }
 
+/**
+ * The server's answer to a worker message about one attempt. An Ack for a message the worker
+ * never sent (kind ACK_KIND_FAILED, accepted) means the server failed the attempt itself: its
+ * timeout passed (Assignment.timeout_ms plus a second after Started) and the worker had not
+ * reported it. It follows a Cancel for the run; the attempt is over, report nothing more.
+ */
 export interface Ack {
   runId: string;
   leaseToken: string;
@@ -247,6 +308,419 @@ export interface Ack {
 export interface Acks {
   acks: Ack[];
 }
+
+function createBaseListWorkersRequest(): ListWorkersRequest {
+  return {};
+}
+
+export const ListWorkersRequest: MessageFns<ListWorkersRequest> = {
+  encode(_: ListWorkersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListWorkersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListWorkersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListWorkersRequest {
+    return {};
+  },
+
+  toJSON(_: ListWorkersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListWorkersRequest>): ListWorkersRequest {
+    return ListWorkersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListWorkersRequest>): ListWorkersRequest {
+    const message = createBaseListWorkersRequest();
+    return message;
+  },
+};
+
+function createBaseListWorkersResponse(): ListWorkersResponse {
+  return { workers: [] };
+}
+
+export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
+  encode(message: ListWorkersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.workers) {
+      ConnectedWorker.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListWorkersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListWorkersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workers.push(ConnectedWorker.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListWorkersResponse {
+    return {
+      workers: globalThis.Array.isArray(object?.workers)
+        ? object.workers.map((e: any) => ConnectedWorker.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListWorkersResponse): unknown {
+    const obj: any = {};
+    if (message.workers?.length) {
+      obj.workers = message.workers.map((e) => ConnectedWorker.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListWorkersResponse>): ListWorkersResponse {
+    return ListWorkersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListWorkersResponse>): ListWorkersResponse {
+    const message = createBaseListWorkersResponse();
+    message.workers = object.workers?.map((e) => ConnectedWorker.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConnectedWorker(): ConnectedWorker {
+  return {
+    workerId: "",
+    sessionId: "",
+    taskKeys: [],
+    limit: 0,
+    runsInFlight: 0,
+    language: "",
+    sdkVersion: "",
+    hostname: "",
+    pid: 0,
+    connectedAt: undefined,
+    lastHeartbeatAt: undefined,
+    serverId: "",
+  };
+}
+
+export const ConnectedWorker: MessageFns<ConnectedWorker> = {
+  encode(message: ConnectedWorker, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workerId !== "") {
+      writer.uint32(10).string(message.workerId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(18).string(message.sessionId);
+    }
+    for (const v of message.taskKeys) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).uint32(message.limit);
+    }
+    if (message.runsInFlight !== 0) {
+      writer.uint32(40).uint32(message.runsInFlight);
+    }
+    if (message.language !== "") {
+      writer.uint32(50).string(message.language);
+    }
+    if (message.sdkVersion !== "") {
+      writer.uint32(58).string(message.sdkVersion);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(66).string(message.hostname);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(72).uint32(message.pid);
+    }
+    if (message.connectedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.connectedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.lastHeartbeatAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastHeartbeatAt), writer.uint32(90).fork()).join();
+    }
+    if (message.serverId !== "") {
+      writer.uint32(98).string(message.serverId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectedWorker {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectedWorker();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.taskKeys.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.runsInFlight = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sdkVersion = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.connectedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.lastHeartbeatAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.serverId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectedWorker {
+    return {
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      taskKeys: globalThis.Array.isArray(object?.taskKeys)
+        ? object.taskKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_keys)
+        ? object.task_keys.map((e: any) => globalThis.String(e))
+        : [],
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      runsInFlight: isSet(object.runsInFlight)
+        ? globalThis.Number(object.runsInFlight)
+        : isSet(object.runs_in_flight)
+        ? globalThis.Number(object.runs_in_flight)
+        : 0,
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      sdkVersion: isSet(object.sdkVersion)
+        ? globalThis.String(object.sdkVersion)
+        : isSet(object.sdk_version)
+        ? globalThis.String(object.sdk_version)
+        : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      connectedAt: isSet(object.connectedAt)
+        ? fromJsonTimestamp(object.connectedAt)
+        : isSet(object.connected_at)
+        ? fromJsonTimestamp(object.connected_at)
+        : undefined,
+      lastHeartbeatAt: isSet(object.lastHeartbeatAt)
+        ? fromJsonTimestamp(object.lastHeartbeatAt)
+        : isSet(object.last_heartbeat_at)
+        ? fromJsonTimestamp(object.last_heartbeat_at)
+        : undefined,
+      serverId: isSet(object.serverId)
+        ? globalThis.String(object.serverId)
+        : isSet(object.server_id)
+        ? globalThis.String(object.server_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ConnectedWorker): unknown {
+    const obj: any = {};
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.taskKeys?.length) {
+      obj.taskKeys = message.taskKeys;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.runsInFlight !== 0) {
+      obj.runsInFlight = Math.round(message.runsInFlight);
+    }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.sdkVersion !== "") {
+      obj.sdkVersion = message.sdkVersion;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.connectedAt !== undefined) {
+      obj.connectedAt = message.connectedAt.toISOString();
+    }
+    if (message.lastHeartbeatAt !== undefined) {
+      obj.lastHeartbeatAt = message.lastHeartbeatAt.toISOString();
+    }
+    if (message.serverId !== "") {
+      obj.serverId = message.serverId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConnectedWorker>): ConnectedWorker {
+    return ConnectedWorker.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConnectedWorker>): ConnectedWorker {
+    const message = createBaseConnectedWorker();
+    message.workerId = object.workerId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    message.taskKeys = object.taskKeys?.map((e) => e) || [];
+    message.limit = object.limit ?? 0;
+    message.runsInFlight = object.runsInFlight ?? 0;
+    message.language = object.language ?? "";
+    message.sdkVersion = object.sdkVersion ?? "";
+    message.hostname = object.hostname ?? "";
+    message.pid = object.pid ?? 0;
+    message.connectedAt = object.connectedAt ?? undefined;
+    message.lastHeartbeatAt = object.lastHeartbeatAt ?? undefined;
+    message.serverId = object.serverId ?? "";
+    return message;
+  },
+};
 
 function createBaseHeartbeatRequest(): HeartbeatRequest {
   return { sessionId: "", runs: [] };
@@ -1011,6 +1485,7 @@ function createBaseWelcome(): Welcome {
     leaseDurationMs: 0,
     maxPayloadBytes: 0,
     sessionId: "",
+    ackTimeoutMs: 0,
   };
 }
 
@@ -1033,6 +1508,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.sessionId !== "") {
       writer.uint32(50).string(message.sessionId);
+    }
+    if (message.ackTimeoutMs !== 0) {
+      writer.uint32(56).uint32(message.ackTimeoutMs);
     }
     return writer;
   },
@@ -1098,6 +1576,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.sessionId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ackTimeoutMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1142,6 +1628,11 @@ export const Welcome: MessageFns<Welcome> = {
         : isSet(object.session_id)
         ? globalThis.String(object.session_id)
         : "",
+      ackTimeoutMs: isSet(object.ackTimeoutMs)
+        ? globalThis.Number(object.ackTimeoutMs)
+        : isSet(object.ack_timeout_ms)
+        ? globalThis.Number(object.ack_timeout_ms)
+        : 0,
     };
   },
 
@@ -1165,6 +1656,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.sessionId !== "") {
       obj.sessionId = message.sessionId;
     }
+    if (message.ackTimeoutMs !== 0) {
+      obj.ackTimeoutMs = Math.round(message.ackTimeoutMs);
+    }
     return obj;
   },
 
@@ -1179,6 +1673,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.leaseDurationMs = object.leaseDurationMs ?? 0;
     message.maxPayloadBytes = object.maxPayloadBytes ?? 0;
     message.sessionId = object.sessionId ?? "";
+    message.ackTimeoutMs = object.ackTimeoutMs ?? 0;
     return message;
   },
 };
@@ -2753,6 +3248,18 @@ export const WorkerServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * The workers connected now, to any server of the database (from its table of worker
+     * streams): for `taskwire worker ls` and the web UI.
+     */
+    listWorkers: {
+      name: "ListWorkers",
+      requestType: ListWorkersRequest as typeof ListWorkersRequest,
+      requestStream: false,
+      responseType: ListWorkersResponse as typeof ListWorkersResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2768,6 +3275,14 @@ export interface WorkerServiceImplementation<CallContextExt = {}> {
    * `session_id`; NOT_FOUND when that stream is no longer open.
    */
   heartbeat(request: HeartbeatRequest, context: CallContext & CallContextExt): Promise<DeepPartial<HeartbeatResponse>>;
+  /**
+   * The workers connected now, to any server of the database (from its table of worker
+   * streams): for `taskwire worker ls` and the web UI.
+   */
+  listWorkers(
+    request: ListWorkersRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListWorkersResponse>>;
 }
 
 export interface WorkerServiceClient<CallOptionsExt = {}> {
@@ -2782,6 +3297,14 @@ export interface WorkerServiceClient<CallOptionsExt = {}> {
    * `session_id`; NOT_FOUND when that stream is no longer open.
    */
   heartbeat(request: DeepPartial<HeartbeatRequest>, options?: CallOptions & CallOptionsExt): Promise<HeartbeatResponse>;
+  /**
+   * The workers connected now, to any server of the database (from its table of worker
+   * streams): for `taskwire worker ls` and the web UI.
+   */
+  listWorkers(
+    request: DeepPartial<ListWorkersRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListWorkersResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/task_run_service.proto.
  */
 export const file_taskwire_v1_task_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIocBChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJIlgKFExpc3RUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIIlQKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgiWQoVV2F0Y2hUYXNrUnVuc1Jlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SFwoPdW5rbm93bl9ydW5faWRzGAIgAygJIiIKFENhbmNlbFRhc2tSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIj8KFUNhbmNlbFRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iYgoWTGlzdFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgNIj4KF0xpc3RUYXNrUnVuTG9nc1Jlc3BvbnNlEiMKBWxpbmVzGAEgAygLMhQudGFza3dpcmUudjEuTG9nTGluZSI+ChBDb25jdXJyZW5jeUxpbWl0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDRIOCgZhY3RpdmUYAyABKA0iOAoaU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QSCwoDdGFnGAEgASgJEg0KBWxpbWl0GAIgASgNIlcKG1NldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRI4ChFjb25jdXJyZW5jeV9saW1pdBgBIAEoCzIdLnRhc2t3aXJlLnYxLkNvbmN1cnJlbmN5TGltaXQiHgocTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdCJaCh1MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXNwb25zZRI5ChJjb25jdXJyZW5jeV9saW1pdHMYASADKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0IiwKHURlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCSIgCh5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2Uy/AgKDlRhc2tSdW5TZXJ2aWNlElwKD1NjaGVkdWxlVGFza1J1bhIjLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlcXVlc3QaJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXNwb25zZRJfChBTY2hlZHVsZVRhc2tSdW5zEiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1JlcXVlc3QaJS50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USVgoNUmVjb3JkVGFza1J1bhIhLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuUmVjb3JkVGFza1J1blJlc3BvbnNlEk0KCkdldFRhc2tSdW4SHi50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVxdWVzdBofLnRhc2t3aXJlLnYxLkdldFRhc2tSdW5SZXNwb25zZRJTCgxMaXN0VGFza1J1bnMSIC50YXNrd2lyZS52MS5MaXN0VGFza1J1bnNSZXF1ZXN0GiEudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVzcG9uc2USUAoLV2FpdFRhc2tSdW4SHy50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlcXVlc3QaIC50YXNrd2lyZS52MS5XYWl0VGFza1J1blJlc3BvbnNlEloKDVdhdGNoVGFza1J1bnMSIS50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVxdWVzdBoiLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bnNSZXNwb25zZSgBMAESVgoNQ2FuY2VsVGFza1J1bhIhLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXF1ZXN0GiIudGFza3dpcmUudjEuQ2FuY2VsVGFza1J1blJlc3BvbnNlElwKD0xpc3RUYXNrUnVuTG9ncxIjLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QaJC50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXNwb25zZRJoChNTZXRDb25jdXJyZW5jeUxpbWl0EicudGFza3dpcmUudjEuU2V0Q29uY3VycmVuY3lMaW1pdFJlcXVlc3QaKC50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USbgoVTGlzdENvbmN1cnJlbmN5TGltaXRzEikudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVxdWVzdBoqLnRhc2t3aXJlLnYxLkxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEnEKFkRlbGV0ZUNvbmN1cnJlbmN5TGltaXQSKi50YXNrd2lyZS52MS5EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBorLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIrACChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRIRCglpZF9wcmVmaXgYByABKAkSMQoNY3JlYXRlZF9hZnRlchgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmluY2x1ZGVfdG90YWxfc2l6ZRgKIAEoCCJsChRMaXN0VGFza1J1bnNSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgNIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIInAKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgSGgoSaW5jbHVkZV9wYXJhbWV0ZXJzGAQgASgIIlkKFVdhdGNoVGFza1J1bnNSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhcKD3Vua25vd25fcnVuX2lkcxgCIAMoCSIiChRDYW5jZWxUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI/ChVDYW5jZWxUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuImIKFkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEikKBWFmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsaW1pdBgDIAEoDSI+ChdMaXN0VGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUiIQoTUmV0cnlUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI+ChRSZXRyeVRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iPgoQQ29uY3VycmVuY3lMaW1pdBILCgN0YWcYASABKAkSDQoFbGltaXQYAiABKA0SDgoGYWN0aXZlGAMgASgNIjgKGlNldENvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDSJXChtTZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USOAoRY29uY3VycmVuY3lfbGltaXQYASABKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0Ih4KHExpc3RDb25jdXJyZW5jeUxpbWl0c1JlcXVlc3QiWgodTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2USOQoSY29uY3VycmVuY3lfbGltaXRzGAEgAygLMh0udGFza3dpcmUudjEuQ29uY3VycmVuY3lMaW1pdCIsCh1EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBILCgN0YWcYASABKAkiIAoeRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlIvEBChdXYXRjaFRhc2tSdW5MaXN0UmVxdWVzdBIRCgl0YXNrX2tleXMYASADKAkSKQoGc3RhdGVzGAIgAygOMhkudGFza3dpcmUudjEuVGFza1J1blN0YXRlEgsKA3RhZxgDIAEoCRIRCgl3b3JrZXJfaWQYBCABKAkSEQoJaWRfcHJlZml4GAUgASgJEjEKDWNyZWF0ZWRfYWZ0ZXIYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChhXYXRjaFRhc2tSdW5MaXN0UmVzcG9uc2USJwoJdGFza19ydW5zGAEgAygLMhQudGFza3dpcmUudjEuVGFza1J1bhIZChF1bm1hdGNoZWRfcnVuX2lkcxgCIAMoCSJUChdXYXRjaFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm0KGFdhdGNoVGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUSLAoOZmluYWxfdGFza19ydW4YAiABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIi0KE0dldFRhc2tTdGF0c1JlcXVlc3QSFgoOd2luZG93X21pbnV0ZXMYASABKA0i5QEKCVRhc2tTdGF0cxIQCgh0YXNrX2tleRgBIAEoCRIRCglzY2hlZHVsZWQYAiABKA0SDwoHcGVuZGluZxgDIAEoDRIPCgdydW5uaW5nGAQgASgNEhwKFGNvbXBsZXRlZF9wZXJfbWludXRlGAUgAygNEhkKEWZhaWxlZF9wZXJfbWludXRlGAYgAygNEhwKFGR1cmF0aW9uX3A1MF9zZWNvbmRzGAcgASgBEhwKFGR1cmF0aW9uX3A5NV9zZWNvbmRzGAggASgBEhwKFGR1cmF0aW9uX3A5OV9zZWNvbmRzGAkgASgBIocBChRHZXRUYXNrU3RhdHNSZXNwb25zZRIwCgx3aW5kb3dfc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDndpbmRvd19taW51dGVzGAIgASgNEiUKBXRhc2tzGAMgAygLMhYudGFza3dpcmUudjEuVGFza1N0YXRzMuwLCg5UYXNrUnVuU2VydmljZRJcCg9TY2hlZHVsZVRhc2tSdW4SIy50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXF1ZXN0GiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuUmVzcG9uc2USXwoQU2NoZWR1bGVUYXNrUnVucxIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1bnNSZXF1ZXN0GiUudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1Jlc3BvbnNlElYKDVJlY29yZFRhc2tSdW4SIS50YXNrd2lyZS52MS5SZWNvcmRUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXNwb25zZRJNCgpHZXRUYXNrUnVuEh4udGFza3dpcmUudjEuR2V0VGFza1J1blJlcXVlc3QaHy50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVzcG9uc2USUwoMTGlzdFRhc2tSdW5zEiAudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVxdWVzdBohLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuc1Jlc3BvbnNlElAKC1dhaXRUYXNrUnVuEh8udGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXF1ZXN0GiAudGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXNwb25zZRJaCg1XYXRjaFRhc2tSdW5zEiEudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuc1JlcXVlc3QaIi50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVzcG9uc2UoATABElYKDUNhbmNlbFRhc2tSdW4SIS50YXNrd2lyZS52MS5DYW5jZWxUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXNwb25zZRJcCg9MaXN0VGFza1J1bkxvZ3MSIy50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXF1ZXN0GiQudGFza3dpcmUudjEuTGlzdFRhc2tSdW5Mb2dzUmVzcG9uc2USUwoMUmV0cnlUYXNrUnVuEiAudGFza3dpcmUudjEuUmV0cnlUYXNrUnVuUmVxdWVzdBohLnRhc2t3aXJlLnYxLlJldHJ5VGFza1J1blJlc3BvbnNlEmgKE1NldENvbmN1cnJlbmN5TGltaXQSJy50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBooLnRhc2t3aXJlLnYxLlNldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRJuChVMaXN0Q29uY3VycmVuY3lMaW1pdHMSKS50YXNrd2lyZS52MS5MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXF1ZXN0GioudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2UScQoWRGVsZXRlQ29uY3VycmVuY3lMaW1pdBIqLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0GisudGFza3dpcmUudjEuRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlEmEKEFdhdGNoVGFza1J1bkxpc3QSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5MaXN0UmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxpc3RSZXNwb25zZTABEmEKEFdhdGNoVGFza1J1bkxvZ3MSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5Mb2dzUmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxvZ3NSZXNwb25zZTABElMKDEdldFRhc2tTdGF0cxIgLnRhc2t3aXJlLnYxLkdldFRhc2tTdGF0c1JlcXVlc3QaIS50YXNrd2lyZS52MS5HZXRUYXNrU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
 
 /**
  * @generated from message taskwire.v1.ScheduleTaskRunRequest
@@ -237,6 +237,41 @@ export type ListTaskRunsRequest = Message<"taskwire.v1.ListTaskRunsRequest"> & {
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
+
+  /**
+   * Runs held now or last by this worker.
+   *
+   * @generated from field: string worker_id = 6;
+   */
+  workerId: string;
+
+  /**
+   * Runs whose id starts with this (a whole id finds one run).
+   *
+   * @generated from field: string id_prefix = 7;
+   */
+  idPrefix: string;
+
+  /**
+   * Runs created at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 8;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Runs created before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_before = 9;
+   */
+  createdBefore?: Timestamp | undefined;
+
+  /**
+   * Fill total_size: one more query, over every run that matches the filters.
+   *
+   * @generated from field: bool include_total_size = 10;
+   */
+  includeTotalSize: boolean;
 };
 
 /**
@@ -263,6 +298,13 @@ export type ListTaskRunsResponse = Message<"taskwire.v1.ListTaskRunsResponse"> &
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many runs match the filters on all pages; set when include_total_size was.
+   *
+   * @generated from field: uint32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -325,7 +367,8 @@ export const WaitTaskRunResponseSchema: GenMessage<WaitTaskRunResponse> = /*@__P
  */
 export type WatchTaskRunsRequest = Message<"taskwire.v1.WatchTaskRunsRequest"> & {
   /**
-   * Runs to watch from now on.
+   * Runs to watch from now on. Repeated ids count once; one stream watches at most
+   * 10,000 runs at a time (RESOURCE_EXHAUSTED beyond); a final run stops counting once sent.
    *
    * @generated from field: repeated string run_ids = 1;
    */
@@ -344,6 +387,14 @@ export type WatchTaskRunsRequest = Message<"taskwire.v1.WatchTaskRunsRequest"> &
    * @generated from field: bool final_only = 3;
    */
   finalOnly: boolean;
+
+  /**
+   * Sent with the first message: true to receive each run's parameters too. Left out by
+   * default: a watcher wants states and results, and parameters may be megabytes each.
+   *
+   * @generated from field: bool include_parameters = 4;
+   */
+  includeParameters: boolean;
 };
 
 /**
@@ -462,6 +513,42 @@ export const ListTaskRunLogsResponseSchema: GenMessage<ListTaskRunLogsResponse> 
   messageDesc(file_taskwire_v1_task_run_service, 17);
 
 /**
+ * @generated from message taskwire.v1.RetryTaskRunRequest
+ */
+export type RetryTaskRunRequest = Message<"taskwire.v1.RetryTaskRunRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message taskwire.v1.RetryTaskRunRequest.
+ * Use `create(RetryTaskRunRequestSchema)` to create a new message.
+ */
+export const RetryTaskRunRequestSchema: GenMessage<RetryTaskRunRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 18);
+
+/**
+ * @generated from message taskwire.v1.RetryTaskRunResponse
+ */
+export type RetryTaskRunResponse = Message<"taskwire.v1.RetryTaskRunResponse"> & {
+  /**
+   * The new run, SCHEDULED.
+   *
+   * @generated from field: taskwire.v1.TaskRun task_run = 1;
+   */
+  taskRun?: TaskRun | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.RetryTaskRunResponse.
+ * Use `create(RetryTaskRunResponseSchema)` to create a new message.
+ */
+export const RetryTaskRunResponseSchema: GenMessage<RetryTaskRunResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 19);
+
+/**
  * @generated from message taskwire.v1.ConcurrencyLimit
  */
 export type ConcurrencyLimit = Message<"taskwire.v1.ConcurrencyLimit"> & {
@@ -488,7 +575,7 @@ export type ConcurrencyLimit = Message<"taskwire.v1.ConcurrencyLimit"> & {
  * Use `create(ConcurrencyLimitSchema)` to create a new message.
  */
 export const ConcurrencyLimitSchema: GenMessage<ConcurrencyLimit> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 18);
+  messageDesc(file_taskwire_v1_task_run_service, 20);
 
 /**
  * @generated from message taskwire.v1.SetConcurrencyLimitRequest
@@ -510,7 +597,7 @@ export type SetConcurrencyLimitRequest = Message<"taskwire.v1.SetConcurrencyLimi
  * Use `create(SetConcurrencyLimitRequestSchema)` to create a new message.
  */
 export const SetConcurrencyLimitRequestSchema: GenMessage<SetConcurrencyLimitRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 19);
+  messageDesc(file_taskwire_v1_task_run_service, 21);
 
 /**
  * @generated from message taskwire.v1.SetConcurrencyLimitResponse
@@ -527,7 +614,7 @@ export type SetConcurrencyLimitResponse = Message<"taskwire.v1.SetConcurrencyLim
  * Use `create(SetConcurrencyLimitResponseSchema)` to create a new message.
  */
 export const SetConcurrencyLimitResponseSchema: GenMessage<SetConcurrencyLimitResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 20);
+  messageDesc(file_taskwire_v1_task_run_service, 22);
 
 /**
  * @generated from message taskwire.v1.ListConcurrencyLimitsRequest
@@ -540,7 +627,7 @@ export type ListConcurrencyLimitsRequest = Message<"taskwire.v1.ListConcurrencyL
  * Use `create(ListConcurrencyLimitsRequestSchema)` to create a new message.
  */
 export const ListConcurrencyLimitsRequestSchema: GenMessage<ListConcurrencyLimitsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 21);
+  messageDesc(file_taskwire_v1_task_run_service, 23);
 
 /**
  * @generated from message taskwire.v1.ListConcurrencyLimitsResponse
@@ -557,7 +644,7 @@ export type ListConcurrencyLimitsResponse = Message<"taskwire.v1.ListConcurrency
  * Use `create(ListConcurrencyLimitsResponseSchema)` to create a new message.
  */
 export const ListConcurrencyLimitsResponseSchema: GenMessage<ListConcurrencyLimitsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 22);
+  messageDesc(file_taskwire_v1_task_run_service, 24);
 
 /**
  * @generated from message taskwire.v1.DeleteConcurrencyLimitRequest
@@ -574,7 +661,7 @@ export type DeleteConcurrencyLimitRequest = Message<"taskwire.v1.DeleteConcurren
  * Use `create(DeleteConcurrencyLimitRequestSchema)` to create a new message.
  */
 export const DeleteConcurrencyLimitRequestSchema: GenMessage<DeleteConcurrencyLimitRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 23);
+  messageDesc(file_taskwire_v1_task_run_service, 25);
 
 /**
  * @generated from message taskwire.v1.DeleteConcurrencyLimitResponse
@@ -587,7 +674,246 @@ export type DeleteConcurrencyLimitResponse = Message<"taskwire.v1.DeleteConcurre
  * Use `create(DeleteConcurrencyLimitResponseSchema)` to create a new message.
  */
 export const DeleteConcurrencyLimitResponseSchema: GenMessage<DeleteConcurrencyLimitResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 24);
+  messageDesc(file_taskwire_v1_task_run_service, 26);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunListRequest
+ */
+export type WatchTaskRunListRequest = Message<"taskwire.v1.WatchTaskRunListRequest"> & {
+  /**
+   * The filters of ListTaskRunsRequest; empty means any.
+   *
+   * @generated from field: repeated string task_keys = 1;
+   */
+  taskKeys: string[];
+
+  /**
+   * @generated from field: repeated taskwire.v1.TaskRunState states = 2;
+   */
+  states: TaskRunState[];
+
+  /**
+   * @generated from field: string tag = 3;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: string worker_id = 4;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: string id_prefix = 5;
+   */
+  idPrefix: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_after = 6;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_before = 7;
+   */
+  createdBefore?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunListRequest.
+ * Use `create(WatchTaskRunListRequestSchema)` to create a new message.
+ */
+export const WatchTaskRunListRequestSchema: GenMessage<WatchTaskRunListRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 27);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunListResponse
+ */
+export type WatchTaskRunListResponse = Message<"taskwire.v1.WatchTaskRunListResponse"> & {
+  /**
+   * Runs created or changed that match the filter, without parameters or results.
+   *
+   * @generated from field: repeated taskwire.v1.TaskRun task_runs = 1;
+   */
+  taskRuns: TaskRun[];
+
+  /**
+   * Runs that changed and no longer match the filter (e.g. a state filter): a list
+   * showing them drops them.
+   *
+   * @generated from field: repeated string unmatched_run_ids = 2;
+   */
+  unmatchedRunIds: string[];
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunListResponse.
+ * Use `create(WatchTaskRunListResponseSchema)` to create a new message.
+ */
+export const WatchTaskRunListResponseSchema: GenMessage<WatchTaskRunListResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 28);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunLogsRequest
+ */
+export type WatchTaskRunLogsRequest = Message<"taskwire.v1.WatchTaskRunLogsRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * Lines after this time only; unset means all.
+   *
+   * @generated from field: google.protobuf.Timestamp after = 2;
+   */
+  after?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunLogsRequest.
+ * Use `create(WatchTaskRunLogsRequestSchema)` to create a new message.
+ */
+export const WatchTaskRunLogsRequestSchema: GenMessage<WatchTaskRunLogsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 29);
+
+/**
+ * @generated from message taskwire.v1.WatchTaskRunLogsResponse
+ */
+export type WatchTaskRunLogsResponse = Message<"taskwire.v1.WatchTaskRunLogsResponse"> & {
+  /**
+   * Lines in the order they were stored.
+   *
+   * @generated from field: repeated taskwire.v1.LogLine lines = 1;
+   */
+  lines: LogLine[];
+
+  /**
+   * Set on the last message only, once the run is final.
+   *
+   * @generated from field: taskwire.v1.TaskRun final_task_run = 2;
+   */
+  finalTaskRun?: TaskRun | undefined;
+};
+
+/**
+ * Describes the message taskwire.v1.WatchTaskRunLogsResponse.
+ * Use `create(WatchTaskRunLogsResponseSchema)` to create a new message.
+ */
+export const WatchTaskRunLogsResponseSchema: GenMessage<WatchTaskRunLogsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 30);
+
+/**
+ * @generated from message taskwire.v1.GetTaskStatsRequest
+ */
+export type GetTaskStatsRequest = Message<"taskwire.v1.GetTaskStatsRequest"> & {
+  /**
+   * The window for the per-minute counts and durations; 0 means 60, at most 1440.
+   *
+   * @generated from field: uint32 window_minutes = 1;
+   */
+  windowMinutes: number;
+};
+
+/**
+ * Describes the message taskwire.v1.GetTaskStatsRequest.
+ * Use `create(GetTaskStatsRequestSchema)` to create a new message.
+ */
+export const GetTaskStatsRequestSchema: GenMessage<GetTaskStatsRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 31);
+
+/**
+ * @generated from message taskwire.v1.TaskStats
+ */
+export type TaskStats = Message<"taskwire.v1.TaskStats"> & {
+  /**
+   * @generated from field: string task_key = 1;
+   */
+  taskKey: string;
+
+  /**
+   * Runs in each state now.
+   *
+   * @generated from field: uint32 scheduled = 2;
+   */
+  scheduled: number;
+
+  /**
+   * @generated from field: uint32 pending = 3;
+   */
+  pending: number;
+
+  /**
+   * @generated from field: uint32 running = 4;
+   */
+  running: number;
+
+  /**
+   * Runs that ended in each minute of the window, oldest first: entry i counts the
+   * minute starting at window_start + i minutes.
+   *
+   * @generated from field: repeated uint32 completed_per_minute = 5;
+   */
+  completedPerMinute: number[];
+
+  /**
+   * @generated from field: repeated uint32 failed_per_minute = 6;
+   */
+  failedPerMinute: number[];
+
+  /**
+   * Durations (start to end) of the runs that completed in the window, in seconds;
+   * 0 when none did.
+   *
+   * @generated from field: double duration_p50_seconds = 7;
+   */
+  durationP50Seconds: number;
+
+  /**
+   * @generated from field: double duration_p95_seconds = 8;
+   */
+  durationP95Seconds: number;
+
+  /**
+   * @generated from field: double duration_p99_seconds = 9;
+   */
+  durationP99Seconds: number;
+};
+
+/**
+ * Describes the message taskwire.v1.TaskStats.
+ * Use `create(TaskStatsSchema)` to create a new message.
+ */
+export const TaskStatsSchema: GenMessage<TaskStats> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 32);
+
+/**
+ * @generated from message taskwire.v1.GetTaskStatsResponse
+ */
+export type GetTaskStatsResponse = Message<"taskwire.v1.GetTaskStatsResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp window_start = 1;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 window_minutes = 2;
+   */
+  windowMinutes: number;
+
+  /**
+   * Every task key with runs queued or in flight now, or finished in the window.
+   *
+   * @generated from field: repeated taskwire.v1.TaskStats tasks = 3;
+   */
+  tasks: TaskStats[];
+};
+
+/**
+ * Describes the message taskwire.v1.GetTaskStatsResponse.
+ * Use `create(GetTaskStatsResponseSchema)` to create a new message.
+ */
+export const GetTaskStatsResponseSchema: GenMessage<GetTaskStatsResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 33);
 
 /**
  * For callers: schedule runs, read them, wait for them, cancel them.
@@ -687,6 +1013,19 @@ export const TaskRunService: GenService<{
     output: typeof ListTaskRunLogsResponseSchema;
   },
   /**
+   * Schedules a new run of a final run's task with the same parameters and options (not
+   * its idempotency key), and links the two: the new run's first history entry says
+   * "retry of <id>", and the old run gets the log line "retried as <new id>".
+   * FAILED_PRECONDITION when the run is not final yet.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.RetryTaskRun
+   */
+  retryTaskRun: {
+    methodKind: "unary";
+    input: typeof RetryTaskRunRequestSchema;
+    output: typeof RetryTaskRunResponseSchema;
+  },
+  /**
    * Caps how many runs carrying a tag are PENDING or RUNNING at once, across all workers
    * and all task keys. A run counts against every limit whose tag it carries; the tag
    * "task_key:<key>" limits every run of that task key. Setting an existing tag replaces
@@ -716,6 +1055,42 @@ export const TaskRunService: GenService<{
     methodKind: "unary";
     input: typeof DeleteConcurrencyLimitRequestSchema;
     output: typeof DeleteConcurrencyLimitResponseSchema;
+  },
+  /**
+   * A live list for dashboards, over a server stream (so browsers can use it): every run
+   * created or changed from now on that matches the filter, as it is after the change.
+   * The first message is empty and says the watch is in place: a list read after it
+   * misses nothing.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.WatchTaskRunList
+   */
+  watchTaskRunList: {
+    methodKind: "server_streaming";
+    input: typeof WatchTaskRunListRequestSchema;
+    output: typeof WatchTaskRunListResponseSchema;
+  },
+  /**
+   * One run's log lines: those stored after `after` at once, then each line as it is
+   * stored. The stream ends once the run is final and its last lines are sent: the last
+   * message carries the final run. No polling: the server sends what its commits store.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.WatchTaskRunLogs
+   */
+  watchTaskRunLogs: {
+    methodKind: "server_streaming";
+    input: typeof WatchTaskRunLogsRequestSchema;
+    output: typeof WatchTaskRunLogsResponseSchema;
+  },
+  /**
+   * Per task key: queue depth now, and runs finished per minute and run durations over a
+   * recent window (the last hour by default).
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.GetTaskStats
+   */
+  getTaskStats: {
+    methodKind: "unary";
+    input: typeof GetTaskStatsRequestSchema;
+    output: typeof GetTaskStatsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskwire_v1_task_run_service, 0);

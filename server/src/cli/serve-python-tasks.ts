@@ -1,0 +1,39 @@
+import { spawn } from "node:child_process";
+import { CliError } from "./cli-error.js";
+
+/** True for `tasks.py:fn` or `tasks.py`: an entrypoint the Python SDK serves. */
+export function isPythonEntrypoint(spec: string): boolean {
+  return /\.py(:[\w.]+)?$/.test(spec);
+}
+
+/**
+ * `taskwire task serve tasks.py:fn`: the Python SDK's worker does it (`python -m taskwire
+ * task serve`, the same shape), so one `taskwire` command serves tasks of either language.
+ * The interpreter is $TASKWIRE_PYTHON, else `python3` on PATH (the one whose
+ * `pip install` put taskwire in place). Signals are passed on; its exit code is returned.
+ */
+export async function servePythonTasks(entrypoints: string[], limit: number | undefined): Promise<number> {
+  const python = process.env.TASKWIRE_PYTHON || "python3";
+  const args = ["-m", "taskwire", "task", "serve", ...entrypoints, ...(limit === undefined ? [] : ["--limit", String(limit)])];
+  const child = spawn(python, args, { stdio: "inherit" });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          new CliError(
+            error.code === "ENOENT"
+              ? `${python} is not on PATH: Python entrypoints are served by the Python SDK (pip install ./sdk-python); set TASKWIRE_PYTHON to its interpreter`
+              : `could not start ${python}: ${error.message}`,
+          ),
+        ),
+      );
+      child.once("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" || signal === "SIGTERM" ? 0 : 1)));
+    });
+  } finally {
+    process.off("SIGINT", forward);
+    process.off("SIGTERM", forward);
+  }
+}

@@ -1,0 +1,43 @@
+import { useSignInNeeded } from "./auth-state.js";
+import { ConcurrencyLimitsPage } from "./pages/concurrency-limits-page.js";
+import { RunPage } from "./pages/run-page.js";
+import { RunsPage } from "./pages/runs-page.js";
+import { SignInPage } from "./pages/sign-in-page.js";
+import { TasksPage } from "./pages/tasks-page.js";
+import { Link, useLocation } from "./router.js";
+
+const NAV = [
+  { to: "/task-runs", label: "Runs" },
+  { to: "/tasks", label: "Tasks" },
+  { to: "/concurrency-limits", label: "Concurrency limits" },
+];
+
+export function App() {
+  const { path } = useLocation();
+  const signInNeeded = useSignInNeeded();
+  const runId = /^\/task-runs\/task-run\/([^/]+)$/.exec(path)?.[1];
+  let page;
+  if (signInNeeded || path === "/sign-in") page = <SignInPage />;
+  else if (runId) page = <RunPage id={decodeURIComponent(runId)} />;
+  else if (path === "/tasks") page = <TasksPage />;
+  else if (path === "/concurrency-limits") page = <ConcurrencyLimitsPage />;
+  else page = <RunsPage />;
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <Link to="/task-runs" className="brand">
+          <span className="logo" aria-hidden="true" />
+          taskwire
+        </Link>
+        <nav>
+          {NAV.map((item) => (
+            <Link key={item.to} to={item.to} className={path.startsWith(item.to) ? "active" : ""}>
+              {item.label}
+            </Link>
+          ))}
+        </nav>
+      </header>
+      <main>{page}</main>
+    </div>
+  );
+}

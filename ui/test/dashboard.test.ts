@@ -1,0 +1,233 @@
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Browser, Page } from "playwright-core";
+import { TaskRunState } from "@taskwire/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { args, type Dashboard, launchChromium, startDashboard } from "./support/dashboard-harness.js";
+
+// The dashboard in real Chromium against a real server process and a real worker process.
+// With TASKWIRE_SCREENSHOTS=1 each page is also saved under docs/screenshots/.
+const screenshots = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+const XSS = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
+
+let dashboard: Dashboard;
+let browser: Browser;
+let page: Page;
+/** What the browser reported as errors: CSP violations, failed scripts, React errors. */
+const consoleErrors: string[] = [];
+
+async function schedule(taskKey: string, parameters: ReturnType<typeof args>, options: Record<string, unknown> = {}) {
+  const { id } = await dashboard.client.taskRuns.scheduleTaskRun({ run: { taskKey, parameters, options } });
+  return id;
+}
+
+async function waitForState(id: string, state: TaskRunState) {
+  for (;;) {
+    const { taskRun } = await dashboard.client.taskRuns.waitTaskRun({ id, timeoutMs: 1000 });
+    if (taskRun?.state === state) return;
+  }
+}
+
+async function screenshot(name: string, variants: { dark?: boolean; phone?: boolean } = {}) {
+  if (process.env.TASKWIRE_SCREENSHOTS !== "1") return;
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: true });
+  if (variants.dark) {
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.screenshot({ path: `${screenshots}${name}-dark.png`, fullPage: true });
+    await page.emulateMedia({ colorScheme: "light" });
+  }
+  if (variants.phone) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${screenshots}${name}-phone.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+}
+
+/** The state badge shown in the runs table for one run. */
+const rowState = (id: string) => page.locator(`tr[data-run-id="${id}"] [data-state]`);
+
+beforeAll(async () => {
+  dashboard = await startDashboard({ worker: true });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("console", (message) => {
+    // The API answers NOT_FOUND with HTTP 404, which Chromium logs: the not-found page's.
+    if (message.type() === "error" && !/status of 404/.test(message.text())) consoleErrors.push(message.text());
+  });
+  page.on("pageerror", (error) => consoleErrors.push(error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.stop();
+});
+
+describe("the runs list", () => {
+  it("shows a run scheduled after the page loaded, and its state changes, without reloading", async () => {
+    await page.goto(`${dashboard.url}/task-runs`);
+    await page.locator("table#task-runs").waitFor();
+    await page.evaluate(() => ((window as unknown as { loaded: string }).loaded = "this page"));
+    await page.locator(".live.on").waitFor();
+    const id = await schedule("greet", args(XSS));
+    await rowState(id).waitFor();
+    await page.locator(`tr[data-run-id="${id}"] [data-state="COMPLETED"]`).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { loaded?: string }).loaded)).toBe("this page");
+
+    const slow = await schedule("slow", args(60));
+    await page.locator(`tr[data-run-id="${slow}"] [data-state="RUNNING"]`).waitFor();
+    await dashboard.client.taskRuns.cancelTaskRun({ id: slow });
+    await page.locator(`tr[data-run-id="${slow}"] [data-state="CANCELLED"]`).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { loaded?: string }).loaded)).toBe("this page");
+  });
+
+  it("filters by state and by task key", async () => {
+    const failed = await schedule("flaky", args("no luck"), { retries: 1 });
+    const greeted = await schedule("greet", args("Marvin"), { tags: ["team:web", "welcome"] });
+    await waitForState(failed, TaskRunState.FAILED);
+    await waitForState(greeted, TaskRunState.COMPLETED);
+    await schedule("slow", args(3600), { scheduledTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600), nanos: 0 } });
+    await schedule("chatty", args(3, 50));
+    await page.goto(`${dashboard.url}/task-runs`);
+    await rowState(failed).waitFor();
+    await screenshot("runs", { dark: true, phone: true });
+
+    await page.locator('button[data-filter-state="FAILED"]').click();
+    await page.waitForURL(/state=FAILED/);
+    await rowState(failed).waitFor();
+    await page.locator(`tr[data-run-id="${greeted}"]`).waitFor({ state: "detached" });
+    const states = await page.locator("#task-runs tbody [data-state]").allTextContents();
+    expect(states.length).toBeGreaterThan(0);
+    expect(new Set(states)).toEqual(new Set(["failed"]));
+
+    await page.getByRole("button", { name: "all", exact: true }).click();
+    await page.locator('input[name="task"]').fill("greet");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(/task=greet/);
+    await rowState(greeted).waitFor();
+    await page.locator(`tr[data-run-id="${failed}"]`).waitFor({ state: "detached" });
+    const keys = await page.locator("#task-runs tbody td.task-key").allTextContents();
+    expect(new Set(keys)).toEqual(new Set(["greet"]));
+
+    await page.locator('input[name="task"]').fill("");
+    await page.locator('input[name="id"]').fill(failed.slice(0, 13));
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(/id=/);
+    await page.locator(`tr[data-run-id="${greeted}"]`).waitFor({ state: "detached" });
+    expect(await page.locator("#task-runs tbody tr[data-run-id]").count()).toBe(1);
+  });
+});
+
+describe("a run's page", () => {
+  it("shows state, history, parameters as text (an HTML payload is never run), result", async () => {
+    const id = await schedule("greet", args(XSS));
+    await waitForState(id, TaskRunState.COMPLETED);
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    await page.locator('#state [data-state="COMPLETED"]').waitFor();
+    const parameters = page.getByTestId("parameters");
+    expect(await parameters.textContent()).toContain(JSON.stringify(XSS));
+    expect(await parameters.locator("img, script").count()).toBe(0);
+    expect(await page.getByTestId("result").textContent()).toContain(JSON.stringify(`Hello, ${XSS}!`));
+    expect(await page.locator("#history [data-state]").allTextContents()).toEqual(["scheduled", "pending", "running", "completed"]);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    await screenshot("run-completed");
+  });
+
+  it("shows the error with its stack, and the attempts of a run that failed after a retry", async () => {
+    const id = await schedule("flaky", args("<b>bold</b> excuse"), { retries: 1 });
+    await waitForState(id, TaskRunState.FAILED);
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    expect(await error.textContent()).toContain("TypeError: flaky gave up: <b>bold</b> excuse");
+    expect(await error.locator("pre.stack").textContent()).toContain("at ");
+    expect(await page.locator("table.attempts tbody tr").count()).toBe(2);
+    await screenshot("run-failed", { dark: true });
+  });
+
+  it("follows the logs while the run runs", async () => {
+    const id = await schedule("chatty", args(4, 1500));
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    await page.locator("#logs", { hasText: "step 1 of 4" }).waitFor();
+    expect(await page.locator("#logs").textContent()).not.toContain("step 4 of 4");
+    await page.locator("#logs", { hasText: "step 2 of 4" }).waitFor();
+    await screenshot("run-running");
+    await page.locator("#logs", { hasText: "step 4 of 4" }).waitFor();
+    await page.locator('#state [data-state="COMPLETED"]').waitFor();
+  });
+
+  it("cancels a running run from its page", async () => {
+    const id = await schedule("slow", args(600));
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    await page.locator('#state [data-state="RUNNING"]').waitFor();
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.locator('#state [data-state="CANCELLED"]').waitFor();
+    const { taskRun } = await dashboard.client.taskRuns.getTaskRun({ id });
+    expect(taskRun?.state).toBe(TaskRunState.CANCELLED);
+  });
+});
+
+describe("a run that does not exist", () => {
+  it("says so on its page", async () => {
+    await page.goto(`${dashboard.url}/task-runs/task-run/01a22800-0000-7000-8000-000000000000`);
+    await page.getByRole("heading", { name: "Run not found" }).waitFor();
+    expect(await page.locator(".error-text").textContent()).toContain("not found");
+  });
+});
+
+describe("the tasks page", () => {
+  it("shows each task key's queue and what finished in the last hour", async () => {
+    await page.goto(`${dashboard.url}/tasks`);
+    const greet = page.locator('[data-task-key="greet"]');
+    await greet.waitFor();
+    expect(await greet.locator(".legend").textContent()).toMatch(/[1-9]\d* completed/);
+    expect(await greet.locator("svg.minute-bars rect.bar-completed").count()).toBeGreaterThan(0);
+    const slow = page.locator('[data-task-key="slow"]');
+    expect(await slow.locator(".depth").textContent()).toContain("1 scheduled");
+    await screenshot("tasks");
+  });
+});
+
+describe("the concurrency limits page", () => {
+  it("creates, changes and deletes a limit", async () => {
+    await page.goto(`${dashboard.url}/concurrency-limits`);
+    await page.locator('#new-limit input[name="tag"]').fill("task_key:greet");
+    await page.locator('#new-limit input[name="limit"]').fill("3");
+    await page.getByRole("button", { name: "Add limit" }).click();
+    const row = page.locator('tr[data-tag="task_key:greet"]');
+    await row.waitFor();
+    expect((await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits.map((l) => [l.tag, l.limit])).toEqual([["task_key:greet", 3]]);
+    await row.locator("input").fill("5");
+    await row.getByRole("button", { name: "Save" }).click();
+    await row.getByRole("button", { name: "Save" }).and(page.locator(":disabled")).waitFor();
+    expect((await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits[0]?.limit).toBe(5);
+    await screenshot("concurrency-limits");
+    await row.getByRole("button", { name: "Delete" }).click();
+    await row.waitFor({ state: "detached" });
+    expect((await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits).toEqual([]);
+  });
+});
+
+describe("what the server sends the browser", () => {
+  it("answers page paths with the app, under a CSP without inline scripts, and hashed assets as immutable", async () => {
+    const response = await fetch(`${dashboard.url}/task-runs/task-run/anything`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(response.headers.get("content-security-policy")).toContain("script-src 'self';");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("x-frame-options")).toBe("DENY");
+    const html = await response.text();
+    const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"><\/script>/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect(html).not.toMatch(/<script(?![^>]*src=)/);
+    const asset = await fetch(`${dashboard.url}${script}`);
+    expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect((await fetch(`${dashboard.url}/assets/..%2f..%2fpackage.json`)).status).toBe(404);
+    expect((await fetch(`${dashboard.url}/nothing-here`)).status).toBe(404);
+  });
+
+  it("left nothing the browser refused (the CSP) or failed on, on any page the tests opened", () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
