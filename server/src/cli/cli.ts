@@ -7,12 +7,13 @@ import { demoCommand } from "./demo-command.js";
 import { serverCommand } from "./server-command.js";
 import { taskCommand } from "./task-command.js";
 import { taskRunCommand } from "./task-run-command.js";
+import { workerCommand } from "./worker-command.js";
 
 const taskwireCommand = createCommandGroup({
   name: "",
   summary: "taskwire",
   description: "taskwire: deferred tasks over gRPC. Schedule runs with the SDK; workers run them.",
-  commands: [serverCommand, taskCommand, taskRunCommand, concurrencyLimitCommand, configCommand, demoCommand],
+  commands: [serverCommand, taskCommand, taskRunCommand, workerCommand, concurrencyLimitCommand, configCommand, demoCommand],
   epilog: `Options:
   -h, --help      Show this help
   -V, --version   Show the version

@@ -1,6 +1,6 @@
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { type Settings, createTaskwireClient, isServerUnreachable } from "taskwire";
-import { TaskRunService } from "@taskwire/proto";
+import { type Settings, createTaskwireClient, isServerUnreachable, type TaskwireClient } from "taskwire";
+import type { TaskRunService } from "@taskwire/proto";
 import { CliError } from "./cli-error.js";
 
 const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EHOSTUNREACH"]);
@@ -10,16 +10,24 @@ const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECO
  * failures a user can act on into a CliError: a server that cannot be reached, and an
  * RPC error (printed with its gRPC code).
  */
-export async function withTaskRunClient<T>(
+export function withTaskRunClient<T>(
   settings: Pick<Settings, "apiUrl" | "apiKey" | "tlsCa">,
   call: (client: Client<typeof TaskRunService>) => Promise<T>,
+): Promise<T> {
+  return withTaskwireClient(settings, (client) => call(client.taskRuns));
+}
+
+/** As withTaskRunClient, with the SDK's whole client (its WorkerService client too). */
+export async function withTaskwireClient<T>(
+  settings: Pick<Settings, "apiUrl" | "apiKey" | "tlsCa">,
+  call: (client: TaskwireClient) => Promise<T>,
 ): Promise<T> {
   const { apiUrl, apiKey } = settings;
   // The SDK's client: it sends the API key as `authorization: Bearer <key>`. "" rather than
   // undefined for no key, since these settings are resolved already and must not be again.
   const client = createTaskwireClient({ apiUrl, apiKey: apiKey ?? "", tlsCaFile: settings.tlsCa });
   try {
-    return await call(client.taskRuns);
+    return await call(client);
   } catch (error) {
     throw describeFailure(error);
   } finally {
