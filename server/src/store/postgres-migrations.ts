@@ -68,6 +68,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     "limit" integer NOT NULL
   );
   `,
+  `
+  -- A live log stream pages by id, the order lines were stored in (see followLogs).
+  CREATE INDEX task_run_logs_run_id ON task_run_logs (run_id, id);
+  `,
 ];
 
 /**

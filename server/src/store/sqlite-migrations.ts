@@ -65,4 +65,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     "limit" INTEGER NOT NULL
   );
   `,
+  `
+  -- A live log stream pages by rowid, the order lines were stored in (see followLogs): an
+  -- index on run_id alone is ordered by (run_id, rowid).
+  CREATE INDEX task_run_logs_run_rowid ON task_run_logs (run_id);
+  `,
 ];
