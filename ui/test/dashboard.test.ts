@@ -1,4 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { TaskRunState } from "@taskwire/proto";
@@ -153,6 +155,32 @@ describe("a run's page", () => {
     await page.locator("#logs", { hasText: "step 2 of 4" }).waitFor();
     await screenshot("run-running");
     await page.locator("#logs", { hasText: "step 4 of 4" }).waitFor();
+    await page.locator('#state [data-state="COMPLETED"]').waitFor();
+  });
+
+  it("retries a failed run from its page: the new run completes, and each page links to the other", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "taskwire-ui-retry-")), "failed-once");
+    const id = await schedule("fails_once", args(marker), { tags: ["retried"] });
+    await waitForState(id, TaskRunState.FAILED);
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    await page.locator('#state [data-state="FAILED"]').waitFor();
+    await page.getByRole("button", { name: "Retry", exact: true }).click();
+    await page.waitForURL((url) => /\/task-runs\/task-run\/[^/]+$/.test(url.pathname) && !url.pathname.endsWith(id));
+    const retryId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop() ?? "");
+    await page.locator('#state [data-state="COMPLETED"]').waitFor();
+    expect(await page.locator("#run-id").textContent()).toBe(retryId);
+    expect(await page.getByTestId("parameters").textContent()).toContain(JSON.stringify(marker));
+    expect(await page.getByTestId("result").textContent()).toContain(JSON.stringify("second time lucky"));
+    const { taskRun: retried } = await dashboard.client.taskRuns.getTaskRun({ id: retryId });
+    expect([retried?.taskKey, retried?.options?.tags]).toEqual(["fails_once", ["retried"]]);
+
+    await page.locator("a.retry-of").click();
+    await page.waitForURL((url) => url.pathname.endsWith(id));
+    await page.locator('#state [data-state="FAILED"]').waitFor();
+    await page.locator("a.retried-as", { hasText: retryId }).waitFor();
+    await screenshot("run-retried");
+    await page.locator("a.retried-as").click();
+    await page.waitForURL((url) => url.pathname.endsWith(retryId));
     await page.locator('#state [data-state="COMPLETED"]').waitFor();
   });
 
