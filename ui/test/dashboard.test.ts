@@ -216,6 +216,40 @@ describe("the tasks page", () => {
   });
 });
 
+describe("the tasks page without polling", () => {
+  it("reads the stats again when runs change, and only then", async () => {
+    // A page of its own whose clock the test moves: its timers fire only when told to.
+    const tasksPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      const statsReads: string[] = [];
+      tasksPage.on("request", (request) => {
+        if (request.url().endsWith("/GetTaskStats")) statsReads.push(request.url());
+      });
+      const inAnHour = () => ({ scheduledTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600), nanos: 0 } });
+      await schedule("slow", args(3600), inAnHour());
+      await tasksPage.clock.install();
+      await tasksPage.goto(`${dashboard.url}/tasks`);
+      const depth = tasksPage.locator('[data-task-key="slow"] .depth');
+      await depth.waitFor();
+      const scheduled = Number(/(\d+) scheduled/.exec((await depth.textContent()) ?? "")?.[1]);
+      await tasksPage.clock.pauseAt(Date.now() + 2_000);
+      const reads = statsReads.length;
+      // Ten minutes of the page's time pass with no run changing: no read.
+      await tasksPage.clock.runFor(600_000);
+      expect(statsReads.length).toBe(reads);
+      // A run changes: the live run list says so, and the stats are read again.
+      await schedule("slow", args(3600), inAnHour());
+      await expect.poll(() => statsReads.length, { timeout: 30_000 }).toBeGreaterThan(reads);
+      // The answer reaches the page through timers of its own (TanStack Query batches
+      // renders with setTimeout): move its clock on until the page shows the new run.
+      const updated = tasksPage.locator('[data-task-key="slow"] .depth', { hasText: `${scheduled + 1} scheduled` });
+      while ((await updated.count()) === 0) await tasksPage.clock.runFor(100);
+    } finally {
+      await tasksPage.close();
+    }
+  });
+});
+
 describe("the concurrency limits page", () => {
   it("creates, changes and deletes a limit", async () => {
     await page.goto(`${dashboard.url}/concurrency-limits`);
