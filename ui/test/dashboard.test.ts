@@ -222,8 +222,16 @@ describe("the tasks page without polling", () => {
     const tasksPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {
       const statsReads: string[] = [];
+      let statsAnswered = 0;
+      let listOpen = false;
       tasksPage.on("request", (request) => {
         if (request.url().endsWith("/GetTaskStats")) statsReads.push(request.url());
+      });
+      tasksPage.on("requestfinished", (request) => {
+        if (request.url().endsWith("/GetTaskStats")) statsAnswered++;
+      });
+      tasksPage.on("response", (response) => {
+        if (response.url().endsWith("/WatchTaskRunList")) listOpen = true;
       });
       const inAnHour = () => ({ scheduledTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600), nanos: 0 } });
       await schedule("slow", args(3600), inAnHour());
@@ -232,7 +240,13 @@ describe("the tasks page without polling", () => {
       const depth = tasksPage.locator('[data-task-key="slow"] .depth');
       await depth.waitFor();
       const scheduled = Number(/(\d+) scheduled/.exec((await depth.textContent()) ?? "")?.[1]);
+      // The live run list is open (it reads the stats again then) and every read answered.
+      await expect.poll(() => listOpen && statsAnswered === statsReads.length, { timeout: 30_000 }).toBe(true);
       await tasksPage.clock.pauseAt(Date.now() + 2_000);
+      // A read held back by the once-a-second throttle happens now, within the second;
+      // the round trip after it delivers its request event to the test.
+      await tasksPage.clock.runFor(1_000);
+      await tasksPage.evaluate(() => 0);
       const reads = statsReads.length;
       // Ten minutes of the page's time pass with no run changing: no read.
       await tasksPage.clock.runFor(600_000);
@@ -261,8 +275,9 @@ describe("the concurrency limits page", () => {
     expect((await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits.map((l) => [l.tag, l.limit])).toEqual([["task_key:greet", 3]]);
     await row.locator("input").fill("5");
     await row.getByRole("button", { name: "Save" }).click();
+    // Save is disabled while the change is sent too: wait for the server to have it.
+    await expect.poll(async () => (await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits[0]?.limit).toBe(5);
     await row.getByRole("button", { name: "Save" }).and(page.locator(":disabled")).waitFor();
-    expect((await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits[0]?.limit).toBe(5);
     await screenshot("concurrency-limits");
     await row.getByRole("button", { name: "Delete" }).click();
     await row.waitFor({ state: "detached" });
