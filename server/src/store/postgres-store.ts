@@ -112,7 +112,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
     async followLogs(runId, after, afterSeq, limit) {
       // Ids are taken in commit order: the broker commits one batch at a time, and one
-      // server serves a database (postgres-server-lock.ts).
+      // server serves a database (postgres-server-lock.ts). With several servers, commits
+      // could interleave; a run's lines would then need a per-run sequence instead.
       const { rows } = await pool.query<SequencedLogRecord>(
         `SELECT id AS seq, run_id AS "runId", at, level, message, attempt FROM task_run_logs
          WHERE run_id = $1 AND id > $2 AND at > $3 ORDER BY id LIMIT $4`,
