@@ -4,13 +4,15 @@
 # SQLite lives in the volume at /data (TASKWIRE_HOME); TASKWIRE_DATABASE_URL=postgresql://…
 # selects PostgreSQL instead. The server runs as the unprivileged user `node`.
 
-# 1. Build: compile the TypeScript and pack the three packages as npm would publish them.
+# 1. Build: compile the TypeScript, build the web UI into the server package (ui-dist),
+#    and pack the three packages as npm would publish them.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY . .
-# Scripts off: only the compiler is needed here, and better-sqlite3 is built in stage 2.
+# Scripts off: only the compilers (tsc, Vite) are needed here, and better-sqlite3 is built in stage 2.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npx tsc -b proto-ts sdk-ts server \
+ && npm run build -w ui \
  && npm pack --workspace proto-ts --workspace sdk-ts --workspace server --pack-destination /packs
 
 # 2. Install the packed packages; better-sqlite3 compiles against this Node's headers.

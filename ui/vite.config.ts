@@ -5,7 +5,9 @@ import { defineConfig } from "vite";
 export default defineConfig({
   oxc: { jsx: { runtime: "automatic" } },
   build: {
-    outDir: "dist",
+    // Into the server package, which serves it and ships it (its package.json "files"):
+    // a server installed from npm or in the Docker image has no ui/ beside it.
+    outDir: "../server/ui-dist",
     emptyOutDir: true,
     // One script and one stylesheet: no inline module preload polyfill, so the CSP needs
     // no 'unsafe-inline'.

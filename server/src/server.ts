@@ -44,7 +44,7 @@ export interface ServerOptions {
    * and a named `host` (`*.example.com` for subdomains, `*` for any name).
    */
   allowedHosts?: string[];
-  /** The built web UI; default `ui/dist` of this repository. */
+  /** The built web UI; default `ui-dist` of the server package (built there from `ui/`). */
   uiDirectory?: string;
 }
 

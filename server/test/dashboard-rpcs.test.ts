@@ -2,7 +2,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { createWorker, currentRun, task } from "taskwire";
 import { TaskRunState, type WatchTaskRunListResponse } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { json } from "./support/json-payload.js";
+import { openRawWorker } from "./support/raw-worker.js";
 import { eventually, startTestServer, type TestServer } from "./support/test-server.js";
 
 // The RPCs behind the web UI, against a real server on a real socket.
@@ -117,6 +119,38 @@ describe("WatchTaskRunLogs", () => {
       expect(finalStates).toEqual([TaskRunState.COMPLETED]);
     } finally {
       await worker.stop();
+    }
+  });
+
+  it("sends a line stored after the last one sent with the same time", async () => {
+    // A worker gives each line's time; two lines in one millisecond (or a worker's clock
+    // stepping back) must both reach a stream that already sent the first.
+    const worker = openRawWorker(t.server.url, { taskKeys: ["same_millisecond"], limit: 1 });
+    const abort = new AbortController();
+    try {
+      const { id } = await t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "same_millisecond" } });
+      await eventually(() => worker.assignments.length === 1);
+      const lease = { runId: id, leaseToken: worker.assignments[0].leaseToken };
+      worker.send({ message: { case: "started", value: { runs: [lease] } } });
+      const time = timestampFromMs(Date.now());
+      const log = (message: string, at = time) =>
+        worker.send({ message: { case: "logs", value: { lines: [{ ...lease, time: at, level: "info", message }] } } });
+      log("first");
+      const lines: string[] = [];
+      void (async () => {
+        for await (const message of t.client.taskRuns.watchTaskRunLogs({ runId: id }, { signal: abort.signal })) {
+          lines.push(...message.lines.map((line) => line.message));
+        }
+      })().catch(() => {});
+      await eventually(() => lines.includes("first"));
+      log("second, same millisecond");
+      log("third, a millisecond earlier", timestampFromMs(Number(time.seconds) * 1000 + time.nanos / 1e6 - 1));
+      log("fourth");
+      await eventually(() => lines.includes("fourth"));
+      expect(lines).toEqual(["first", "second, same millisecond", "third, a millisecond earlier", "fourth"]);
+    } finally {
+      abort.abort();
+      await worker.kill();
     }
   });
 

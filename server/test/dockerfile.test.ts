@@ -28,6 +28,11 @@ describe("the Dockerfile", () => {
     expect(arg(runtime, "COPY").every((copy) => copy.startsWith("--from="))).toBe(true);
   });
 
+  it("builds the web UI into the server package before packing it", () => {
+    const build = arg(stages[0], "RUN").join(" ");
+    expect(build).toMatch(/npm run build -w ui .*npm pack .*--workspace server/);
+  });
+
   it("runs as a user other than root", () => {
     const [user] = arg(runtime, "USER").slice(-1);
     expect(user).toBeDefined();

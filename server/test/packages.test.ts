@@ -105,6 +105,23 @@ describe("the npm packages, installed outside the repository", () => {
     });
     expect(proto).toContain(`${project}/node_modules/@taskwire/proto/`);
   });
+
+  it("serve the web UI from the installed server package", async () => {
+    const page = await fetch(`${url}/task-runs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const html = await page.text();
+    expect(html).toContain('<div id="root">');
+    const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"><\/script>/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${url}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await asset.text()).toContain("watchTaskRunList");
+    // Served from the project's copy of the package, not from this repository.
+    const { stdout } = await run("npm", ["ls", "--parseable", "@taskwire/server"], { cwd: project, env: env() });
+    expect(readdirSync(join(stdout.trim(), "ui-dist"))).toContain("index.html");
+  });
 });
 
 describe("pip install ./sdk-python", () => {

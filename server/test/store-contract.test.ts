@@ -220,6 +220,13 @@ for (const [name, make] of stores) {
       expect(await store.listLogs(run.record.id, NOW + 1, 10)).toEqual([
         { runId: run.record.id, at: NOW + 2, level: "error", message: "third", attempt: 1 },
       ]);
+      // Followed in the order stored, page by page, whatever the lines' times.
+      const followed = await store.followLogs(run.record.id, -1, 0, 2);
+      expect(followed.map((l) => l.message)).toEqual(["first", "third"]);
+      const rest = await store.followLogs(run.record.id, -1, followed[1].seq, 2);
+      expect(rest.map((l) => l.message)).toEqual(["second"]);
+      expect(rest[0].seq).toBeGreaterThan(followed[1].seq);
+      expect((await store.followLogs(run.record.id, NOW, 0, 10)).map((l) => l.message)).toEqual(["third", "second"]);
     });
 
     it("applies a transition only from the states it names, with its history rows", async () => {

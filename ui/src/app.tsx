@@ -18,7 +18,7 @@ export function App() {
   const runId = /^\/task-runs\/task-run\/([^/]+)$/.exec(path)?.[1];
   let page;
   if (signInNeeded || path === "/sign-in") page = <SignInPage />;
-  else if (runId) page = <RunPage id={decodeURIComponent(runId)} />;
+  else if (runId) page = <RunPage key={runId} id={decodeURIComponent(runId)} />;
   else if (path === "/tasks") page = <TasksPage />;
   else if (path === "/concurrency-limits") page = <ConcurrencyLimitsPage />;
   else page = <RunsPage />;

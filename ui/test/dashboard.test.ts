@@ -1,4 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { TaskRunState } from "@taskwire/proto";
@@ -156,6 +158,32 @@ describe("a run's page", () => {
     await page.locator('#state [data-state="COMPLETED"]').waitFor();
   });
 
+  it("retries a failed run from its page: the new run completes, and each page links to the other", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "taskwire-ui-retry-")), "failed-once");
+    const id = await schedule("fails_once", args(marker), { tags: ["retried"] });
+    await waitForState(id, TaskRunState.FAILED);
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    await page.locator('#state [data-state="FAILED"]').waitFor();
+    await page.getByRole("button", { name: "Retry", exact: true }).click();
+    await page.waitForURL((url) => /\/task-runs\/task-run\/[^/]+$/.test(url.pathname) && !url.pathname.endsWith(id));
+    const retryId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop() ?? "");
+    await page.locator('#state [data-state="COMPLETED"]').waitFor();
+    expect(await page.locator("#run-id").textContent()).toBe(retryId);
+    expect(await page.getByTestId("parameters").textContent()).toContain(JSON.stringify(marker));
+    expect(await page.getByTestId("result").textContent()).toContain(JSON.stringify("second time lucky"));
+    const { taskRun: retried } = await dashboard.client.taskRuns.getTaskRun({ id: retryId });
+    expect([retried?.taskKey, retried?.options?.tags]).toEqual(["fails_once", ["retried"]]);
+
+    await page.locator("a.retry-of").click();
+    await page.waitForURL((url) => url.pathname.endsWith(id));
+    await page.locator('#state [data-state="FAILED"]').waitFor();
+    await page.locator("a.retried-as", { hasText: retryId }).waitFor();
+    await screenshot("run-retried");
+    await page.locator("a.retried-as").click();
+    await page.waitForURL((url) => url.pathname.endsWith(retryId));
+    await page.locator('#state [data-state="COMPLETED"]').waitFor();
+  });
+
   it("cancels a running run from its page", async () => {
     const id = await schedule("slow", args(600));
     await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
@@ -188,6 +216,54 @@ describe("the tasks page", () => {
   });
 });
 
+describe("the tasks page without polling", () => {
+  it("reads the stats again when runs change, and only then", async () => {
+    // A page of its own whose clock the test moves: its timers fire only when told to.
+    const tasksPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      const statsReads: string[] = [];
+      let statsAnswered = 0;
+      let listOpen = false;
+      tasksPage.on("request", (request) => {
+        if (request.url().endsWith("/GetTaskStats")) statsReads.push(request.url());
+      });
+      tasksPage.on("requestfinished", (request) => {
+        if (request.url().endsWith("/GetTaskStats")) statsAnswered++;
+      });
+      tasksPage.on("response", (response) => {
+        if (response.url().endsWith("/WatchTaskRunList")) listOpen = true;
+      });
+      const inAnHour = () => ({ scheduledTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600), nanos: 0 } });
+      await schedule("slow", args(3600), inAnHour());
+      await tasksPage.clock.install();
+      await tasksPage.goto(`${dashboard.url}/tasks`);
+      const depth = tasksPage.locator('[data-task-key="slow"] .depth');
+      await depth.waitFor();
+      const scheduled = Number(/(\d+) scheduled/.exec((await depth.textContent()) ?? "")?.[1]);
+      // The live run list is open (it reads the stats again then) and every read answered.
+      await expect.poll(() => listOpen && statsAnswered === statsReads.length, { timeout: 30_000 }).toBe(true);
+      await tasksPage.clock.pauseAt(Date.now() + 2_000);
+      // A read held back by the once-a-second throttle happens now, within the second;
+      // the round trip after it delivers its request event to the test.
+      await tasksPage.clock.runFor(1_000);
+      await tasksPage.evaluate(() => 0);
+      const reads = statsReads.length;
+      // Ten minutes of the page's time pass with no run changing: no read.
+      await tasksPage.clock.runFor(600_000);
+      expect(statsReads.length).toBe(reads);
+      // A run changes: the live run list says so, and the stats are read again.
+      await schedule("slow", args(3600), inAnHour());
+      await expect.poll(() => statsReads.length, { timeout: 30_000 }).toBeGreaterThan(reads);
+      // The answer reaches the page through timers of its own (TanStack Query batches
+      // renders with setTimeout): move its clock on until the page shows the new run.
+      const updated = tasksPage.locator('[data-task-key="slow"] .depth', { hasText: `${scheduled + 1} scheduled` });
+      while ((await updated.count()) === 0) await tasksPage.clock.runFor(100);
+    } finally {
+      await tasksPage.close();
+    }
+  });
+});
+
 describe("the concurrency limits page", () => {
   it("creates, changes and deletes a limit", async () => {
     await page.goto(`${dashboard.url}/concurrency-limits`);
@@ -199,8 +275,9 @@ describe("the concurrency limits page", () => {
     expect((await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits.map((l) => [l.tag, l.limit])).toEqual([["task_key:greet", 3]]);
     await row.locator("input").fill("5");
     await row.getByRole("button", { name: "Save" }).click();
+    // Save is disabled while the change is sent too: wait for the server to have it.
+    await expect.poll(async () => (await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits[0]?.limit).toBe(5);
     await row.getByRole("button", { name: "Save" }).and(page.locator(":disabled")).waitFor();
-    expect((await dashboard.client.taskRuns.listConcurrencyLimits({})).concurrencyLimits[0]?.limit).toBe(5);
     await screenshot("concurrency-limits");
     await row.getByRole("button", { name: "Delete" }).click();
     await row.waitFor({ state: "detached" });

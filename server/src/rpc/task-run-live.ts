@@ -53,7 +53,11 @@ export function createTaskRunLive({ broker, store, feed }: TaskRunLiveOptions): 
     async *watchTaskRunLogs(request, context) {
       if (!request.runId) throw new ConnectError("run_id: must not be empty", Code.InvalidArgument);
       await broker.getRun(request.runId);
-      let after = request.after ? timestampFieldMs("after", request.after) : -1;
+      const after = request.after ? timestampFieldMs("after", request.after) : -1;
+      // Paged by the order lines were stored, not by their times: a line stored later with
+      // the time of the last line sent (same millisecond, or a worker's earlier clock) is
+      // still read.
+      let afterSeq = 0;
       const wake = createAsyncQueue<null>();
       const stopLogs = feed.onLogs(request.runId, () => wake.push(null));
       const stopRuns = feed.onRuns((runs) => {
@@ -66,9 +70,9 @@ export function createTaskRunLive({ broker, store, feed }: TaskRunLiveOptions): 
           // then all read below, and the stream may end.
           const [run] = await store.getRuns([request.runId]);
           for (;;) {
-            const lines = await store.listLogs(request.runId, after, LOG_PAGE);
+            const lines = await store.followLogs(request.runId, after, afterSeq, LOG_PAGE);
             if (lines.length === 0) break;
-            after = lines[lines.length - 1].at;
+            afterSeq = lines[lines.length - 1].seq;
             yield { lines: lines.map(logToProto) };
             if (lines.length < LOG_PAGE) break;
           }

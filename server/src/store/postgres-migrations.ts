@@ -69,6 +69,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   `,
   `
+  -- A live log stream pages by id, the order lines were stored in (see followLogs).
+  CREATE INDEX task_run_logs_run_id ON task_run_logs (run_id, id);
+  `,
+  `
   -- Leases are row facts, so any server can fence, extend and expire them.
   ALTER TABLE task_runs
     ADD COLUMN lease_token text,

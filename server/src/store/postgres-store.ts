@@ -5,7 +5,7 @@ import { COUNT_CONCURRENCY, commitBatch } from "./postgres-commit.js";
 import { migratePostgres } from "./postgres-migrations.js";
 import { selectRunPage, selectTaskStats } from "./postgres-run-queries.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
-import type { LogRecord, RunState, Store, TransitionRecord } from "./store.js";
+import type { LogRecord, RunState, SequencedLogRecord, Store, TransitionRecord } from "./store.js";
 
 export interface PostgresStoreOptions {
   /** `postgresql://user:password@host:port/database`; `?options=-c search_path=…` picks a schema. */
@@ -124,6 +124,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         `SELECT run_id AS "runId", at, level, message, attempt FROM task_run_logs
          WHERE run_id = $1 AND at > $2 ORDER BY at, id LIMIT $3`,
         [runId, after, limit],
+      );
+      return rows;
+    },
+    async followLogs(runId, after, afterSeq, limit) {
+      // Ids are taken in commit order: the broker commits one batch at a time, and one
+      // server serves a database (postgres-server-lock.ts). With several servers, commits
+      // could interleave; a run's lines would then need a per-run sequence instead.
+      const { rows } = await pool.query<SequencedLogRecord>(
+        `SELECT id AS seq, run_id AS "runId", at, level, message, attempt FROM task_run_logs
+         WHERE run_id = $1 AND id > $2 AND at > $3 ORDER BY id LIMIT $4`,
+        [runId, afterSeq, after, limit],
       );
       return rows;
     },

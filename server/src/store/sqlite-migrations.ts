@@ -66,6 +66,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   `,
   `
+  -- A live log stream pages by rowid, the order lines were stored in (see followLogs): an
+  -- index on run_id alone is ordered by (run_id, rowid).
+  CREATE INDEX task_run_logs_run_rowid ON task_run_logs (run_id);
+  `,
+  `
   -- Leases are row facts, so any server can fence, extend and expire them.
   ALTER TABLE task_runs ADD COLUMN lease_token TEXT;
   ALTER TABLE task_runs ADD COLUMN lease_server_id TEXT;

@@ -19,6 +19,7 @@ import {
   type RunPatch,
   type RunRecord,
   type RunState,
+  type SequencedLogRecord,
   type Store,
   type Transition,
   type TransitionRecord,
@@ -119,6 +120,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const selectLogs = db.prepare<[string, number, number], LogRecord>(
     `SELECT run_id AS runId, at, level, message, attempt FROM task_run_logs
      WHERE run_id = ? AND at > ? ORDER BY at, rowid LIMIT ?`,
+  );
+  // rowid is not aliased by a column, but nothing here VACUUMs, the one thing that renumbers it.
+  const selectLogsAfterSeq = db.prepare<[string, number, number, number], SequencedLogRecord>(
+    `SELECT rowid AS seq, run_id AS runId, at, level, message, attempt FROM task_run_logs
+     WHERE run_id = ? AND rowid > ? AND at > ? ORDER BY rowid LIMIT ?`,
   );
   const selectNextDue = db
     .prepare("SELECT MIN(scheduled_at) FROM task_runs WHERE state = 'SCHEDULED' AND scheduled_at > ?")
@@ -254,6 +260,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     async listLogs(runId, after, limit) {
       return selectLogs.all(runId, after, limit);
+    },
+    async followLogs(runId, after, afterSeq, limit) {
+      return selectLogsAfterSeq.all(runId, afterSeq, after, limit);
     },
     async nextScheduledAt(now) {
       return (selectNextDue.get(now) as number | null) ?? undefined;

@@ -101,6 +101,11 @@ export interface LogRecord {
   attempt: number;
 }
 
+/** A stored log line with its place in the order lines were stored. */
+export interface SequencedLogRecord extends LogRecord {
+  seq: number;
+}
+
 /** A run to create; with an idempotency key that exists already, the existing run is returned. */
 export interface NewRun {
   record: RunRecord;
@@ -284,6 +289,13 @@ export interface Store {
   /** `total` is set when `filter.countTotal` is. */
   listRuns(filter: ListFilter): Promise<{ runs: RunRecord[]; next?: string; total?: number }>;
   listLogs(runId: string, after: number, limit: number): Promise<LogRecord[]>;
+  /**
+   * A run's lines stored after line `afterSeq` (0: from the first), in the order they were
+   * stored, leaving out those at or before time `after`. A line's `seq` only grows with each
+   * line stored, so a reader paging by it never skips a line stored later with the same
+   * (or an earlier, worker-given) time, as paging by time would.
+   */
+  followLogs(runId: string, after: number, afterSeq: number, limit: number): Promise<SequencedLogRecord[]>;
   /** Earliest scheduled time of a SCHEDULED run later than `now`, to set the wake-up timer. */
   nextScheduledAt(now: number): Promise<number | undefined>;
   /**

@@ -17,7 +17,7 @@ interface Response {
 }
 
 export interface UiHandlerOptions {
-  /** The built app (`ui/dist`); default: beside this package in the repository. */
+  /** The built app; default: `ui-dist` of this package, where `npm run build -w ui` puts it. */
   directory?: string;
   /** With a key, the sign-in page sets it as a cookie; see auth.ts. */
   apiKey?: string;
@@ -53,7 +53,8 @@ export const UI_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "referrer-policy": "no-referrer",
 };
 
-const DEFAULT_DIRECTORY = fileURLToPath(new URL("../../../ui/dist/", import.meta.url));
+// dist/ui/ui-handler.js -> ui-dist/, in the repository and in the installed package alike.
+const DEFAULT_DIRECTORY = fileURLToPath(new URL("../../ui-dist/", import.meta.url));
 
 /**
  * The web UI: the built single-page app (static files, index.html for its page paths) and

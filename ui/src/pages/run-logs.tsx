@@ -4,9 +4,15 @@ import { ms } from "../components/time-format.js";
 import { noteQueryError } from "../auth-state.js";
 import { taskRuns } from "../transport.js";
 
-/** The run's log lines, followed live over WatchTaskRunLogs until the run is final. */
-export function LiveLogs({ runId }: { runId: string }) {
+/**
+ * The run's log lines, followed live over WatchTaskRunLogs until the run is final;
+ * `onLines` hears all lines read so far after each message.
+ */
+export function LiveLogs({ runId, onLines }: { runId: string; onLines?: (lines: LogLine[]) => void }) {
   const [lines, setLines] = useState<LogLine[]>([]);
+  const listener = useRef(onLines);
+  listener.current = onLines;
+  useEffect(() => listener.current?.(lines), [lines]);
   const [error, setError] = useState<string>();
   const box = useRef<HTMLPreElement>(null);
   useEffect(() => {

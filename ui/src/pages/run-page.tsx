@@ -1,14 +1,15 @@
 import { useMutation, useQuery } from "@connectrpc/connect-query";
-import { type ReactNode, useEffect } from "react";
+import { type ReactNode, useCallback, useEffect, useState } from "react";
 import { type TaskRun, TaskRunService, TaskRunState } from "@taskwire/proto";
 import { PayloadView } from "../components/json-view.js";
 import { RelativeTime } from "../components/relative-time.js";
 import { StateBadge } from "../components/state-badge.js";
 import { formatDuration, ms } from "../components/time-format.js";
 import { useLiveRunList } from "../live-run-list.js";
-import { Link } from "../router.js";
+import { Link, navigate } from "../router.js";
 import { Attempts } from "./run-attempts.js";
 import { LiveLogs } from "./run-logs.js";
+import { RetriedAsLink, retriedAsCandidates, retryOf, runPath } from "./run-retry-links.js";
 
 const FINAL = new Set([TaskRunState.COMPLETED, TaskRunState.FAILED, TaskRunState.CANCELLED]);
 
@@ -25,6 +26,16 @@ export function RunPage({ id }: { id: string }) {
   const run = query.data?.taskRun;
 
   const cancel = useMutation(TaskRunService.method.cancelTaskRun, { onSuccess: () => void query.refetch() });
+  const retry = useMutation(TaskRunService.method.retryTaskRun, {
+    onSuccess: (response) => {
+      if (response.taskRun) navigate(runPath(response.taskRun.id));
+    },
+  });
+  const [retriedAs, setRetriedAs] = useState<string[]>([]);
+  const onLogLines = useCallback((lines: Parameters<typeof retriedAsCandidates>[0]) => {
+    const ids = retriedAsCandidates(lines);
+    setRetriedAs((before) => (ids.join() === before.join() ? before : ids));
+  }, []);
 
   if (query.error && !run) {
     return (
@@ -41,6 +52,7 @@ export function RunPage({ id }: { id: string }) {
   const final = FINAL.has(run.state);
   const started = ms(run.startTime);
   const ended = ms(run.endTime);
+  const original = retryOf(run);
 
   return (
     <section className="run-page">
@@ -63,9 +75,21 @@ export function RunPage({ id }: { id: string }) {
               {cancel.isPending ? "Cancelling…" : "Cancel run"}
             </button>
           )}
+          {final && (
+            <button
+              type="button"
+              className="primary"
+              disabled={retry.isPending}
+              title="Schedule a new run of this task with the same parameters and options"
+              onClick={() => retry.mutate({ id: run.id })}
+            >
+              {retry.isPending ? "Retrying…" : "Retry"}
+            </button>
+          )}
         </div>
       </div>
       {cancel.error ? <p className="error-text">Could not cancel: {cancel.error.message}</p> : null}
+      {retry.error ? <p className="error-text">Could not retry: {retry.error.message}</p> : null}
 
       <dl className="facts">
         <Fact label="Created" value={<RelativeTime at={ms(run.createdTime)} />} />
@@ -76,6 +100,24 @@ export function RunPage({ id }: { id: string }) {
         <Fact label="Attempts" value={`${run.attempts} (${run.retriesUsed} retries, ${run.redeliveries} redeliveries)`} />
         <Fact label="Worker" value={<span className="mono">{run.workerId || "—"}</span>} />
         {run.foreground ? <Fact label="Ran" value="in the caller's process" /> : null}
+        {original ? (
+          <Fact
+            label="Retry of"
+            value={
+              <Link to={runPath(original)} className="mono retry-of">
+                {original}
+              </Link>
+            }
+          />
+        ) : null}
+        {retriedAs.length > 0 ? (
+          <Fact
+            label="Retried as"
+            value={retriedAs.map((id) => (
+              <RetriedAsLink key={id} runId={run.id} retryId={id} />
+            ))}
+          />
+        ) : null}
       </dl>
 
       <div className="grid-2">
@@ -119,7 +161,7 @@ export function RunPage({ id }: { id: string }) {
         <h2>
           Logs {!final && <span className="live on">following</span>}
         </h2>
-        <LiveLogs runId={run.id} />
+        <LiveLogs runId={run.id} onLines={onLogLines} />
       </div>
     </section>
   );

@@ -36,7 +36,7 @@ export async function startDashboard(options: { apiKey?: string; worker?: boolea
   const server = await startProcess([cli, "server", "start", "--port", port], env, "listening on");
   let worker: ChildProcess | undefined;
   if (options.worker) {
-    worker = spawn(process.execPath, [cli, "task", "serve", ...["greet", "flaky", "chatty", "slow"].map((name) => `${tasks}:${name}`), "--limit", "10"], {
+    worker = spawn(process.execPath, [cli, "task", "serve", ...["greet", "flaky", "chatty", "slow", "failsOnce"].map((name) => `${tasks}:${name}`), "--limit", "10"], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit"],
     });
