@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { TaskRunState } from "@taskwire/proto";
+import { formatDuration, ms } from "../src/components/time-format.js";
+import { shortWorkerId } from "../src/components/short-worker-id.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { args, type Dashboard, launchChromium, startDashboard } from "./support/dashboard-harness.js";
 
@@ -75,6 +77,11 @@ describe("the runs list", () => {
     await rowState(id).waitFor();
     await page.locator(`tr[data-run-id="${id}"] [data-state="COMPLETED"]`).waitFor();
     expect(await page.evaluate(() => (window as unknown as { loaded?: string }).loaded)).toBe("this page");
+    // The worker's id is shortened in the middle at most, the whole of it in the tooltip.
+    const { taskRun: greeted } = await dashboard.client.taskRuns.getTaskRun({ id });
+    const worker = page.locator(`tr[data-run-id="${id}"] td.worker [title]`);
+    expect(await worker.getAttribute("title")).toBe(greeted?.workerId);
+    expect(await worker.textContent()).toBe(shortWorkerId(greeted?.workerId ?? ""));
 
     const slow = await schedule("slow", args(60));
     await page.locator(`tr[data-run-id="${slow}"] [data-state="RUNNING"]`).waitFor();
@@ -147,6 +154,28 @@ describe("a run's page", () => {
     await screenshot("run-failed", { dark: true });
   });
 
+  it("shows each attempt's worker only where the API knows it, and Took agreeing with Duration", async () => {
+    const id = await schedule("flaky", args("twice"), { retries: 1 });
+    await waitForState(id, TaskRunState.FAILED);
+    const { taskRun: run } = await dashboard.client.taskRuns.getTaskRun({ id });
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    const rows = page.locator("table.attempts tbody tr");
+    await rows.nth(1).waitFor();
+    // The run keeps the worker of its last attempt only: the first one's is not known.
+    expect(await rows.nth(0).locator("td.worker").textContent()).toBe("unknown");
+    expect(await rows.nth(1).locator("td.worker [title]").getAttribute("title")).toBe(run?.workerId);
+    // Took counts from each attempt's RUNNING step to its end, as the history has them.
+    const at = (state: TaskRunState, attempt: number) => ms(run?.history.find((s) => s.state === state && s.attempt === attempt)?.time) ?? NaN;
+    const took = (attempt: number, end: TaskRunState) => formatDuration(at(end, attempt) - at(TaskRunState.RUNNING, attempt));
+    expect(await rows.nth(0).locator("td.took").textContent()).toBe(took(1, TaskRunState.SCHEDULED));
+    expect(await rows.nth(1).locator("td.took").textContent()).toBe(took(2, TaskRunState.FAILED));
+    // Duration is the run's start (its last attempt's RUNNING) to its end: that attempt's Took.
+    const duration = page.locator('[data-fact="duration"]');
+    expect(await duration.locator("dd").textContent()).toBe(took(2, TaskRunState.FAILED));
+    expect(await duration.getAttribute("title")).toMatch(/latest attempt started running/);
+    expect(await page.locator("table.attempts th", { hasText: "Took" }).getAttribute("title")).toMatch(/RUNNING/);
+  });
+
   it("follows the logs while the run runs", async () => {
     const id = await schedule("chatty", args(4, 1500));
     await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
@@ -213,6 +242,17 @@ describe("the tasks page", () => {
     const slow = page.locator('[data-task-key="slow"]');
     expect(await slow.locator(".depth").textContent()).toContain("1 scheduled");
     await screenshot("tasks");
+  });
+
+  it("shows a p50 of 0 ms as 0 ms, and no data as —", async () => {
+    // A run recorded as started and ended in the same millisecond: it took 0 ms.
+    const now = { seconds: BigInt(Math.floor(Date.now() / 1000)), nanos: 0 };
+    await dashboard.client.taskRuns.recordTaskRun({ taskKey: "instant", state: TaskRunState.COMPLETED, startTime: now, endTime: now });
+    await page.goto(`${dashboard.url}/tasks`);
+    const p50 = (taskKey: string) => page.locator(`[data-task-key="${taskKey}"] dl.percentiles > div`, { has: page.locator("dt", { hasText: "p50" }) }).locator("dd");
+    await p50("instant").waitFor();
+    expect(await p50("instant").textContent()).toBe("0 ms");
+    expect(await p50("slow").textContent()).toBe("—");
   });
 });
 

@@ -7,9 +7,17 @@ import { StateBadge } from "../components/state-badge.js";
 import { formatDuration, ms } from "../components/time-format.js";
 import { useLiveRunList } from "../live-run-list.js";
 import { Link, navigate } from "../router.js";
-import { Attempts } from "./run-attempts.js";
+import { Attempts, TOOK_TITLE } from "./run-attempts.js";
 import { LiveLogs } from "./run-logs.js";
 import { RetriedAsLink, retriedAsCandidates, retryOf, runPath } from "./run-retry-links.js";
+
+/**
+ * The run's start is when its latest attempt started running (the server sets it at each
+ * RUNNING), so Duration is that attempt's Took in the Attempts table, and what `taskwire
+ * task-run inspect` says.
+ */
+const STARTED_TITLE = "When the latest attempt started running (RUNNING)";
+const DURATION_TITLE = `From when the latest attempt started running to when the run ended: that attempt's Took (${TOOK_TITLE.toLowerCase()})`;
 
 const FINAL = new Set([TaskRunState.COMPLETED, TaskRunState.FAILED, TaskRunState.CANCELLED]);
 
@@ -94,9 +102,9 @@ export function RunPage({ id }: { id: string }) {
       <dl className="facts">
         <Fact label="Created" value={<RelativeTime at={ms(run.createdTime)} />} />
         <Fact label="Scheduled" value={<RelativeTime at={ms(run.options?.scheduledTime)} />} />
-        <Fact label="Started" value={<RelativeTime at={started} />} />
+        <Fact label="Started" title={STARTED_TITLE} value={<RelativeTime at={started} />} />
         <Fact label="Ended" value={<RelativeTime at={ended} />} />
-        <Fact label="Duration" value={started && ended ? formatDuration(ended - started) : "—"} />
+        <Fact label="Duration" title={DURATION_TITLE} value={started && ended ? formatDuration(ended - started) : "—"} />
         <Fact label="Attempts" value={`${run.attempts} (${run.retriesUsed} retries, ${run.redeliveries} redeliveries)`} />
         <Fact label="Worker" value={<span className="mono">{run.workerId || "—"}</span>} />
         {run.foreground ? <Fact label="Ran" value="in the caller's process" /> : null}
@@ -167,9 +175,9 @@ export function RunPage({ id }: { id: string }) {
   );
 }
 
-function Fact({ label, value }: { label: string; value: ReactNode }) {
+function Fact({ label, value, title }: { label: string; value: ReactNode; title?: string }) {
   return (
-    <div>
+    <div data-fact={label.toLowerCase()} title={title}>
       <dt>{label}</dt>
       <dd>{value}</dd>
     </div>

@@ -5,6 +5,7 @@ import { type TaskRun, TaskRunService, TaskRunState } from "@taskwire/proto";
 import { RelativeTime } from "../components/relative-time.js";
 import { StateBadge } from "../components/state-badge.js";
 import { formatDuration, ms } from "../components/time-format.js";
+import { WorkerId } from "../components/worker-id.js";
 import { useLiveRunList } from "../live-run-list.js";
 import { Link, navigate, useLocation } from "../router.js";
 import { RunFilters } from "./run-filters.js";
@@ -75,7 +76,9 @@ export function RunsPage() {
               <th>Worker</th>
               <th>Scheduled</th>
               <th>Started</th>
-              <th className="num">Duration</th>
+              <th className="num" title="From when the latest attempt started running to when the run ended">
+                Duration
+              </th>
               <th>Tags</th>
             </tr>
           </thead>
@@ -127,7 +130,7 @@ function RunRow({ run }: { run: TaskRun }) {
         <StateBadge state={run.state} />
       </td>
       <td className="num">{run.attempts}</td>
-      <td className="mono worker">{run.workerId || <span className="muted">—</span>}</td>
+      <td className="worker">{run.workerId ? <WorkerId id={run.workerId} /> : <span className="muted">—</span>}</td>
       <td>
         <RelativeTime at={ms(run.options?.scheduledTime)} />
       </td>

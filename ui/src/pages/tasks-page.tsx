@@ -42,7 +42,9 @@ export function TasksPage() {
 function TaskCard({ task }: { task: TaskStats }) {
   const completed = task.completedPerMinute.reduce((a, b) => a + b, 0);
   const failed = task.failedPerMinute.reduce((a, b) => a + b, 0);
-  const seconds = (s: number) => (s > 0 ? formatDuration(s * 1000) : "—");
+  // The server sends 0 both for no completed run and for runs that took under a
+  // millisecond: only the completed count tells them apart.
+  const seconds = (s: number) => (completed > 0 ? formatDuration(s * 1000) : "—");
   return (
     <article className="card task-card" data-task-key={task.taskKey}>
       <header>
