@@ -4,11 +4,13 @@ import { RunPage } from "./pages/run-page.js";
 import { RunsPage } from "./pages/runs-page.js";
 import { SignInPage } from "./pages/sign-in-page.js";
 import { TasksPage } from "./pages/tasks-page.js";
+import { WorkersPage } from "./pages/workers-page.js";
 import { Link, useLocation } from "./router.js";
 
 const NAV = [
   { to: "/task-runs", label: "Runs" },
   { to: "/tasks", label: "Tasks" },
+  { to: "/workers", label: "Workers" },
   { to: "/concurrency-limits", label: "Concurrency limits" },
 ];
 
@@ -20,6 +22,7 @@ export function App() {
   if (signInNeeded || path === "/sign-in") page = <SignInPage />;
   else if (runId) page = <RunPage key={runId} id={decodeURIComponent(runId)} />;
   else if (path === "/tasks") page = <TasksPage />;
+  else if (path === "/workers") page = <WorkersPage />;
   else if (path === "/concurrency-limits") page = <ConcurrencyLimitsPage />;
   else page = <RunsPage />;
   return (

@@ -50,6 +50,9 @@ describe("signing in with an API key", () => {
     const again = await context.newPage();
     await again.goto(`${dashboard.url}/task-runs/task-run/${id}`);
     await again.locator('#state [data-state="SCHEDULED"]').waitFor();
+    // The Workers page calls the other service (WorkerService) with the same cookie.
+    await again.goto(`${dashboard.url}/workers`);
+    await again.locator("#workers td.empty", { hasText: "No worker is connected" }).waitFor();
     await context.close();
   });
 

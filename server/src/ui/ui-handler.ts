@@ -26,7 +26,7 @@ export interface UiHandlerOptions {
 }
 
 /** Paths the app routes itself; each is answered with index.html. */
-const PAGES = [/^\/task-runs$/, /^\/task-runs\/task-run\/[^/]+$/, /^\/tasks$/, /^\/concurrency-limits$/, /^\/sign-in$/];
+const PAGES = [/^\/task-runs$/, /^\/task-runs\/task-run\/[^/]+$/, /^\/tasks$/, /^\/workers$/, /^\/concurrency-limits$/, /^\/sign-in$/];
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

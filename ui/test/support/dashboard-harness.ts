@@ -21,6 +21,8 @@ export function launchChromium(): Promise<Browser> {
 export interface Dashboard {
   url: string;
   client: TaskwireClient;
+  /** A `taskwire task serve` process for these exports of fixtures/ui-tasks.ts. */
+  startWorker(exports: string[], limit: number): ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -34,20 +36,24 @@ export async function startDashboard(options: { apiKey?: string; worker?: boolea
   const env = { TASKWIRE_HOME: home, TASKWIRE_API_URL: url, TASKWIRE_LOG_LEVEL: "warn", TASKWIRE_API_KEY: options.apiKey ?? "" };
   const port = new URL(url).port;
   const server = await startProcess([cli, "server", "start", "--port", port], env, "listening on");
-  let worker: ChildProcess | undefined;
-  if (options.worker) {
-    worker = spawn(process.execPath, [cli, "task", "serve", ...["greet", "flaky", "chatty", "slow", "failsOnce"].map((name) => `${tasks}:${name}`), "--limit", "10"], {
+  const workers: ChildProcess[] = [];
+  const startWorker = (exports: string[], limit: number) => {
+    const worker = spawn(process.execPath, [cli, "task", "serve", ...exports.map((name) => `${tasks}:${name}`), "--limit", String(limit)], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit"],
     });
-  }
+    workers.push(worker);
+    return worker;
+  };
+  if (options.worker) startWorker(["greet", "flaky", "chatty", "slow", "failsOnce"], 10);
   const client = createTaskwireClient({ apiUrl: url, apiKey: options.apiKey ?? "" });
   return {
     url,
     client,
+    startWorker,
     async stop() {
       client.close();
-      if (worker) await stopProcess(worker);
+      await Promise.all(workers.map((worker) => stopProcess(worker)));
       await stopProcess(server);
       rmSync(home, { recursive: true, force: true });
     },
