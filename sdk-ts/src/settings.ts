@@ -514,13 +514,18 @@ function validateSetting(key: SettingKey, value: string): string | undefined {
       return Number(value) > 0 ? undefined : "is not a number of hours > 0";
     case "TASKWIRE_MAX_PAYLOAD_BYTES":
       return Number.isInteger(Number(value)) && Number(value) >= 1024 ? undefined : "is not a whole number of bytes >= 1024";
+    case "TASKWIRE_LEASE_DURATION_MS":
+      // At most a day: Welcome carries it as a uint32, and Node's timers fire at once past
+      // 2^31 - 1 ms (24.8 days), which would expire every lease as soon as it is granted.
+      return Number.isInteger(Number(value)) && Number(value) >= 1 && Number(value) <= 86_400_000 && value.trim() !== ""
+        ? undefined
+        : "is not a whole number of milliseconds from 1 to 86400000 (a day)";
     case "TASKWIRE_MAX_CONNECTIONS":
     case "TASKWIRE_MAX_STREAMS_PER_CONNECTION":
     case "TASKWIRE_HANDSHAKE_TIMEOUT_MS":
     case "TASKWIRE_HEADERS_TIMEOUT_MS":
     case "TASKWIRE_IDLE_TIMEOUT_MS":
     case "TASKWIRE_REQUEST_TIMEOUT_MS":
-    case "TASKWIRE_LEASE_DURATION_MS":
       return Number.isInteger(Number(value)) && Number(value) >= 1 && value.trim() !== "" ? undefined : "is not a whole number >= 1";
     default:
       return undefined;

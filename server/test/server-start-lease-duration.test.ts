@@ -52,10 +52,15 @@ describe("server start --lease-duration-ms", () => {
     expect(unset).toMatchObject({ leaseDurationMs: 30000, heartbeatIntervalMs: 5000, ackTimeoutMs: 15000 });
   });
 
-  it("refuses a lease that is not a positive whole number, naming the setting", async () => {
-    await expect(serverStart(["--lease-duration-ms", "0"])).rejects.toThrow(/TASKWIRE_LEASE_DURATION_MS="0" \(from flag\) is not a whole number >= 1/);
-    await expect(serverStart([], { TASKWIRE_LEASE_DURATION_MS: "2.5s" })).rejects.toThrow(
-      /TASKWIRE_LEASE_DURATION_MS="2.5s" \(from environment\) is not a whole number >= 1/,
+  it("refuses a lease that is not a positive whole number, or is over a day, naming the setting", async () => {
+    const problem = "is not a whole number of milliseconds from 1 to 86400000 \\(a day\\)";
+    await expect(serverStart(["--lease-duration-ms", "0"])).rejects.toThrow(
+      new RegExp(`TASKWIRE_LEASE_DURATION_MS="0" \\(from flag\\) ${problem}`),
     );
+    await expect(serverStart([], { TASKWIRE_LEASE_DURATION_MS: "2.5s" })).rejects.toThrow(
+      new RegExp(`TASKWIRE_LEASE_DURATION_MS="2.5s" \\(from environment\\) ${problem}`),
+    );
+    // 2^31 ms: past what a Node timer can wait.
+    await expect(serverStart(["--lease-duration-ms", "2147483648"])).rejects.toThrow(/TASKWIRE_LEASE_DURATION_MS="2147483648"/);
   });
 });

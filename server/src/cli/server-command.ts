@@ -47,7 +47,8 @@ Options:
   --lease-duration-ms MS
                         A run whose worker sends no heartbeat for this goes back to the
                         queue; workers heartbeat every sixth of it and must acknowledge an
-                        assignment within half of it (TASKWIRE_LEASE_DURATION_MS, default 30000)`,
+                        assignment within half of it (TASKWIRE_LEASE_DURATION_MS, default 30000,
+                        at most 86400000)`,
   flags: {
     host: { type: "string" },
     port: { type: "string" },
