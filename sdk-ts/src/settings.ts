@@ -23,6 +23,7 @@ export type SettingKey =
   | "TASKWIRE_HEADERS_TIMEOUT_MS"
   | "TASKWIRE_REQUEST_TIMEOUT_MS"
   | "TASKWIRE_IDLE_TIMEOUT_MS"
+  | "TASKWIRE_LEASE_DURATION_MS"
   | "TASKWIRE_MAX_STREAMS_PER_CONNECTION"
   | "TASKWIRE_PROFILE";
 
@@ -166,6 +167,13 @@ export const SETTING_DEFINITIONS: Readonly<Record<SettingKey, SettingDefinition>
     secret: false,
     inProfile: true,
   },
+  TASKWIRE_LEASE_DURATION_MS: {
+    description:
+      "A run whose worker sends no heartbeat for this goes back to the queue; workers heartbeat every sixth of it.",
+    default: "30000",
+    secret: false,
+    inProfile: true,
+  },
   TASKWIRE_MAX_STREAMS_PER_CONNECTION: {
     description: "HTTP/2: calls in progress at once on one connection.",
     default: "1000",
@@ -208,6 +216,8 @@ export interface Settings {
   /** Hours a finished run is kept. */
   readonly retentionHours: number;
   readonly maxPayloadBytes: number;
+  /** How long a lease lasts without a heartbeat. */
+  readonly leaseDurationMs: number;
   /** Host names the server answers to besides its defaults; empty when none are listed. */
   readonly allowedHosts: readonly string[];
   /** How many connections, how slow and how idle, the server allows. */
@@ -321,6 +331,7 @@ export function loadSettings(options: { flags?: SettingValues; env?: NodeJS.Proc
     tlsCa: nonEmpty(values.TASKWIRE_TLS_CA),
     retentionHours: Number(values.TASKWIRE_RETENTION_HOURS),
     maxPayloadBytes: Number(values.TASKWIRE_MAX_PAYLOAD_BYTES),
+    leaseDurationMs: Number(values.TASKWIRE_LEASE_DURATION_MS),
     allowedHosts: values.TASKWIRE_ALLOWED_HOSTS.split(",").map((host) => host.trim()).filter(Boolean),
     connectionLimits: {
       maxConnections: Number(values.TASKWIRE_MAX_CONNECTIONS),
@@ -503,6 +514,12 @@ function validateSetting(key: SettingKey, value: string): string | undefined {
       return Number(value) > 0 ? undefined : "is not a number of hours > 0";
     case "TASKWIRE_MAX_PAYLOAD_BYTES":
       return Number.isInteger(Number(value)) && Number(value) >= 1024 ? undefined : "is not a whole number of bytes >= 1024";
+    case "TASKWIRE_LEASE_DURATION_MS":
+      // At most a day: Welcome carries it as a uint32, and Node's timers fire at once past
+      // 2^31 - 1 ms (24.8 days), which would expire every lease as soon as it is granted.
+      return Number.isInteger(Number(value)) && Number(value) >= 1 && Number(value) <= 86_400_000 && value.trim() !== ""
+        ? undefined
+        : "is not a whole number of milliseconds from 1 to 86400000 (a day)";
     case "TASKWIRE_MAX_CONNECTIONS":
     case "TASKWIRE_MAX_STREAMS_PER_CONNECTION":
     case "TASKWIRE_HANDSHAKE_TIMEOUT_MS":

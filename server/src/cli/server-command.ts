@@ -13,6 +13,7 @@ const startCommand = createCommand({
                              [--max-connections N] [--max-streams-per-connection N]
                              [--handshake-timeout-ms MS] [--headers-timeout-ms MS]
                              [--request-timeout-ms MS] [--idle-timeout-ms MS]
+                             [--lease-duration-ms MS]
 
 Starts a taskwire server: gRPC, Connect, the web UI, /healthz and /metrics on one port.
 Runs are stored in SQLite at $TASKWIRE_HOME/taskwire.db unless --database-url names
@@ -42,7 +43,12 @@ Options:
   --request-timeout-ms MS
                         HTTP/1.1 whole request (TASKWIRE_REQUEST_TIMEOUT_MS, default 300000)
   --idle-timeout-ms MS  A connection with no call in progress (TASKWIRE_IDLE_TIMEOUT_MS,
-                        default 65000)`,
+                        default 65000)
+  --lease-duration-ms MS
+                        A run whose worker sends no heartbeat for this goes back to the
+                        queue; workers heartbeat every sixth of it and must acknowledge an
+                        assignment within half of it (TASKWIRE_LEASE_DURATION_MS, default 30000,
+                        at most 86400000)`,
   flags: {
     host: { type: "string" },
     port: { type: "string" },
@@ -58,6 +64,7 @@ Options:
     "headers-timeout-ms": { type: "string" },
     "request-timeout-ms": { type: "string" },
     "idle-timeout-ms": { type: "string" },
+    "lease-duration-ms": { type: "string" },
   },
   async run(flags, positionals, usage) {
     if (positionals.length > 0) {
@@ -78,6 +85,7 @@ Options:
       TASKWIRE_HEADERS_TIMEOUT_MS: flags["headers-timeout-ms"],
       TASKWIRE_REQUEST_TIMEOUT_MS: flags["request-timeout-ms"],
       TASKWIRE_IDLE_TIMEOUT_MS: flags["idle-timeout-ms"],
+      TASKWIRE_LEASE_DURATION_MS: flags["lease-duration-ms"],
     });
     const server = await startConfiguredServer(settings);
     await waitForShutdownSignal();

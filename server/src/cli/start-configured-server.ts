@@ -4,6 +4,7 @@ import type { Settings } from "taskwire";
 import type { RunningServer } from "../server.js";
 import { DatabaseInUseError } from "../store/database-in-use-error.js";
 import { CliError } from "./cli-error.js";
+import { leaseLimits } from "./lease-limits.js";
 import { redactSecret } from "./redact-secret.js";
 
 /**
@@ -40,7 +41,7 @@ export async function startConfiguredServer(settings: Settings): Promise<Running
       logLevel: settings.logLevel,
       retentionMs: settings.retentionHours * 3_600_000,
       tls,
-      limits: { maxPayloadBytes: settings.maxPayloadBytes },
+      limits: { maxPayloadBytes: settings.maxPayloadBytes, ...leaseLimits(settings.leaseDurationMs) },
       connectionLimits: settings.connectionLimits,
       allowedHosts: [...settings.allowedHosts],
     });
