@@ -17,13 +17,15 @@ export type { Worker, WorkerOptions } from "./worker.js";
 export { createTaskwireClient } from "./taskwire-client.js";
 export type { TaskwireClient, TaskwireClientOptions } from "./taskwire-client.js";
 export { defaultClient, setDefaultClient } from "./default-client.js";
-export {
-  loadSettings,
-  readProfiles,
-  SETTING_DEFINITIONS,
-  SETTING_KEYS,
-  setProfileValues,
-  taskwireHome,
-  unsetProfileValues,
-} from "./settings.js";
-export type { Profiles, SettingKey, SettingSource, Settings, SettingValues } from "./settings.js";
+export { loadSettings, SETTING_DEFINITIONS, SETTING_KEYS } from "./settings.js";
+export type { SettingKey, Settings } from "./settings.js";
+export { loadSettingValues, taskwireHome } from "./settings-loader.js";
+export type {
+  ResolvedSettings,
+  SettingDefinition,
+  SettingDefinitions,
+  SettingSource,
+  SettingValues,
+} from "./settings-loader.js";
+export { readProfiles, setProfileValues, unsetProfileValues } from "./profiles-file.js";
+export type { Profiles } from "./profiles-file.js";

@@ -8,7 +8,7 @@ import {
   setProfileValues,
   taskwireHome,
   unsetProfileValues,
-} from "../../sdk-ts/src/settings.js";
+} from "../src/cli/cli-settings.js";
 
 let home: string;
 

@@ -1,14 +1,14 @@
+import type { SettingSource } from "taskwire";
+import { CliError, UsageError } from "./cli-error.js";
 import {
   type SettingKey,
-  type SettingSource,
   SETTING_DEFINITIONS,
   SETTING_KEYS,
   readProfiles,
   setProfileValues,
   taskwireHome,
   unsetProfileValues,
-} from "taskwire";
-import { CliError, UsageError } from "./cli-error.js";
+} from "./cli-settings.js";
 import { createCommand } from "./command.js";
 import { createCommandGroup } from "./command-group.js";
 import { redactSecret } from "./redact-secret.js";

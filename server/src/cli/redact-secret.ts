@@ -1,4 +1,4 @@
-import { SETTING_DEFINITIONS, type SettingKey } from "taskwire";
+import { SETTING_DEFINITIONS, type SettingKey } from "./cli-settings.js";
 
 /**
  * A setting's value as it may be shown on a terminal or in a log. Secrets are masked,

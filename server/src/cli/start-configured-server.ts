@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Settings } from "taskwire";
 import type { RunningServer } from "../server.js";
 import { DatabaseInUseError } from "../store/database-in-use-error.js";
 import { CliError } from "./cli-error.js";
+import type { Settings } from "./cli-settings.js";
 import { leaseLimits } from "./lease-limits.js";
 import { redactSecret } from "./redact-secret.js";
 
