@@ -9,6 +9,7 @@ import {
   taskwireHome,
   unsetProfileValues,
 } from "../src/cli/cli-settings.js";
+import { loadSettings as loadClientSettings } from "../../sdk-ts/src/settings.js";
 
 let home: string;
 
@@ -98,6 +99,25 @@ describe("loadSettings", () => {
   it("names the setting and its source when a value is invalid", () => {
     expect(() => loadSettings({ env: { TASKWIRE_HOME: home, TASKWIRE_SERVER_PORT: "http" } })).toThrow(
       /TASKWIRE_SERVER_PORT="http" \(from environment\) is not a port number/,
+    );
+  });
+});
+
+describe("the SDK's client settings", () => {
+  it("read a profile that also holds server settings, leaving those to the server", () => {
+    writeFileSync(
+      join(home, "profiles.toml"),
+      "[profiles.default]\nTASKWIRE_API_URL = 'http://profile:1'\nTASKWIRE_SERVER_PORT = 9090\nTASKWIRE_DATABASE_URL = 'sqlite:/x.db'\n",
+    );
+    const settings = loadClientSettings({ env: { TASKWIRE_HOME: home } });
+    expect(settings.apiUrl).toBe("http://profile:1");
+    expect(settings.source("TASKWIRE_API_URL")).toBe("profile");
+    expect(loadSettings({ env: { TASKWIRE_HOME: home } }).serverPort).toBe(9090);
+  });
+
+  it("still refuse an invalid client value, naming the setting and its source", () => {
+    expect(() => loadClientSettings({ env: { TASKWIRE_HOME: home, TASKWIRE_API_URL: "ftp://x" } })).toThrow(
+      /TASKWIRE_API_URL="ftp:\/\/x" \(from environment\) is not an http/,
     );
   });
 });
