@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../rpc/assignment-size.js";
+
 export interface BrokerLimits {
   leaseDurationMs: number;
   heartbeatIntervalMs: number;
@@ -13,6 +15,6 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   ackTimeoutMs: 15_000,
   // 4 MiB less room for the rest of an Assignment: one fits in a gRPC library's default
   // receive limit (see rpc/assignment-size.ts).
-  maxPayloadBytes: 4 * 1024 * 1024 - 64 * 1024,
+  maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
   defaultMaxRedeliveries: 5,
 };

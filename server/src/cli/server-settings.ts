@@ -1,3 +1,5 @@
+import { DEFAULT_LIMITS } from "../broker/broker-limits.js";
+import { DEFAULT_CONNECTION_LIMITS } from "../http/connection-limits.js";
 import type { SettingDefinition } from "taskwire";
 
 /** The name of one setting only the server reads, as used in the environment and in `profiles.toml`. */
@@ -84,7 +86,7 @@ export const SERVER_SETTING_DEFINITIONS: Readonly<Record<ServerSettingKey, Setti
     description: "Largest parameters or result the server accepts, in bytes (told to workers in Welcome).",
     // 4 MiB less 64 KiB: an assignment carrying the largest parameters still fits in the
     // 4 MiB a gRPC library receives by default.
-    default: String(4 * 1024 * 1024 - 64 * 1024),
+    default: String(DEFAULT_LIMITS.maxPayloadBytes),
     secret: false,
     inProfile: true,
     validate: (value) =>
@@ -99,35 +101,35 @@ export const SERVER_SETTING_DEFINITIONS: Readonly<Record<ServerSettingKey, Setti
   },
   TASKWIRE_MAX_CONNECTIONS: {
     description: "Connections the server holds open at once; more are closed as they arrive.",
-    default: "10000",
+    default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
     secret: false,
     inProfile: true,
     validate: wholeNumberAtLeastOne,
   },
   TASKWIRE_HANDSHAKE_TIMEOUT_MS: {
     description: "A new connection must send its first bytes (or finish its TLS handshake) within this.",
-    default: "10000",
+    default: String(DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs),
     secret: false,
     inProfile: true,
     validate: wholeNumberAtLeastOne,
   },
   TASKWIRE_HEADERS_TIMEOUT_MS: {
     description: "HTTP/1.1: a request's headers must arrive within this.",
-    default: "10000",
+    default: String(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs),
     secret: false,
     inProfile: true,
     validate: wholeNumberAtLeastOne,
   },
   TASKWIRE_REQUEST_TIMEOUT_MS: {
     description: "HTTP/1.1: a whole request must arrive within this (the response may stream for longer).",
-    default: "300000",
+    default: String(DEFAULT_CONNECTION_LIMITS.requestTimeoutMs),
     secret: false,
     inProfile: true,
     validate: wholeNumberAtLeastOne,
   },
   TASKWIRE_IDLE_TIMEOUT_MS: {
     description: "A connection with no call in progress is closed after this.",
-    default: "65000",
+    default: String(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs),
     secret: false,
     inProfile: true,
     validate: wholeNumberAtLeastOne,
@@ -135,7 +137,7 @@ export const SERVER_SETTING_DEFINITIONS: Readonly<Record<ServerSettingKey, Setti
   TASKWIRE_LEASE_DURATION_MS: {
     description:
       "A run whose worker sends no heartbeat for this goes back to the queue; workers heartbeat every sixth of it.",
-    default: "30000",
+    default: String(DEFAULT_LIMITS.leaseDurationMs),
     secret: false,
     inProfile: true,
     // At most a day: Welcome carries it as a uint32, and Node's timers fire at once past
@@ -147,7 +149,7 @@ export const SERVER_SETTING_DEFINITIONS: Readonly<Record<ServerSettingKey, Setti
   },
   TASKWIRE_MAX_STREAMS_PER_CONNECTION: {
     description: "HTTP/2: calls in progress at once on one connection.",
-    default: "1000",
+    default: String(DEFAULT_CONNECTION_LIMITS.maxConcurrentStreams),
     secret: false,
     inProfile: true,
     validate: wholeNumberAtLeastOne,

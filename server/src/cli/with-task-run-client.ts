@@ -3,8 +3,6 @@ import { type Settings, createTaskwireClient, isServerUnreachable, type Taskwire
 import type { TaskRunService } from "@taskwire/proto";
 import { CliError } from "./cli-error.js";
 
-const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EHOSTUNREACH"]);
-
 /**
  * Calls the server at `settings.apiUrl` through a TaskRunService client and turns the
  * failures a user can act on into a CliError: a server that cannot be reached, and an

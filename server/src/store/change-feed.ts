@@ -44,15 +44,6 @@ export function isEmptyChanges(changes: Changes): boolean {
   );
 }
 
-/** Merges `more` into `into` (the changes of one commit, gathered as its writes are queued). */
-export function mergeChanges(into: Changes, more: Changes): void {
-  if (more.due?.length) into.due = [...new Set([...(into.due ?? []), ...more.due])];
-  if (more.wakeAt !== undefined) into.wakeAt = Math.min(into.wakeAt ?? Number.POSITIVE_INFINITY, more.wakeAt);
-  if (more.changed?.length) (into.changed ??= []).push(...more.changed);
-  if (more.cancels?.length) (into.cancels ??= []).push(...more.cancels);
-  if (more.limits) into.limits = true;
-}
-
 /**
  * The changes as payloads of at most MAX_CHANGE_PAYLOAD_BYTES each, stamped with the
  * sending server's id (a server ignores its own). Lists too long for one are split; a

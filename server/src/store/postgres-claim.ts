@@ -95,12 +95,13 @@ export async function claimRuns(
       worker_id: row.previous_worker_id,
       lease_token: null,
     });
-    if (!admission.admit(before)) {
-      limited = true;
+    // The worker's budget first: a run it turns away must not keep a concurrency slot.
+    if (request.admit && !request.admit(before)) {
       refused.push(row);
       continue;
     }
-    if (request.admit && !request.admit(before)) {
+    if (!admission.admit(before)) {
+      limited = true;
       refused.push(row);
       continue;
     }

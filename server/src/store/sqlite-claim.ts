@@ -75,11 +75,12 @@ export function createSqliteClaims(db: Database.Database, insertEvent: Database.
     const claimed: RunRecord[] = [];
     for (const row of picked) {
       const record = fromRow(row);
+      // The worker's budget first: a run it turns away must not keep a concurrency slot.
+      if (request.admit && !request.admit(record)) continue;
       if (!admission.admit(record)) {
         limited = true;
         continue;
       }
-      if (request.admit && !request.admit(record)) continue;
       const token = randomBytesFromPool(12).toString("base64url");
       const deadline = request.leaseDeadline ?? null;
       markPending.run(request.workerId, token, request.serverId ?? null, request.sessionId ?? null, deadline, row.seq);

@@ -217,6 +217,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
    * write is reported done: after a delete or a replace it would be lost at the next start.
    */
   function guarded<T>(write: () => T): T {
+    // Before the write too: a replaced database file leaves the old WAL at its path, and a
+    // write that reached it would be replayed into the new file at the next start.
     guard?.check();
     const result = write();
     guard?.check();

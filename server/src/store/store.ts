@@ -78,9 +78,6 @@ export interface RunRecord {
   cancelReason?: string;
 }
 
-/** Columns that describe a lease: a transition out of PENDING/RUNNING clears them all. */
-export const LEASE_FIELDS = ["leaseToken", "leaseServerId", "leaseSessionId", "leaseDeadline", "timeoutAt", "cancelReason"] as const;
-
 /** Whether a run in this state holds a lease. */
 export function isLeasedState(state: RunState): boolean {
   return state === "PENDING" || state === "RUNNING";

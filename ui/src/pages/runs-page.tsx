@@ -9,6 +9,7 @@ import { WorkerId } from "../components/worker-id.js";
 import { useLiveRunList } from "../live-run-list.js";
 import { Link, navigate, useLocation } from "../router.js";
 import { RunFilters } from "./run-filters.js";
+import { runPath } from "./run-retry-links.js";
 
 const PAGE_SIZE = 50;
 const MAX_LIVE_ROWS = 200;
@@ -116,7 +117,7 @@ export function RunsPage() {
 function RunRow({ run }: { run: TaskRun }) {
   const started = ms(run.startTime);
   const ended = ms(run.endTime);
-  const href = `/task-runs/task-run/${run.id}`;
+  const href = runPath(run.id);
   return (
     <tr data-run-id={run.id} onClick={(event) => (event.target as HTMLElement).closest("a") || navigate(href)}>
       <td className="mono">
