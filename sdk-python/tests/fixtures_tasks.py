@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -24,10 +25,17 @@ def send_email(to: str) -> None:
     raise ValueError("bad address")
 
 
+def _write_marker(marker: str, text: str) -> None:
+    """Writes a marker whole: a test that sees the file also sees its content."""
+    partial = Path(marker + ".partial")
+    partial.write_text(text)
+    os.replace(partial, marker)
+
+
 @task
 def hold(marker: str, release: str) -> str:
     """Signals that it started (marker file), then holds until the release file exists."""
-    Path(marker).write_text(str(current_run().attempt if current_run() else 0))
+    _write_marker(marker, str(current_run().attempt if current_run() else 0))
     while not Path(release).exists():
         time.sleep(0.05)
     return "released"
@@ -42,7 +50,7 @@ def sleep_for(seconds: float) -> float:
 @task
 def until_cancelled(marker: str) -> str:
     """Runs until its run is cancelled, checking the flag the way a long task should."""
-    Path(marker).write_text("started")
+    _write_marker(marker, "started")
     run = current_run()
     assert run is not None
     while not run.wait_cancelled(0.05):
