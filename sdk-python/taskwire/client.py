@@ -16,10 +16,6 @@ from taskwire.v1 import task_run_pb2, task_run_service_pb2, task_run_service_pb2
 
 T = TypeVar("T")
 
-# The server caps one WaitTaskRun at 60 s; asking for more only gets 60 s back.
-MAX_WAIT_MS = 60_000
-# Extra time the RPC deadline allows past the server-side wait, for the network.
-_DEADLINE_MARGIN_S = 10.0
 # Unary calls other than waits should answer quickly; a hung server must not hang delay().
 _CALL_TIMEOUT_S = 30.0
 
@@ -121,12 +117,6 @@ class TaskRunClient:
         """The run as it is now, with its history."""
         request = task_run_service_pb2.GetTaskRunRequest(id=run_id)
         return self._call(self._stub.GetTaskRun, request, _CALL_TIMEOUT_S).task_run
-
-    def wait(self, run_id: str, timeout_ms: int) -> task_run_service_pb2.WaitTaskRunResponse:
-        """One server-side wait of at most ``timeout_ms`` (capped at 60 s) for a final state."""
-        timeout_ms = max(1, min(timeout_ms, MAX_WAIT_MS))
-        request = task_run_service_pb2.WaitTaskRunRequest(id=run_id, timeout_ms=timeout_ms)
-        return self._call(self._stub.WaitTaskRun, request, timeout_ms / 1000 + _DEADLINE_MARGIN_S)
 
     def cancel(self, run_id: str) -> task_run_pb2.TaskRun:
         """Asks the server to cancel the run; returns it as it is after the request."""

@@ -16,15 +16,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from taskwire.client import auth_metadata, open_channel, to_taskwire_error
 from taskwire.context import RunContext
 from taskwire.errors import TaskwireError
-from taskwire.execution import Interruptible, Outcome, execute, failure, failure_from
+from taskwire.execution import Outcome, execute, failure, failure_from
+from taskwire.held_run import HeldRun, log_message, outcome_message, within_payload_limit
 from taskwire.session import Session
 from taskwire.settings import Settings, load_settings
 from taskwire.task import Task
@@ -50,30 +49,6 @@ _FATAL_CODES = {
     grpc.StatusCode.FAILED_PRECONDITION,
     grpc.StatusCode.UNIMPLEMENTED,
 }
-
-
-@dataclass(eq=False)
-class _HeldRun:
-    """One attempt this worker holds under a lease."""
-
-    assignment: pb.Assignment
-    task: Task[..., object] | None
-    session: Session
-    context: RunContext
-    interruptible: Interruptible = field(default_factory=Interruptible)
-    # Set once Completed/Failed/Released was sent, or the lease was lost: later outcomes drop.
-    finished: bool = False
-    abort_outcome: Outcome | None = None
-
-    @property
-    def lease(self) -> pb.LeaseRef:
-        return pb.LeaseRef(run_id=self.assignment.run_id, lease_token=self.assignment.lease_token)
-
-
-def _now() -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.GetCurrentTime()
-    return ts
 
 
 class Worker:
@@ -111,9 +86,9 @@ class Worker:
         self.error: TaskwireError | None = None
 
         self._lock = threading.Condition()
-        self._held: dict[str, _HeldRun] = {}
+        self._held: dict[str, HeldRun] = {}
         # Results sent but not yet acknowledged, by (run id, lease token).
-        self._unacked: dict[tuple[str, str], _HeldRun] = {}
+        self._unacked: dict[tuple[str, str], HeldRun] = {}
         self._session: Session | None = None
         self._stopping = threading.Event()
         self._done = threading.Event()
@@ -239,7 +214,7 @@ class Worker:
     # -- assignments -------------------------------------------------------------------
 
     def _on_assignments(self, session: Session, assignments: Iterable[pb.Assignment]) -> None:
-        started: list[_HeldRun] = []
+        started: list[HeldRun] = []
         released: list[pb.LeaseRef] = []
         with self._lock:
             for assignment in assignments:
@@ -249,7 +224,7 @@ class Worker:
                     attempt=assignment.attempt,
                     tags=list(assignment.tags),
                 )
-                run = _HeldRun(assignment, self.tasks.get(assignment.task_key), session, context)
+                run = HeldRun(assignment, self.tasks.get(assignment.task_key), session, context)
                 if session.draining or self._stopping.is_set():
                     # Crossed our Drain on the wire: hand it back unstarted.
                     run.finished = True
@@ -279,7 +254,7 @@ class Worker:
                 target=self._execute, args=(run,), name=f"taskwire-run-{run.assignment.run_id}", daemon=True
             ).start()
 
-    def _execute(self, run: _HeldRun) -> None:
+    def _execute(self, run: HeldRun) -> None:
         try:
             if run.task is None:
                 outcome = failure(
@@ -301,19 +276,12 @@ class Worker:
             outcome = failure_from(exc, "the worker could not run the task")
         self._report(run, outcome)
 
-    def _send_log(self, run: _HeldRun, level: str, message: str) -> None:
+    def _send_log(self, run: HeldRun, level: str, message: str) -> None:
         if run.finished:
             return
-        line = pb.WorkerLogLine(
-            run_id=run.assignment.run_id,
-            lease_token=run.assignment.lease_token,
-            time=_now(),
-            level=level,
-            message=message,
-        )
-        run.session.send(pb.SubscribeTaskRunsRequest(logs=pb.Logs(lines=[line])))
+        run.session.send(log_message(run, level, message))
 
-    def _report(self, run: _HeldRun, outcome: Outcome) -> None:
+    def _report(self, run: HeldRun, outcome: Outcome) -> None:
         """Sends the attempt's Completed or Failed, once, unless the lease is gone."""
         with self._lock:
             if run.finished:
@@ -323,38 +291,14 @@ class Worker:
             if run.abort_outcome is not None:
                 # Cancelled or timed out: whatever the task did after that, the run stopped.
                 outcome = run.abort_outcome
-            outcome = self._check_size(run, outcome)
+            outcome = within_payload_limit(run, outcome)
             self._unacked[(run.assignment.run_id, run.assignment.lease_token)] = run
             self._lock.notify_all()
-        ref = run.lease
-        if outcome.error is not None:
-            message = pb.SubscribeTaskRunsRequest(
-                failed=pb.Failed(
-                    failures=[pb.RunFailure(run_id=ref.run_id, lease_token=ref.lease_token, error=outcome.error)]
-                )
-            )
-        else:
-            message = pb.SubscribeTaskRunsRequest(
-                completed=pb.Completed(
-                    results=[pb.RunResult(run_id=ref.run_id, lease_token=ref.lease_token, result=outcome.result)]
-                )
-            )
-        run.session.send(message)
-
-    def _check_size(self, run: _HeldRun, outcome: Outcome) -> Outcome:
-        welcome = run.session.welcome
-        limit = welcome.max_payload_bytes if welcome else 0
-        if outcome.result is not None and limit and len(outcome.result.data) > limit:
-            return failure(
-                "PayloadTooLarge",
-                f"the result is {len(outcome.result.data)} bytes; the server accepts at most {limit}",
-                retryable=False,
-            )
-        return outcome
+        run.session.send(outcome_message(run, outcome))
 
     # -- cancel, lost leases, acks -----------------------------------------------------
 
-    def _abort(self, run: _HeldRun, error_type: str, message: str, retryable: bool) -> None:
+    def _abort(self, run: HeldRun, error_type: str, message: str, retryable: bool) -> None:
         """Stops a run and reports it failed once the task returns (or after a grace)."""
         with self._lock:
             if run.finished or run.abort_outcome is not None:
@@ -373,7 +317,7 @@ class Worker:
             log.info("run %s cancelled%s", run_id, f": {reason}" if reason else "")
             self._abort(run, "Cancelled", reason or "cancelled", False)
 
-    def _lose(self, run: _HeldRun, why: str) -> None:
+    def _lose(self, run: HeldRun, why: str) -> None:
         """The lease is gone: stop the task and send nothing more about this attempt."""
         with self._lock:
             if run.finished:
@@ -433,7 +377,7 @@ class Worker:
         deadline = time.monotonic() + grace
         with self._lock:
             self._lock.wait_for(
-                lambda: not self._leases_unlocked(session),
+                lambda: not any(r.session is session for r in self._held.values()),
                 timeout=max(0.0, deadline - time.monotonic()),
             )
             rest = [r for r in self._held.values() if r.session is session]
@@ -453,6 +397,3 @@ class Worker:
                 timeout=ACK_WAIT_S,
             )
         session.close()
-
-    def _leases_unlocked(self, session: Session) -> bool:
-        return any(r.session is session for r in self._held.values())
