@@ -138,7 +138,7 @@ export function createBroker(options: BrokerOptions): Broker {
       },
     },
   });
-  const expired = createExpiredLeases(core);
+  const expired = createExpiredLeases(core, options.onPeerChanged);
   core.expiry = createLeaseExpiry({
     store,
     serverId,
@@ -147,7 +147,7 @@ export function createBroker(options: BrokerOptions): Broker {
     peerCheckMs: limits.leaseDurationMs,
     localNext: () => core.table.nextDeadline(),
     onStall: expired.stalled,
-    onExpired: expired.expire,
+    requeue: expired.requeue,
   });
   const messages = createWorkerMessages(core);
   const cancel = createCancelRequests(core);
