@@ -35,7 +35,10 @@ export interface BrokerOptions {
   deadServers?: (serverIds: readonly string[]) => Promise<"all" | readonly string[]>;
   /** Told of each batch this server committed (the web UI's live views); must not throw. */
   onCommitted?: (batch: WriteBatch, result: CommitResult) => void;
-  /** Told of runs the other servers created or changed (the web UI's live views); must not throw. */
+  /**
+   * Told of runs changed outside this server's group commit: created or changed through the
+   * other servers, or re-queued by a lease expiry (the web UI's live views); must not throw.
+   */
   onPeerChanged?: (runIds: readonly string[] | "all") => void;
 }
 
