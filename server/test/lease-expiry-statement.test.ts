@@ -127,4 +127,33 @@ describe("lease expiry", () => {
     await eventually(() => allScheduled(stores[0]));
     await expectRequeuedOnce(stores[1], ids);
   });
+
+  it("ends this server's own lease when the statement re-queues it: the worker is told, its slot freed, a waiting future told", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "taskwire-expiry-"));
+    const store = createSqliteStore({ path: join(dir, "taskwire.db") });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => store.close());
+    const broker = createBroker({ store, logger, limits: { ackTimeoutMs: 200, leaseDurationMs: 1_000, heartbeatIntervalMs: 100 } });
+    cleanups.push(() => broker.close(0));
+    const run = runFromSpec({ taskKey: "k" }, "run", broker.limits, Date.now());
+    run.record.options.maxRedeliveries = 1;
+    const [{ id }] = await broker.schedule([run]);
+    const final = broker.waitForFinal(id, 20_000);
+    // Two workers that never acknowledge: the run is lost twice, once more than allowed.
+    const cancels: string[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const assigned: string[] = [];
+      cancels.push([]);
+      broker.connectWorker(
+        { workerId: `w${i}`, taskKeys: ["k"], limit: 1 },
+        { assign: (runs) => assigned.push(...runs.map((r) => r.run.id)), ack: () => {}, cancel: (ids, reason) => cancels[i].push(`${ids.join()}: ${reason}`), drain: () => {}, unsentBytes: 0 },
+      );
+      await eventually(() => assigned.length === 1);
+      await eventually(() => cancels[i].length === 1);
+      expect(cancels[i]).toEqual([`${id}: not acknowledged within 200 ms`]);
+    }
+    const failed = await final;
+    expect(failed).toMatchObject({ state: "FAILED", redeliveries: 2, error: { type: "MaxRedeliveriesExceeded" } });
+    expect(failed.error?.message).toMatch(/^the run was lost 2 times \(max_redeliveries 1\); last: not acknowledged within 200 ms \(server /);
+    expect(broker.stats().runsLeased).toBe(0);
+  });
 });
