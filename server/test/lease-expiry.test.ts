@@ -1,7 +1,6 @@
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createLeaseExpiry } from "../src/broker/lease-expiry.js";
-import type { RunRecord } from "../src/store/store.js";
 
 const logger = pino({ level: "silent" });
 
@@ -16,14 +15,8 @@ describe("createLeaseExpiry", () => {
   function setup(localNext: () => number) {
     const reads: number[] = [];
     const events: string[] = [];
-    const expired = { runs: [] as RunRecord[] };
     const expiry = createLeaseExpiry({
       store: {
-        async expiredLeases(at) {
-          reads.push(at);
-          events.push("read");
-          return expired.runs;
-        },
         async nextLeaseDeadline() {
           return undefined;
         },
@@ -37,14 +30,16 @@ describe("createLeaseExpiry", () => {
         events.push(`stall ${stalledMs}`);
         then();
       },
-      async onExpired(runs) {
-        if (runs.length > 0) events.push("expired");
+      async requeue(at) {
+        reads.push(at);
+        events.push("read");
+        return 0;
       },
     });
     return { reads, events, expiry };
   }
 
-  it("reads the store once at start, then only at the next deadline or the peer check", async () => {
+  it("re-queues once at start, then only at the next deadline or the peer check", async () => {
     let local = 5_000;
     const { reads, expiry } = setup(() => local);
     await vi.advanceTimersByTimeAsync(10);
@@ -64,7 +59,7 @@ describe("createLeaseExpiry", () => {
     expiry.close();
   });
 
-  it("after a stall, moves its own leases on before it reads what expired", async () => {
+  it("after a stall, moves its own leases on before it re-queues what expired", async () => {
     const { events, expiry } = setup(() => 1_000);
     await vi.advanceTimersByTimeAsync(10);
     events.length = 0;

@@ -386,12 +386,22 @@ for (const [name, make] of stores) {
       expect(runs[1].leaseToken).toBeUndefined();
     });
 
-    it("finds expired leases and timed-out attempts, and fences an expiry by the deadline still passed", async () => {
-      await insert(store, newRun("k"), newRun("k"), newRun("k"));
+    const expiry = (now: number, keep: string[] = [], limit = 10) => ({
+      now,
+      limit,
+      origin: "s",
+      keep,
+      ackTimeoutMs: 15_000,
+      leaseDurationMs: 30_000,
+      defaultMaxRedeliveries: 5,
+    });
+    const leaseOn = (serverId: string, leaseDeadline: number) => ({ taskKeys: ["k"], max: 1, workerId: "w", now: NOW, serverId, sessionId: serverId, leaseDeadline });
+
+    it("re-queues expired leases and timed-out attempts in deadline order, and leaves the rest", async () => {
+      await insert(store, newRun("k"), newRun("k"), newRun("k"), newRun("k"));
       const batch = emptyBatch();
-      const lease = (serverId: string, leaseDeadline: number) => ({ taskKeys: ["k"], max: 1, workerId: "w", now: NOW, serverId, sessionId: serverId, leaseDeadline });
-      batch.claims.push(lease("a", NOW + 100), lease("b", NOW + 200), lease("b", NOW + 60_000));
-      const [[early], [late], [running]] = (await store.commit(batch)).claimed;
+      batch.claims.push(leaseOn("a", NOW + 100), leaseOn("b", NOW + 200), leaseOn("b", NOW + 60_000), leaseOn("b", NOW + 50));
+      const [[early], [late], [running], [kept]] = (await store.commit(batch)).claimed;
       const start = emptyBatch();
       start.transitions.push({
         runId: running.id,
@@ -401,24 +411,84 @@ for (const [name, make] of stores) {
         lease: { attempt: 1, token: running.leaseToken ?? "" },
       });
       await store.commit(start);
-      expect(await store.nextLeaseDeadline("a")).toBe(NOW + 150);
+      expect(await store.nextLeaseDeadline("a")).toBe(NOW + 50);
       expect(await store.nextLeaseDeadline("b")).toBe(NOW + 100);
-      expect((await store.expiredLeases(NOW + 100, 10)).map((r) => r.id)).toEqual([early.id]);
-      expect((await store.expiredLeases(NOW + 200, 10)).map((r) => r.id).sort()).toEqual([early.id, late.id, running.id].sort());
-      // A heartbeat moved the lease on after the pass read it: the expiry changes nothing.
+      const keep = [kept.leaseToken ?? ""];
+      expect((await store.requeueExpiredLeases(expiry(NOW + 100, keep))).map((r) => r.id)).toEqual([early.id]);
+      // A heartbeat moved this lease on before the pass: it stays.
       const beat = emptyBatch();
       beat.extensions.push({ sessionId: "b", tokens: [late.leaseToken ?? ""], deadline: NOW + 30_000 });
       await store.commit(beat);
-      const expire = (run: RunRecord): Transition => ({
-        runId: run.id,
-        from: ["PENDING", "RUNNING"],
-        patch: { state: "SCHEDULED", redeliveries: 1 },
-        events: [],
-        lease: { attempt: 1, token: run.leaseToken ?? "", expiredAt: NOW + 200 },
+      const second = await store.requeueExpiredLeases(expiry(NOW + 200, keep));
+      expect(second.map((r) => r.id)).toEqual([running.id]);
+      // A timed-out attempt with no retry left fails; it is no redelivery.
+      expect(second[0]).toMatchObject({ state: "FAILED", redeliveries: 0, endedAt: NOW + 200, error: { type: "TimeoutError" } });
+      expect(second[0].leaseToken).toBeUndefined();
+      const [requeued] = await store.getRuns([early.id]);
+      expect(requeued).toMatchObject({ state: "SCHEDULED", redeliveries: 1, scheduledAt: NOW + 100, attempts: 1 });
+      expect(requeued.leaseToken).toBeUndefined();
+      expect((await store.getHistory(early.id)).at(-1)).toEqual({
+        state: "SCHEDULED",
+        at: NOW + 100,
+        attempt: 1,
+        message: "requeued: not acknowledged within 15000 ms (server a)",
       });
-      const expiry = emptyBatch();
-      expiry.transitions.push(expire(early), expire(late), expire(running));
-      expect((await store.commit(expiry)).applied).toEqual([true, false, true]);
+      expect((await store.getRuns([late.id, kept.id])).map((r) => r.state)).toEqual(["PENDING", "PENDING"]);
+      expect((await store.requeueExpiredLeases(expiry(NOW + 200))).map((r) => r.id)).toEqual([kept.id]);
+    });
+
+    it("decides each expired run in the statement: retry, max_redeliveries, cancel", async () => {
+      const retried = newRun("k", {}, { retries: 2, retryDelaySeconds: [2, 4], timeoutSeconds: 0.5 });
+      const poison = newRun("k", { redeliveries: 2 }, { maxRedeliveries: 2 });
+      const defaulted = newRun("k", { redeliveries: 4 }, { maxRedeliveries: 0 });
+      const cancelled = newRun("k");
+      const runs = [retried, poison, defaulted, cancelled];
+      await insert(store, ...runs);
+      const batch = emptyBatch();
+      for (let i = 0; i < runs.length; i++) batch.claims.push(leaseOn("a", NOW + 100 + i));
+      const claimed = (await store.commit(batch)).claimed.map(([run]) => run);
+      expect(claimed.map((r) => r.id)).toEqual(runs.map((r) => r.record.id));
+      const start = emptyBatch();
+      start.transitions.push({
+        runId: retried.record.id,
+        from: ["PENDING"],
+        patch: { state: "RUNNING", startedAt: NOW, timeoutAt: NOW + 50 },
+        events: [],
+        lease: { attempt: 1, token: claimed[0].leaseToken ?? "" },
+      });
+      await store.commit(start);
+      await store.requestCancel(cancelled.record.id, "asked by a test");
+      const at = NOW + 1_000;
+      const result = new Map((await store.requeueExpiredLeases(expiry(at))).map((r) => [r.id, r]));
+      expect(result.size).toBe(4);
+      expect(result.get(retried.record.id)).toMatchObject({ state: "SCHEDULED", retriesUsed: 1, redeliveries: 0, scheduledAt: at + 2_000 });
+      expect(result.get(retried.record.id)?.error).toEqual({
+        type: "TimeoutError",
+        message: "the attempt exceeded its timeout of 0.5s",
+        stack: "",
+        retryable: true,
+      });
+      expect((await store.getHistory(retried.record.id)).at(-1)?.message).toBe(
+        "retry 1 of 2 in 2s after TimeoutError: the attempt exceeded its timeout of 0.5s",
+      );
+      const lost = "the run was lost 3 times (max_redeliveries 2); last: not acknowledged within 15000 ms (server a)";
+      expect(result.get(poison.record.id)).toMatchObject({ state: "FAILED", redeliveries: 3, endedAt: at });
+      expect(result.get(poison.record.id)?.error).toEqual({ type: "MaxRedeliveriesExceeded", message: lost, stack: "", retryable: false });
+      expect((await store.getHistory(poison.record.id)).at(-1)).toEqual({ state: "FAILED", at, attempt: 1, message: lost });
+      // max_redeliveries 0: the server's default (5) applies, and 5 redeliveries are allowed.
+      expect(result.get(defaulted.record.id)).toMatchObject({ state: "SCHEDULED", redeliveries: 5, scheduledAt: at });
+      expect(result.get(cancelled.record.id)).toMatchObject({ state: "CANCELLED", redeliveries: 0, endedAt: at });
+      expect(result.get(cancelled.record.id)?.error).toEqual({ type: "Cancelled", message: "asked by a test", stack: "", retryable: false });
+      expect((await store.getHistory(cancelled.record.id)).at(-1)?.message).toBe("asked by a test");
+    });
+
+    it("re-queues at most `limit` leases per pass, oldest deadline first", async () => {
+      await insert(store, newRun("k"), newRun("k"), newRun("k"));
+      const batch = emptyBatch();
+      batch.claims.push(leaseOn("a", NOW + 30), leaseOn("a", NOW + 10), leaseOn("a", NOW + 20));
+      const [[third], [first], [second]] = (await store.commit(batch)).claimed;
+      expect((await store.requeueExpiredLeases(expiry(NOW + 100, [], 2))).map((r) => r.id)).toEqual([first.id, second.id]);
+      expect((await store.requeueExpiredLeases(expiry(NOW + 100, [], 2))).map((r) => r.id)).toEqual([third.id]);
     });
 
     it("lists newest first, filters, and pages", async () => {

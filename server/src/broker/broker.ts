@@ -35,7 +35,10 @@ export interface BrokerOptions {
   deadServers?: (serverIds: readonly string[]) => Promise<"all" | readonly string[]>;
   /** Told of each batch this server committed (the web UI's live views); must not throw. */
   onCommitted?: (batch: WriteBatch, result: CommitResult) => void;
-  /** Told of runs the other servers created or changed (the web UI's live views); must not throw. */
+  /**
+   * Told of runs changed outside this server's group commit: created or changed through the
+   * other servers, or re-queued by a lease expiry (the web UI's live views); must not throw.
+   */
   onPeerChanged?: (runIds: readonly string[] | "all") => void;
 }
 
@@ -138,7 +141,7 @@ export function createBroker(options: BrokerOptions): Broker {
       },
     },
   });
-  const expired = createExpiredLeases(core);
+  const expired = createExpiredLeases(core, options.onPeerChanged);
   core.expiry = createLeaseExpiry({
     store,
     serverId,
@@ -147,7 +150,7 @@ export function createBroker(options: BrokerOptions): Broker {
     peerCheckMs: limits.leaseDurationMs,
     localNext: () => core.table.nextDeadline(),
     onStall: expired.stalled,
-    onExpired: expired.expire,
+    requeue: expired.requeue,
   });
   const messages = createWorkerMessages(core);
   const cancel = createCancelRequests(core);

@@ -1,13 +1,14 @@
 import type { Logger } from "pino";
-import type { RunRecord, Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
+import { createEarliestTimer } from "./earliest-timer.js";
 
 /**
  * Takes back leases that ran out, from the store, on one timer for the next deadline.
  *
  * The store is the truth: a heartbeat may reach another server (WorkerService.Heartbeat),
- * and a lease may belong to a server that died. So a pass reads the expired leases from the
- * store (one statement) and hands them to the broker, which writes their transitions fenced
- * by token and by the deadline still passed: a lease extended meanwhile is left alone.
+ * and a lease may belong to a server that died. So a pass re-queues the leases that ran out
+ * in the store with one statement (`requeue`, see Store.requeueExpiredLeases), whichever
+ * server granted them, and the broker then ends those of its own among them.
  *
  * The timer is set for the earliest of: this server's own leases (known in memory), the
  * other servers' leases (read after each pass), and `peerCheckMs` from now: a peer that
@@ -25,7 +26,7 @@ export interface LeaseExpiry {
 }
 
 export interface LeaseExpiryOptions {
-  store: Pick<Store, "expiredLeases" | "nextLeaseDeadline">;
+  store: Pick<Store, "nextLeaseDeadline">;
   serverId: string;
   clock: () => number;
   logger: Logger;
@@ -34,8 +35,8 @@ export interface LeaseExpiryOptions {
   localNext(): number;
   /** The process stood still for `stalledMs`: extend its own leases by as much, then call `then`. */
   onStall(stalledMs: number, then: () => void): void;
-  /** Leases found expired at `at`: write their transitions, fenced by `expiredAt: at`. */
-  onExpired(runs: RunRecord[], at: number): Promise<void>;
+  /** Re-queues at most `limit` leases that ran out by `at`; resolves with how many. */
+  requeue(at: number, limit: number): Promise<number>;
   /**
    * Timer lateness still counted as jitter. Timers here fire 1–5 ms late when idle and up
    * to about 50 ms late on a loaded 2-core machine; 100 ms late means sockets went unread.
@@ -49,24 +50,11 @@ export function createLeaseExpiry(options: LeaseExpiryOptions): LeaseExpiry {
   const { store, clock, logger } = options;
   const toleranceMs = options.toleranceMs ?? 100;
   const batchSize = options.batchSize ?? 1_000;
-  let timer: NodeJS.Timeout | undefined;
-  let armedFor = Number.POSITIVE_INFINITY;
   let passing = false;
   let closed = false;
 
-  function arm(at: number): void {
-    if (closed || at >= armedFor) return;
-    clearTimeout(timer);
-    armedFor = at;
-    // setTimeout fires at once past 2^31-1 ms; the peer check keeps `at` far below that.
-    timer = setTimeout(fire, Math.max(0, at - clock()));
-    timer.unref();
-  }
-
-  function fire(): void {
+  const timer = createEarliestTimer(clock, (armedFor) => {
     const late = clock() - armedFor;
-    armedFor = Number.POSITIVE_INFINITY;
-    timer = undefined;
     // Timers run before socket reads in Node's loop: the pass waits for the check phase,
     // after the poll phase has read what the sockets hold.
     if (late > toleranceMs) {
@@ -75,7 +63,8 @@ export function createLeaseExpiry(options: LeaseExpiryOptions): LeaseExpiry {
     } else {
       setImmediate(pass);
     }
-  }
+  });
+  const arm = timer.noLaterThan;
 
   function pass(): void {
     if (closed || passing) return;
@@ -84,23 +73,23 @@ export function createLeaseExpiry(options: LeaseExpiryOptions): LeaseExpiry {
     expire(at)
       .then((next) => {
         passing = false;
-        // Other servers' leases found expired wait for their transitions' commit: a second
-        // look sooner than 1 s would find them again and spin while the commit is retried.
+        // Other servers' leases still out after a pass are being re-queued by another server
+        // (its statement holds them; SKIP LOCKED passed them by): a second look sooner than
+        // 1 s would find them again and spin until that commit is done.
         const others = next === at ? at : Math.max(next, at + 1_000);
         arm(Math.min(others, options.localNext(), at + options.peerCheckMs));
       })
       .catch((error: unknown) => {
         passing = false;
         if (closed) return;
-        logger.error({ err: error }, "could not read expired leases; trying again in 1 s");
+        logger.error({ err: error }, "could not re-queue expired leases; trying again in 1 s");
         arm(clock() + 1_000);
       });
   }
 
   async function expire(at: number): Promise<number> {
-    const runs = await store.expiredLeases(at, batchSize);
-    await options.onExpired(runs, at);
-    if (runs.length === batchSize) return at;
+    const requeued = await options.requeue(at, batchSize);
+    if (requeued === batchSize) return at;
     return (await store.nextLeaseDeadline(options.serverId)) ?? Number.POSITIVE_INFINITY;
   }
 
@@ -111,7 +100,7 @@ export function createLeaseExpiry(options: LeaseExpiryOptions): LeaseExpiry {
     noLaterThan: arm,
     close() {
       closed = true;
-      clearTimeout(timer);
+      timer.close();
     },
   };
 }

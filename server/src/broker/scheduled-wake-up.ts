@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Store } from "../store/store.js";
+import { createEarliestTimer } from "./earliest-timer.js";
 
 /**
  * One timer for the next run scheduled for later: when it fires, every key may have due
@@ -23,29 +24,12 @@ export interface ScheduledWakeUpOptions {
 
 export function createScheduledWakeUp(options: ScheduledWakeUpOptions): ScheduledWakeUp {
   const { store, clock, logger } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let wakeAt = Number.POSITIVE_INFINITY;
-  let closed = false;
-
-  function noLaterThan(at: number): void {
-    if (closed || at >= wakeAt) return;
-    wakeAt = at;
-    clearTimeout(timer);
-    // setTimeout fires at once past 2^31-1 ms (24.8 days); a far timer re-arms when it fires.
-    timer = setTimeout(fire, Math.min(Math.max(0, at - clock()), 2_147_483_647));
-    timer.unref();
-  }
-
-  function fire(): void {
-    if (wakeAt > clock() + 1_000) {
-      const at = wakeAt;
-      wakeAt = Number.POSITIVE_INFINITY;
-      return noLaterThan(at);
-    }
-    wakeAt = Number.POSITIVE_INFINITY;
+  const timer = createEarliestTimer(clock, () => {
     options.onDue();
     readNext();
-  }
+  });
+  const { noLaterThan } = timer;
+  let closed = false;
 
   /**
    * A failed read (SQLITE_BUSY) must not leave the timer unset, or those runs would wait
@@ -69,7 +53,7 @@ export function createScheduledWakeUp(options: ScheduledWakeUpOptions): Schedule
     readNext,
     close() {
       closed = true;
-      clearTimeout(timer);
+      timer.close();
     },
   };
 }

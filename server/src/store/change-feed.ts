@@ -38,6 +38,22 @@ export interface ChangeFeed {
 /** What a message of the feed may hold: PostgreSQL refuses NOTIFY payloads from 8,000 bytes. */
 export const MAX_CHANGE_PAYLOAD_BYTES = 7_900;
 
+/**
+ * What the other servers are to hear of leases that a server re-queued: the keys of runs
+ * due again, the earliest retry scheduled for later, the runs changed (their watchers), and
+ * that slots under concurrency limits may have freed.
+ */
+export function changesOfExpiry(runs: readonly { id: string; taskKey: string; state: string; scheduledAt: number }[], now: number): Changes {
+  const due = new Set<string>();
+  let wakeAt: number | undefined;
+  for (const run of runs) {
+    if (run.state !== "SCHEDULED") continue;
+    if (run.scheduledAt <= now) due.add(run.taskKey);
+    else wakeAt = Math.min(wakeAt ?? run.scheduledAt, run.scheduledAt);
+  }
+  return { due: [...due], wakeAt, changed: runs.map((run) => run.id), limits: runs.length > 0 };
+}
+
 export function isEmptyChanges(changes: Changes): boolean {
   return (
     !changes.due?.length && changes.wakeAt === undefined && !changes.changed?.length && !changes.cancels?.length && !changes.limits

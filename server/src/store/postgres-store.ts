@@ -2,6 +2,7 @@ import pg from "pg";
 import { changeChannel, createPostgresChangeFeed } from "./postgres-change-feed.js";
 import { createPostgresWorkerSessions } from "./postgres-worker-sessions.js";
 import { COUNT_CONCURRENCY, commitBatch } from "./postgres-commit.js";
+import { requeueExpiredLeases } from "./postgres-lease-expiry.js";
 import { migratePostgres } from "./postgres-migrations.js";
 import { selectRunPage, selectTaskStats } from "./postgres-run-queries.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
@@ -169,15 +170,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rows.map((row) => row.id);
     },
-    async expiredLeases(now, limit) {
-      const { rows } = await pool.query<PostgresRunRow>(
-        `SELECT * FROM task_runs
-         WHERE state IN ('PENDING', 'RUNNING') AND (lease_deadline IS NULL OR lease_deadline <= $1 OR timeout_at <= $1)
-         ORDER BY lease_deadline LIMIT $2`,
-        [now, limit],
-      );
-      return rows.map(runFromRow);
-    },
+    requeueExpiredLeases: (request) => requeueExpiredLeases(pool, channel, request),
     async nextLeaseDeadline(exceptServerId) {
       const { rows } = await pool.query<{ next: number | null }>(
         `SELECT min(least(lease_deadline, timeout_at)) AS next FROM task_runs

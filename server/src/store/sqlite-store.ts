@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { createLocalChangeFeed } from "./change-feed.js";
+import { changesOfExpiry, createLocalChangeFeed } from "./change-feed.js";
 import { createConcurrencyAdmission } from "./concurrency-admission.js";
 import { createSqliteClaims } from "./sqlite-claim.js";
+import { createSqliteLeaseExpiry } from "./sqlite-lease-expiry.js";
 import { createSqliteWorkerSessions } from "./sqlite-worker-sessions.js";
 import { fromRow, type RunRow, toRow } from "./sqlite-run-row.js";
 import { createDatabaseFileGuard, type DatabaseFileLostError } from "./database-file-guard.js";
@@ -97,11 +98,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       WHERE lease_session_id = ? AND lease_token IN (SELECT value FROM json_each(?))
       RETURNING lease_token`)
     .pluck();
-  // Leased runs are few (bounded by the workers' limits): the active index finds them.
-  const selectExpiredLeases = db.prepare<[number, number, number], RunRow>(`
-    SELECT * FROM task_runs INDEXED BY task_runs_active
-    WHERE state IN ('PENDING', 'RUNNING') AND (lease_deadline IS NULL OR lease_deadline <= ? OR timeout_at <= ?)
-    ORDER BY lease_deadline LIMIT ?`);
   const selectNextLeaseDeadline = db
     .prepare(`
       SELECT min(min(lease_deadline, coalesce(timeout_at, lease_deadline))) FROM task_runs INDEXED BY task_runs_active
@@ -112,6 +108,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     WHERE id = ? AND state IN ('PENDING', 'RUNNING') RETURNING *`);
   const changeFeed = createLocalChangeFeed();
   const claims = createSqliteClaims(db, insertEvent);
+  const requeueExpired = createSqliteLeaseExpiry(db);
   const workerSessions = createSqliteWorkerSessions(db);
   const selectById = db.prepare<[string], RunRow>("SELECT * FROM task_runs WHERE id = ?");
   const selectHistory = db.prepare<[string], TransitionRecord>(
@@ -293,8 +290,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         .pluck()
         .all() as string[];
     },
-    async expiredLeases(now, limit) {
-      return selectExpiredLeases.all(now, now, limit).map(fromRow);
+    async requeueExpiredLeases(request) {
+      const runs = guarded(() => requeueExpired(request));
+      if (runs.length > 0) await changeFeed.publish(request.origin, changesOfExpiry(runs, request.now));
+      return runs;
     },
     async nextLeaseDeadline(exceptServerId) {
       return (selectNextLeaseDeadline.get(exceptServerId) as number | null) ?? undefined;

@@ -199,6 +199,24 @@ export interface ClaimRequest {
   admit?: (run: RunRecord) => boolean;
 }
 
+/** One pass of lease expiry, by server `origin`. */
+export interface LeaseExpiryRequest {
+  now: number;
+  limit: number;
+  origin: string;
+  /**
+   * Lease tokens the expiring server holds alive in memory, left alone even if the store
+   * says they ran out: a heartbeat or a Started not committed yet, a stall made good, or a
+   * result of that attempt waiting for the next commit.
+   */
+  keep: readonly string[];
+  /** The expiring server's windows, for the reason written in the history. */
+  ackTimeoutMs: number;
+  leaseDurationMs: number;
+  /** For runs whose max_redeliveries is 0 (the server's default). */
+  defaultMaxRedeliveries: number;
+}
+
 export interface ConcurrencyLimitRecord {
   tag: string;
   limit: number;
@@ -303,10 +321,15 @@ export interface Store {
    */
   requeueAbandoned(now: number, deadServers: "all" | readonly string[]): Promise<number>;
   /**
-   * Leased runs whose lease deadline or attempt timeout is at or before `now`, oldest
-   * deadline first, at most `limit`: one statement per expiry pass.
+   * Re-queues leases that ran out by `request.now` (deadline or attempt timeout), oldest
+   * deadline first, at most `request.limit`, in one UPDATE (see lease-expiry-sql.ts): each
+   * goes back to SCHEDULED as a redelivery, FAILED past its max_redeliveries, SCHEDULED as a
+   * retry or FAILED when its attempt timed out, CANCELLED when cancel was asked for, with
+   * its history row in the same transaction; the other servers hear of it from the change
+   * feed once committed. Returns the runs as it left them (their `attempts` names the
+   * attempt whose lease ended).
    */
-  expiredLeases(now: number, limit: number): Promise<RunRecord[]>;
+  requeueExpiredLeases(request: LeaseExpiryRequest): Promise<RunRecord[]>;
   /** Records a worker stream that opened on a server. */
   openWorkerSession(session: WorkerSessionRecord): Promise<void>;
   closeWorkerSession(sessionId: string): Promise<void>;
