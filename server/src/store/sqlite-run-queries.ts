@@ -18,12 +18,13 @@ export interface RunPageQuery {
 
 /**
  * The SQL of one page of `listRuns`, newest first: keyset paging on `seq`, the table's
- * primary key. Every filter reads a range of an index (migration 7), never the table. A
- * filter on one state, task key, tag or worker reads its index in `seq` order, so a page
- * reads about `limit` entries whether the filter matches ten runs of a million or all of
- * them; several states or task keys, an id prefix and a time range read their ranges and
- * sort them, which costs the size of the range, not of the table. The tag filter reads the
- * tag table's (tag, run_seq) key: no index holds the JSON array of the tags column.
+ * primary key. Every filter reads a range of an index (the migration adding
+ * task_runs_state), never the table. A filter on one state, task key, tag or worker reads
+ * its index in `seq` order, so a page reads about `limit` entries whether the filter
+ * matches ten runs of a million or all of them; several states or task keys, an id prefix
+ * and a time range read their ranges and sort them, which costs the size of the range, not
+ * of the table. The tag filter reads the tag table's (tag, run_seq) key: no index holds
+ * the JSON array of the tags column.
  */
 export function runPageQuery(filter: ListFilter): RunPageQuery {
   const where: string[] = [];
