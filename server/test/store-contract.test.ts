@@ -503,6 +503,20 @@ for (const [name, make] of stores) {
       expect((await store.listRuns({ taskKeys: [], states: [], tag: "x", limit: 10 })).runs).toHaveLength(1);
     });
 
+    it("pages by tag newest first, a run with a tag twice once, and forgets deleted runs", async () => {
+      const old = newRun("k", { state: "COMPLETED", endedAt: NOW - 60_000 }, { tags: ["t", "t", "u"] });
+      const runs = [old, ...Array.from({ length: 3 }, (_, i) => newRun("k", {}, { tags: i === 1 ? ["u"] : ["t"] }))];
+      await insert(store, ...runs);
+      const first = await store.listRuns({ taskKeys: [], states: [], tag: "t", limit: 2, countTotal: true });
+      expect(first.runs.map((r) => r.id)).toEqual([runs[3].record.id, runs[1].record.id]);
+      expect(first.total).toBe(3);
+      const rest = await store.listRuns({ taskKeys: [], states: [], tag: "t", limit: 2, before: first.next });
+      expect(rest.runs.map((r) => r.id)).toEqual([old.record.id]);
+      expect(await store.deleteFinished(NOW, 10)).toBe(1);
+      expect((await store.listRuns({ taskKeys: [], states: [], tag: "t", limit: 10, countTotal: true })).total).toBe(2);
+      expect((await store.listRuns({ taskKeys: [], states: [], tag: "u", limit: 10 })).runs.map((r) => r.id)).toEqual([runs[2].record.id]);
+    });
+
     it("counts every match across pages", async () => {
       const runs = [
         newRun("k", { createdAt: NOW - 60_000, workerId: "w-old" }),

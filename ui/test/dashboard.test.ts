@@ -237,10 +237,32 @@ describe("the tasks page", () => {
     await page.goto(`${dashboard.url}/tasks`);
     const greet = page.locator('[data-task-key="greet"]');
     await greet.waitFor();
-    expect(await greet.locator(".legend").textContent()).toMatch(/[1-9]\d* completed/);
-    expect(await greet.locator("svg.minute-bars rect.bar-completed").count()).toBeGreaterThan(0);
+    const completed = Number(/(\d+) completed/.exec((await greet.locator(".legend").textContent()) ?? "")?.[1]);
+    expect(completed).toBeGreaterThan(0);
+    // Recharts draws the minutes as an SVG surface with a bar path per non-empty minute.
+    const perMinute = greet.getByRole("figure", { name: "greet: runs finished per minute, completed and failed" });
+    const bars = perMinute.locator("svg.recharts-surface .bar-completed path.recharts-rectangle");
+    await bars.first().waitFor();
+    expect(await perMinute.locator(".recharts-xAxis .recharts-cartesian-axis-tick").count()).toBeGreaterThan(1);
+    // Hovering a bar shows that minute's counts; the minutes add up to the legend's total.
+    let hovered = 0;
+    for (const bar of await bars.all()) {
+      await bar.hover();
+      const tooltip = perMinute.locator(".chart-tooltip");
+      await tooltip.waitFor();
+      hovered += Number(/completed\s*(\d+)/.exec((await tooltip.textContent()) ?? "")?.[1]);
+    }
+    expect(hovered).toBe(completed);
     const slow = page.locator('[data-task-key="slow"]');
     expect(await slow.locator(".depth").textContent()).toContain("1 scheduled");
+    const depth = slow.getByRole("figure", { name: "slow: queue depth now, runs scheduled, pending and running" });
+    await depth.locator(".bar-scheduled").hover();
+    expect(await depth.locator(".chart-tooltip").textContent()).toMatch(/scheduled\s*1$/);
+    // Only long-running slow runs: no completed run, no duration chart, and it says so.
+    expect(await slow.locator(".duration-percentiles .chart-empty").textContent()).toBe("No run completed in the window.");
+    expect(await greet.locator(".duration-percentiles path.recharts-rectangle").count()).toBe(3);
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot("tasks");
   });
 

@@ -101,6 +101,40 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     last_heartbeat_at bigint
   );
   `,
+  `
+  -- The runs list pages newest first by seq under any one filter (see runPageQuery): a
+  -- filter matching ten runs of a million reads ten index entries, not the table.
+  CREATE INDEX task_runs_state ON task_runs (state, seq);
+  CREATE INDEX task_runs_task_key ON task_runs (task_key, seq);
+  CREATE INDEX task_runs_worker ON task_runs (worker_id, seq) WHERE worker_id IS NOT NULL;
+  CREATE INDEX task_runs_created ON task_runs (created_at);
+  -- One row per tag and run, newest first by run_seq: a GIN index on tags finds a tag's
+  -- runs only in no order, to be sorted whole for each page. Kept by statement triggers
+  -- (one INSERT per batch of runs; a run's tags never change after it is stored).
+  CREATE TABLE task_run_tags (
+    tag text NOT NULL,
+    run_seq bigint NOT NULL,
+    PRIMARY KEY (tag, run_seq)
+  );
+  INSERT INTO task_run_tags (tag, run_seq) SELECT DISTINCT unnest(tags), seq FROM task_runs;
+  CREATE FUNCTION task_run_tags_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO task_run_tags (tag, run_seq) SELECT DISTINCT unnest(tags), seq FROM inserted_runs;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER task_run_tags_insert AFTER INSERT ON task_runs
+    REFERENCING NEW TABLE AS inserted_runs FOR EACH STATEMENT EXECUTE FUNCTION task_run_tags_insert();
+  CREATE FUNCTION task_run_tags_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    DELETE FROM task_run_tags t USING (SELECT unnest(tags) AS tag, seq FROM deleted_runs) d
+      WHERE t.tag = d.tag AND t.run_seq = d.seq;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER task_run_tags_delete AFTER DELETE ON task_runs
+    REFERENCING OLD TABLE AS deleted_runs FOR EACH STATEMENT EXECUTE FUNCTION task_run_tags_delete();
+  -- LIKE 'prefix%' in any collation (the id's unique index serves it only under "C").
+  CREATE INDEX task_runs_id_prefix ON task_runs (id text_pattern_ops);
+  `,
 ];
 
 /**

@@ -98,4 +98,28 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     last_heartbeat_at INTEGER
   );
   `,
+  `
+  -- The runs list pages newest first by seq under any one filter (see runPageQuery): each
+  -- index below holds its column then the rowid, which is seq, so a filter matching ten
+  -- runs of a million reads ten index entries instead of scanning the table.
+  CREATE INDEX task_runs_state ON task_runs (state);
+  CREATE INDEX task_runs_task_key ON task_runs (task_key);
+  CREATE INDEX task_runs_worker ON task_runs (worker_id) WHERE worker_id IS NOT NULL;
+  CREATE INDEX task_runs_created ON task_runs (created_at);
+  -- Tags are a JSON array, which no index holds: one row per tag and run, kept by
+  -- triggers (a run's tags never change after it is stored).
+  CREATE TABLE task_run_tags (
+    tag TEXT NOT NULL,
+    run_seq INTEGER NOT NULL,
+    PRIMARY KEY (tag, run_seq)
+  ) WITHOUT ROWID;
+  INSERT INTO task_run_tags (tag, run_seq)
+    SELECT DISTINCT t.value, r.seq FROM task_runs r, json_each(r.tags) t;
+  CREATE TRIGGER task_run_tags_insert AFTER INSERT ON task_runs BEGIN
+    INSERT OR IGNORE INTO task_run_tags (tag, run_seq) SELECT value, NEW.seq FROM json_each(NEW.tags);
+  END;
+  CREATE TRIGGER task_run_tags_delete AFTER DELETE ON task_runs BEGIN
+    DELETE FROM task_run_tags WHERE run_seq = OLD.seq AND tag IN (SELECT value FROM json_each(OLD.tags));
+  END;
+  `,
 ];

@@ -8,13 +8,36 @@ import { assembleTaskStats, type DepthRow, type FinishedRow, percentilesOf } fro
  */
 const MAX_DURATIONS = 20_000;
 
-/** One page of `listRuns`, newest first: keyset paging on `seq`, the table's primary key. */
-export function selectRunPage<Row extends { seq: number }>(
-  db: Database.Database,
-  filter: ListFilter,
-): { rows: Row[]; next?: string; total?: number } {
+/** The statement of one page of `listRuns`, and of its total, with their parameters. */
+export interface RunPageQuery {
+  sql: string;
+  params: unknown[];
+  countSql: string;
+  countParams: unknown[];
+}
+
+/**
+ * The SQL of one page of `listRuns`, newest first: keyset paging on `seq`, the table's
+ * primary key. Every filter reads a range of an index (the migration adding
+ * task_runs_state), never the table. A filter on one state, task key, tag or worker reads
+ * its index in `seq` order, so a page reads about `limit` entries whether the filter
+ * matches ten runs of a million or all of them; several states or task keys, an id prefix
+ * and a time range read their ranges and sort them, which costs the size of the range, not
+ * of the table. The tag filter reads the tag table's (tag, run_seq) key: no index holds
+ * the JSON array of the tags column.
+ */
+export function runPageQuery(filter: ListFilter): RunPageQuery {
   const where: string[] = [];
   const params: unknown[] = [];
+  let from = "task_runs";
+  let seq = "seq";
+  if (filter.tag) {
+    // CROSS JOIN keeps the tag table outer: SQLite walks (tag, run_seq) newest first.
+    from = "task_run_tags CROSS JOIN task_runs ON task_runs.seq = task_run_tags.run_seq";
+    seq = "task_run_tags.run_seq";
+    where.push("task_run_tags.tag = ?");
+    params.push(filter.tag);
+  }
   if (filter.taskKeys.length > 0) {
     where.push(`task_key IN (${filter.taskKeys.map(() => "?").join(", ")})`);
     params.push(...filter.taskKeys);
@@ -23,19 +46,15 @@ export function selectRunPage<Row extends { seq: number }>(
     where.push(`state IN (${filter.states.map(() => "?").join(", ")})`);
     params.push(...filter.states);
   }
-  if (filter.tag) {
-    where.push("EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)");
-    params.push(filter.tag);
-  }
   if (filter.workerId) {
     where.push("worker_id = ?");
     params.push(filter.workerId);
   }
   if (filter.idPrefix) {
-    // A whole id is looked up in the unique index on id; a prefix scans.
-    where.push(filter.idPrefix.length === 36 ? "id = ?" : "substr(id, 1, ?) = ?");
-    if (filter.idPrefix.length !== 36) params.push(filter.idPrefix.length);
-    params.push(filter.idPrefix);
+    // A range on the unique index on id: every id that starts with the prefix sorts at or
+    // after it and before prefix + "~" ("~" sorts after hex digits and "-").
+    where.push("id >= ? AND id < ?");
+    params.push(filter.idPrefix, `${filter.idPrefix}~`);
   }
   if (filter.createdAfter !== undefined) {
     where.push("created_at >= ?");
@@ -46,17 +65,27 @@ export function selectRunPage<Row extends { seq: number }>(
     params.push(filter.createdBefore);
   }
   // The total counts every page, so it leaves out the page cursor.
-  const matching = where.length ? `WHERE ${where.join(" AND ")}` : "";
-  const total = filter.countTotal
-    ? (db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM task_runs ${matching}`).get(...params)?.n ?? 0)
-    : undefined;
+  const countSql = `SELECT count(*) AS n FROM ${from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}`;
+  const countParams = [...params];
   if (filter.before) {
-    where.push("seq < ?");
+    where.push(`${seq} < ?`);
     params.push(Number(filter.before));
   }
-  const sql = `SELECT * FROM task_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-    ORDER BY seq DESC LIMIT ?`;
-  const rows = db.prepare<unknown[], Row>(sql).all(...params, filter.limit + 1);
+  const sql = `SELECT task_runs.* FROM ${from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY ${seq} DESC LIMIT ?`;
+  return { sql, params: [...params, filter.limit + 1], countSql, countParams };
+}
+
+/** One page of `listRuns` (see runPageQuery). */
+export function selectRunPage<Row extends { seq: number }>(
+  db: Database.Database,
+  filter: ListFilter,
+): { rows: Row[]; next?: string; total?: number } {
+  const query = runPageQuery(filter);
+  const total = filter.countTotal
+    ? (db.prepare<unknown[], { n: number }>(query.countSql).get(...query.countParams)?.n ?? 0)
+    : undefined;
+  const rows = db.prepare<unknown[], Row>(query.sql).all(...query.params);
   const page = rows.slice(0, filter.limit);
   return { rows: page, next: rows.length > filter.limit ? String(page[page.length - 1].seq) : undefined, total };
 }

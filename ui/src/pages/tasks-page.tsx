@@ -1,8 +1,10 @@
 import { useQuery } from "@connectrpc/connect-query";
 import { useEffect } from "react";
 import { TaskRunService, type TaskStats } from "@taskwire/proto";
-import { MinuteBars } from "../components/minute-bars.js";
-import { formatDuration } from "../components/time-format.js";
+import { formatDuration, ms } from "../components/time-format.js";
+import { DurationPercentilesChart } from "../task-charts/duration-percentiles-chart.js";
+import { QueueDepthChart } from "../task-charts/queue-depth-chart.js";
+import { RunsPerMinuteChart } from "../task-charts/runs-per-minute-chart.js";
 import { useLiveRunList } from "../live-run-list.js";
 import { useThrottled } from "../use-throttled.js";
 import { Link } from "../router.js";
@@ -22,6 +24,7 @@ export function TasksPage() {
     if (live.runs.size > 0 || live.gone.size > 0) refetch();
   }, [live, refetch]);
   const tasks = stats.data?.tasks ?? [];
+  const windowStart = ms(stats.data?.windowStart) ?? 0;
   return (
     <section>
       <div className="page-head">
@@ -32,14 +35,18 @@ export function TasksPage() {
       {tasks.length === 0 && !stats.isPending ? <p className="empty card">No task has runs queued, in flight or finished in the last hour.</p> : null}
       <div className="task-cards">
         {tasks.map((task) => (
-          <TaskCard key={task.taskKey} task={task} />
+          <TaskCard key={task.taskKey} task={task} windowStart={windowStart} />
         ))}
       </div>
     </section>
   );
 }
 
-function TaskCard({ task }: { task: TaskStats }) {
+/**
+ * One task key: its figures as text (links into the runs list, totals, percentiles), each
+ * beside a chart of the same figures, so they read without the charts too.
+ */
+function TaskCard({ task, windowStart }: { task: TaskStats; windowStart: number }) {
   const completed = task.completedPerMinute.reduce((a, b) => a + b, 0);
   const failed = task.failedPerMinute.reduce((a, b) => a + b, 0);
   // The server sends 0 both for no completed run and for runs that took under a
@@ -63,12 +70,20 @@ function TaskCard({ task }: { task: TaskStats }) {
           <strong>{task.running}</strong> running
         </Link>
       </div>
-      <MinuteBars completed={task.completedPerMinute} failed={task.failedPerMinute} label={`${task.taskKey}: runs finished per minute`} />
+      <QueueDepthChart taskKey={task.taskKey} scheduled={task.scheduled} pending={task.pending} running={task.running} />
+      <RunsPerMinuteChart taskKey={task.taskKey} windowStart={windowStart} completed={task.completedPerMinute} failed={task.failedPerMinute} />
       <div className="legend">
         <span className="swatch completed" /> {completed} completed
         <span className="swatch failed" /> {failed} failed
         <span className="muted">per minute, last hour</span>
       </div>
+      <DurationPercentilesChart
+        taskKey={task.taskKey}
+        completed={completed}
+        p50={task.durationP50Seconds}
+        p95={task.durationP95Seconds}
+        p99={task.durationP99Seconds}
+      />
       <dl className="percentiles">
         <div>
           <dt>p50</dt>
