@@ -10,10 +10,14 @@ export function formatWorkload(result: WorkloadResult, options: BenchOptions): s
   const workerRss = `${workers.length === 1 ? "worker" : "workers"} ${list(workers)} MiB`;
   const database = result.cpu.database === undefined ? "" : `; database CPU ${result.cpu.database.toFixed(1)} s`;
   const per = result.cpuPer1000;
-  const cpu =
-    `CPU s per 1,000 runs: server ${per.server.toFixed(3)}` +
-    (per.database === undefined ? "" : `, database ${per.database.toFixed(3)}`) +
-    `, worker ${per.worker.toFixed(3)}, producer ${per.producer.toFixed(3)}`;
+  const cpu = `CPU s per 1,000 runs: ${[
+    per.server === undefined ? "" : `server ${per.server.toFixed(3)}`,
+    per.database === undefined ? "" : `database ${per.database.toFixed(3)}`,
+    `worker ${per.worker.toFixed(3)}`,
+    `producer ${per.producer.toFixed(3)}`,
+  ]
+    .filter(Boolean)
+    .join(", ")}`;
   switch (result.workload) {
     case "W1":
       return (

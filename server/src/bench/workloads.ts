@@ -33,8 +33,8 @@ export interface WorkloadResult {
   producedRate?: number;
   completedRate?: number;
   cpu: CpuSeconds;
-  /** CPU seconds per 1,000 runs: server(s) summed, database, workers summed, producer. */
-  cpuPer1000: { server: number; database: number | undefined; worker: number; producer: number };
+  /** CPU seconds per 1,000 runs: server(s) summed, database, workers summed, producer; undefined where there is no such process. */
+  cpuPer1000: { server: number | undefined; database: number | undefined; worker: number; producer: number };
   peakRssMiB: { servers: number[]; workers: number[]; producer: number };
 }
 
@@ -92,7 +92,7 @@ async function measure<T extends Partial<WorkloadResult>>(
       workload,
       cpu: used,
       cpuPer1000: {
-        server: per1000(sum(used.servers)),
+        server: used.servers.length === 0 ? undefined : per1000(sum(used.servers)),
         database: used.database === undefined ? undefined : per1000(used.database),
         worker: per1000(sum(used.workers)),
         producer: per1000(used.producer),
