@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { processTreeCpuSeconds } from "./cpu-seconds.js";
 
 /** Where the benchmark's servers store runs, and what the database costs. */
 export interface BenchDatabase {
@@ -47,36 +48,11 @@ export async function createBenchDatabase(store: "sqlite" | "postgres"): Promise
       url.pathname = `/${name}`;
       return url.toString();
     },
-    cpuSeconds: () => clusterCpuSeconds(postmaster),
+    cpuSeconds: () => processTreeCpuSeconds(postmaster),
     close() {
       if (stopped) return;
       stopped = true;
       stopPostgres(cluster.dir);
     },
   };
-}
-
-/**
- * CPU seconds of a PostgreSQL cluster: the postmaster's own and its reaped children's
- * (cutime, cstime: backends that have exited), plus those of its live children.
- */
-function clusterCpuSeconds(postmaster: number): number {
-  const ticksPerSecond = 100; // USER_HZ on Linux
-  let ticks = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // exited meanwhile
-    }
-    // Fields after the command name, which may hold spaces: state is field 3.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ppid = Number(fields[1]);
-    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
-    if (Number(entry) === postmaster) ticks += utime + stime + cutime + cstime;
-    else if (ppid === postmaster) ticks += utime + stime;
-  }
-  return ticks / ticksPerSecond;
 }
