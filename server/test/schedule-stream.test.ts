@@ -76,6 +76,44 @@ describe("ScheduleTaskRunStream", () => {
     expect(scheduled).toEqual(["a", "b", "c"]);
   });
 
+  it("fails the delays in flight with UNAVAILABLE when the connection drops, and schedules on a new stream after", async () => {
+    // A server that takes the first request and drops the connection before answering.
+    const sessions = new Set<ServerHttp2Session>();
+    let requests = 0;
+    const http2: Http2Server = createHttp2Server(
+      connectNodeAdapter({
+        routes(router) {
+          router.service(TaskRunService, {
+            async *scheduleTaskRunStream(stream) {
+              for await (const request of stream) {
+                if (++requests === 1) {
+                  for (const session of sessions) session.destroy();
+                  return;
+                }
+                yield { requestId: request.requestId, runs: request.runs.map(() => ({ id: "second", existing: false })) };
+              }
+            },
+          });
+        },
+      }),
+    );
+    http2.on("session", (session) => sessions.add(session));
+    await new Promise<void>((resolve) => http2.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => {
+      for (const session of sessions) session.destroy();
+      return new Promise<void>((resolve) => http2.close(() => resolve()));
+    });
+    const { port } = http2.address() as { port: number };
+    const client = createTaskwireClient({ apiUrl: `http://127.0.0.1:${port}`, apiKey: "" });
+    cleanups.push(() => client.close());
+
+    const error = await client.schedule({ taskKey: "a" }).then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).code).toBe(Code.Unavailable);
+    expect((error as ConnectError).rawMessage).toMatch(/^the connection to the server was lost/);
+    expect((await client.schedule({ taskKey: "b" })).id).toBe("second");
+  });
+
   it("fails a delay refused on the stream alone, with the error ScheduleTaskRuns gives", async () => {
     const server = await startTestServer();
     cleanups.push(() => server.stop());
