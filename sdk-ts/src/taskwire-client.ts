@@ -7,6 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type ScheduleTaskRunResponse, type TaskRun, TaskRunService, type TaskRunSpecSchema, WorkerService } from "@taskwire/proto";
 import { createRunWatcher } from "./run-watcher.js";
 import { createScheduleBatcher } from "./schedule-batcher.js";
+import { createScheduleStream } from "./schedule-stream.js";
 import { serverUnreachableError, unreachableCode } from "./server-unreachable-error.js";
 import { loadSettings } from "./settings.js";
 
@@ -85,7 +86,8 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
     },
   });
   const taskRuns = createClient(TaskRunService, transport);
-  const batcher = createScheduleBatcher(async (runs) => (await taskRuns.scheduleTaskRuns({ runs })).runs);
+  const scheduleStream = createScheduleStream(taskRuns, (error) => readableError(error, apiUrl));
+  const batcher = createScheduleBatcher(scheduleStream.send);
   const watcher = createRunWatcher(taskRuns, apiUrl);
   return {
     apiUrl,
@@ -95,7 +97,10 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
     workers: createClient(WorkerService, transport),
     schedule: batcher.schedule,
     whenFinal: watcher.whenFinal,
-    close: watcher.close,
+    close() {
+      scheduleStream.close();
+      watcher.close();
+    },
   };
 }
 
@@ -109,14 +114,18 @@ const connectionLossAsUnavailable: Interceptor = (next) => async (request) => {
   try {
     return await next(request);
   } catch (error) {
-    const lost =
-      error instanceof ConnectError &&
-      ((error.code === Code.Aborted && /ECONNRESET|EPIPE|socket hang up/.test(error.rawMessage)) ||
-        (error.code === Code.Canceled && /stream closed with error code/.test(error.rawMessage)));
-    if (!lost) throw error;
-    throw new ConnectError(`the connection to the server was lost: ${(error as ConnectError).rawMessage}`, Code.Unavailable, undefined, undefined, error);
+    throw connectionLoss(error);
   }
 };
+
+function connectionLoss(error: unknown): unknown {
+  const lost =
+    error instanceof ConnectError &&
+    ((error.code === Code.Aborted && /ECONNRESET|EPIPE|socket hang up/.test(error.rawMessage)) ||
+      (error.code === Code.Canceled && /stream closed with error code/.test(error.rawMessage)));
+  if (!lost) return error;
+  return new ConnectError(`the connection to the server was lost: ${(error as ConnectError).rawMessage}`, Code.Unavailable, undefined, undefined, error);
+}
 
 /** A refused connection (no server at the URL) becomes one readable error naming the URL. */
 function unreachableServer(apiUrl: string): Interceptor {
@@ -124,8 +133,20 @@ function unreachableServer(apiUrl: string): Interceptor {
     try {
       return await next(request);
     } catch (error) {
-      const code = unreachableCode(error);
-      throw code === undefined ? error : serverUnreachableError(apiUrl, code);
+      throw unreachable(error, apiUrl);
     }
   };
+}
+
+function unreachable(error: unknown, apiUrl: string): unknown {
+  const code = unreachableCode(error);
+  return code === undefined ? error : serverUnreachableError(apiUrl, code);
+}
+
+/**
+ * What the interceptors make of an error, for errors they do not see: those a stream
+ * throws while its messages are read, after the call itself began.
+ */
+function readableError(error: unknown, apiUrl: string): unknown {
+  return connectionLoss(unreachable(error, apiUrl));
 }

@@ -36,6 +36,26 @@ class ScheduleTaskRunsResponse(_message.Message):
     runs: _containers.RepeatedCompositeFieldContainer[ScheduleTaskRunResponse]
     def __init__(self, runs: _Optional[_Iterable[_Union[ScheduleTaskRunResponse, _Mapping]]] = ...) -> None: ...
 
+class ScheduleTaskRunStreamRequest(_message.Message):
+    __slots__ = ("request_id", "runs")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    runs: _containers.RepeatedCompositeFieldContainer[_task_run_pb2.TaskRunSpec]
+    def __init__(self, request_id: _Optional[int] = ..., runs: _Optional[_Iterable[_Union[_task_run_pb2.TaskRunSpec, _Mapping]]] = ...) -> None: ...
+
+class ScheduleTaskRunStreamResponse(_message.Message):
+    __slots__ = ("request_id", "runs", "error_code", "error_message")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    runs: _containers.RepeatedCompositeFieldContainer[ScheduleTaskRunResponse]
+    error_code: int
+    error_message: str
+    def __init__(self, request_id: _Optional[int] = ..., runs: _Optional[_Iterable[_Union[ScheduleTaskRunResponse, _Mapping]]] = ..., error_code: _Optional[int] = ..., error_message: _Optional[str] = ...) -> None: ...
+
 class RecordTaskRunRequest(_message.Message):
     __slots__ = ("task_key", "parameters", "state", "result", "error", "start_time", "end_time", "logs", "tags")
     TASK_KEY_FIELD_NUMBER: _ClassVar[int]

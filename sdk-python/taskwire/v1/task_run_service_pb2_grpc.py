@@ -48,6 +48,11 @@ class TaskRunServiceStub(object):
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunsRequest.SerializeToString,
                 response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunsResponse.FromString,
                 _registered_method=True)
+        self.ScheduleTaskRunStream = channel.stream_stream(
+                '/taskwire.v1.TaskRunService/ScheduleTaskRunStream',
+                request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunStreamRequest.SerializeToString,
+                response_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunStreamResponse.FromString,
+                _registered_method=True)
         self.RecordTaskRun = channel.unary_unary(
                 '/taskwire.v1.TaskRunService/RecordTaskRun',
                 request_serializer=taskwire_dot_v1_dot_task__run__service__pb2.RecordTaskRunRequest.SerializeToString,
@@ -137,6 +142,18 @@ class TaskRunServiceServicer(object):
     def ScheduleTaskRuns(self, request, context):
         """Schedules several runs in one commit. All or nothing: one invalid spec fails the
         whole request with INVALID_ARGUMENT naming its index.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScheduleTaskRunStream(self, request_iterator, context):
+        """ScheduleTaskRuns over one long-lived stream, for a client that schedules often: each
+        request is committed like a ScheduleTaskRuns call (one commit, all or nothing) and
+        answered by one response carrying its request_id, as soon as its commit is durable
+        (so responses may come in another order than the requests). A refused request is
+        answered with the code and message ScheduleTaskRuns would have failed with; the
+        stream stays open. A server without it answers UNIMPLEMENTED: use ScheduleTaskRuns.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -263,6 +280,11 @@ def add_TaskRunServiceServicer_to_server(servicer, server):
                     servicer.ScheduleTaskRuns,
                     request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunsRequest.FromString,
                     response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunsResponse.SerializeToString,
+            ),
+            'ScheduleTaskRunStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.ScheduleTaskRunStream,
+                    request_deserializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunStreamRequest.FromString,
+                    response_serializer=taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunStreamResponse.SerializeToString,
             ),
             'RecordTaskRun': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordTaskRun,
@@ -393,6 +415,33 @@ class TaskRunService(object):
             '/taskwire.v1.TaskRunService/ScheduleTaskRuns',
             taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunsRequest.SerializeToString,
             taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleTaskRunStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/taskwire.v1.TaskRunService/ScheduleTaskRunStream',
+            taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunStreamRequest.SerializeToString,
+            taskwire_dot_v1_dot_task__run__service__pb2.ScheduleTaskRunStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

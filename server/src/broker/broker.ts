@@ -102,7 +102,7 @@ export function createBroker(options: BrokerOptions): Broker {
   const now = options.clock ?? Date.now;
   const serverId = options.serverId ?? randomBytes(8).toString("hex");
   const core = { store, logger, limits, now, serverId, closing: false, table: createLeaseTable() } as BrokerCore;
-  core.watchers = createRunWatchers({ store, logger });
+  core.watchers = createRunWatchers({ store, logger, leased: (runId) => core.table.leases.has(runId) });
   core.dispatcher = createDispatcher(core, (options.concurrencyLimits ?? []).map((l) => l.tag));
   core.outcomes = createAttemptOutcomes(core);
   core.wakeUp = createScheduledWakeUp({

@@ -22,8 +22,19 @@ export interface RunWatchers {
   close(): void;
 }
 
-export function createRunWatchers(options: { store: Store; logger: Logger }): RunWatchers {
-  const { store, logger } = options;
+export interface RunWatchersOptions {
+  store: Store;
+  logger: Logger;
+  /**
+   * Whether this server holds the run's lease now: then the run exists and is not final,
+   * and its end is committed through this server (or, should another server take the
+   * lease, heard from the change feed), after a watch added now.
+   */
+  leased?: (runId: string) => boolean;
+}
+
+export function createRunWatchers(options: RunWatchersOptions): RunWatchers {
+  const { store, logger, leased } = options;
   const watches = createWatchRegistry();
   /** Changed runs whose watchers were not told yet: reading them back failed. */
   const unpublished = new Set<string>();
@@ -66,14 +77,18 @@ export function createRunWatchers(options: { store: Store; logger: Logger }): Ru
 
   async function watch(watcher: Watcher, runIds: string[]): Promise<string[]> {
     watches.add(watcher, runIds);
+    // A run leased here has nothing to send a watcher of final states yet: no read (a
+    // future's result() right after its delay() finds its run leased, in W2 every time).
+    const toRead = watcher.finalOnly && leased ? runIds.filter((id) => !leased(id)) : runIds;
+    if (toRead.length === 0) return [];
     // A run may have finished before the watch began: send it now.
-    const runs = await store.getRuns(runIds);
+    const runs = await store.getRuns(toRead);
     const found = new Set(runs.map((run) => run.id));
     const current = runs.filter((run) => !watcher.finalOnly || FINAL_STATES.has(run.state));
     if (current.length > 0) watches.publish(current.filter((run) => FINAL_STATES.has(run.state)));
     const notFinal = current.filter((run) => !FINAL_STATES.has(run.state));
     if (notFinal.length > 0) watcher.deliver(notFinal);
-    const unknown = runIds.filter((id) => !found.has(id));
+    const unknown = toRead.filter((id) => !found.has(id));
     if (unknown.length > 0) watches.remove(watcher, unknown);
     return unknown;
   }

@@ -1,12 +1,13 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { createAsyncQueue } from "taskwire/async-queue";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type TaskRun, TaskRunService, type WatchTaskRunsResponseSchema } from "@taskwire/proto";
+import { type TaskRun, TaskRunService, type TaskRunSpec, type WatchTaskRunsResponseSchema } from "@taskwire/proto";
 import type { Broker } from "../broker/broker.js";
 import type { Watcher } from "../broker/watch-registry.js";
 import { FINAL_STATES, type RunRecord, type Store } from "../store/store.js";
 import { createCallsPerConnection } from "./calls-per-connection.js";
 import { checkPayload } from "./payload-rules.js";
+import { scheduleStream } from "./schedule-stream.js";
 import type { RunChangeFeed } from "./run-change-feed.js";
 import { retryTaskRun } from "./retry-task-run.js";
 import { runFilterFromRequest } from "./run-filter.js";
@@ -50,6 +51,16 @@ export function createTaskRunService({ broker, store, feed }: TaskRunServiceOpti
     return runToProto(run, await store.getHistory(run.id));
   }
 
+  async function scheduleSpecs(specs: TaskRunSpec[]) {
+    if (specs.length > MAX_BATCH) {
+      throw new ConnectError(`runs: ${specs.length} runs in one request, over the maximum of ${MAX_BATCH}`, Code.InvalidArgument);
+    }
+    if (specs.length === 0) return [];
+    const now = Date.now();
+    const runs = specs.map((spec, i) => runFromSpec(spec, `runs[${i}]`, limits, now));
+    return broker.schedule(runs);
+  }
+
   return {
     ...createTaskRunLive({ broker, store, feed }),
     async scheduleTaskRun(request) {
@@ -57,14 +68,9 @@ export function createTaskRunService({ broker, store, feed }: TaskRunServiceOpti
       return result;
     },
     async scheduleTaskRuns(request) {
-      if (request.runs.length > MAX_BATCH) {
-        throw new ConnectError(`runs: ${request.runs.length} runs in one request, over the maximum of ${MAX_BATCH}`, Code.InvalidArgument);
-      }
-      if (request.runs.length === 0) return { runs: [] };
-      const now = Date.now();
-      const runs = request.runs.map((spec, i) => runFromSpec(spec, `runs[${i}]`, limits, now));
-      return { runs: await broker.schedule(runs) };
+      return { runs: await scheduleSpecs(request.runs) };
     },
+    scheduleTaskRunStream: scheduleStream(scheduleSpecs),
     async recordTaskRun(request) {
       const now = Date.now();
       const { record } = runFromSpec(request, "run", limits, now);

@@ -122,4 +122,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     DELETE FROM task_run_tags WHERE run_seq = OLD.seq AND tag IN (SELECT value FROM json_each(OLD.tags));
   END;
   `,
+  `
+  -- Every claim added an entry and every end of an attempt removed one: a WAL page in each
+  -- of the two commits of a delay-and-result round trip (14 pages instead of 12). A
+  -- heartbeat finds its stream's leases through task_runs_active instead, which holds
+  -- only leased runs, as many as the workers' limits allow.
+  DROP INDEX task_runs_lease_session;
+  `,
 ];

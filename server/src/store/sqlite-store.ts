@@ -91,11 +91,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const insertLog = db.prepare(
     "INSERT INTO task_run_logs (run_id, at, level, message, attempt) VALUES (?, ?, ?, ?, ?)",
   );
-  // Tokens as a JSON array; only the leases this stream still holds move.
+  // Tokens as a JSON array; only the leases this stream still holds move. Leased runs are
+  // few (bounded by the workers' limits): the active index finds them, and no index on
+  // the lease columns costs every claim and every result a page write.
   const extendLeases = db
     .prepare(`
-      UPDATE task_runs SET lease_deadline = max(lease_deadline, ?)
-      WHERE lease_session_id = ? AND lease_token IN (SELECT value FROM json_each(?))
+      UPDATE task_runs INDEXED BY task_runs_active SET lease_deadline = max(lease_deadline, ?)
+      WHERE state IN ('PENDING', 'RUNNING') AND lease_session_id = ? AND lease_token IN (SELECT value FROM json_each(?))
       RETURNING lease_token`)
     .pluck();
   const selectNextLeaseDeadline = db

@@ -27,8 +27,8 @@ export function createSqliteWorkerSessions(db: Database.Database): WorkerSession
   const remove = db.prepare("DELETE FROM worker_sessions WHERE session_id = ?");
   const touch = db.prepare("UPDATE worker_sessions SET last_heartbeat_at = ? WHERE session_id = ?");
   const list = db.prepare<[], SessionRow>(`
-    SELECT s.*, (SELECT count(*) FROM task_runs INDEXED BY task_runs_lease_session
-      WHERE lease_session_id = s.session_id AND state IN ('PENDING', 'RUNNING')) AS runs_in_flight
+    SELECT s.*, (SELECT count(*) FROM task_runs INDEXED BY task_runs_active
+      WHERE state IN ('PENDING', 'RUNNING') AND lease_session_id = s.session_id) AS runs_in_flight
     FROM worker_sessions AS s ORDER BY s.connected_at, s.session_id`);
   return {
     async openWorkerSession(session) {

@@ -208,6 +208,131 @@ func (x *ScheduleTaskRunsResponse) GetRuns() []*ScheduleTaskRunResponse {
 	return nil
 }
 
+type ScheduleTaskRunStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the client (unique among its requests in flight); echoed in the response.
+	RequestId uint64 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Up to 10,000 runs, as in ScheduleTaskRunsRequest.
+	Runs          []*TaskRunSpec `protobuf:"bytes,2,rep,name=runs,proto3" json:"runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleTaskRunStreamRequest) Reset() {
+	*x = ScheduleTaskRunStreamRequest{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleTaskRunStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleTaskRunStreamRequest) ProtoMessage() {}
+
+func (x *ScheduleTaskRunStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleTaskRunStreamRequest.ProtoReflect.Descriptor instead.
+func (*ScheduleTaskRunStreamRequest) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ScheduleTaskRunStreamRequest) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ScheduleTaskRunStreamRequest) GetRuns() []*TaskRunSpec {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+type ScheduleTaskRunStreamResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// One per requested run, in order; empty when the request was refused.
+	Runs []*ScheduleTaskRunResponse `protobuf:"bytes,2,rep,name=runs,proto3" json:"runs,omitempty"`
+	// Set when the request was refused: the gRPC status code (INVALID_ARGUMENT,
+	// RESOURCE_EXHAUSTED, UNAVAILABLE...) and the message that says what was wrong.
+	ErrorCode     int32  `protobuf:"varint,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleTaskRunStreamResponse) Reset() {
+	*x = ScheduleTaskRunStreamResponse{}
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleTaskRunStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleTaskRunStreamResponse) ProtoMessage() {}
+
+func (x *ScheduleTaskRunStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleTaskRunStreamResponse.ProtoReflect.Descriptor instead.
+func (*ScheduleTaskRunStreamResponse) Descriptor() ([]byte, []int) {
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ScheduleTaskRunStreamResponse) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ScheduleTaskRunStreamResponse) GetRuns() []*ScheduleTaskRunResponse {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+func (x *ScheduleTaskRunStreamResponse) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *ScheduleTaskRunStreamResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
 type RecordTaskRunRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TaskKey    string                 `protobuf:"bytes,1,opt,name=task_key,json=taskKey,proto3" json:"task_key,omitempty"`
@@ -226,7 +351,7 @@ type RecordTaskRunRequest struct {
 
 func (x *RecordTaskRunRequest) Reset() {
 	*x = RecordTaskRunRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[4]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +363,7 @@ func (x *RecordTaskRunRequest) String() string {
 func (*RecordTaskRunRequest) ProtoMessage() {}
 
 func (x *RecordTaskRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[4]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +376,7 @@ func (x *RecordTaskRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTaskRunRequest.ProtoReflect.Descriptor instead.
 func (*RecordTaskRunRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{4}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RecordTaskRunRequest) GetTaskKey() string {
@@ -326,7 +451,7 @@ type RecordTaskRunResponse struct {
 
 func (x *RecordTaskRunResponse) Reset() {
 	*x = RecordTaskRunResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[5]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +463,7 @@ func (x *RecordTaskRunResponse) String() string {
 func (*RecordTaskRunResponse) ProtoMessage() {}
 
 func (x *RecordTaskRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[5]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +476,7 @@ func (x *RecordTaskRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTaskRunResponse.ProtoReflect.Descriptor instead.
 func (*RecordTaskRunResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{5}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecordTaskRunResponse) GetId() string {
@@ -370,7 +495,7 @@ type GetTaskRunRequest struct {
 
 func (x *GetTaskRunRequest) Reset() {
 	*x = GetTaskRunRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[6]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +507,7 @@ func (x *GetTaskRunRequest) String() string {
 func (*GetTaskRunRequest) ProtoMessage() {}
 
 func (x *GetTaskRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[6]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +520,7 @@ func (x *GetTaskRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskRunRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskRunRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{6}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTaskRunRequest) GetId() string {
@@ -414,7 +539,7 @@ type GetTaskRunResponse struct {
 
 func (x *GetTaskRunResponse) Reset() {
 	*x = GetTaskRunResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[7]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +551,7 @@ func (x *GetTaskRunResponse) String() string {
 func (*GetTaskRunResponse) ProtoMessage() {}
 
 func (x *GetTaskRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[7]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +564,7 @@ func (x *GetTaskRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskRunResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskRunResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{7}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetTaskRunResponse) GetTaskRun() *TaskRun {
@@ -475,7 +600,7 @@ type ListTaskRunsRequest struct {
 
 func (x *ListTaskRunsRequest) Reset() {
 	*x = ListTaskRunsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[8]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +612,7 @@ func (x *ListTaskRunsRequest) String() string {
 func (*ListTaskRunsRequest) ProtoMessage() {}
 
 func (x *ListTaskRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[8]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +625,7 @@ func (x *ListTaskRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListTaskRunsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{8}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListTaskRunsRequest) GetTaskKeys() []string {
@@ -587,7 +712,7 @@ type ListTaskRunsResponse struct {
 
 func (x *ListTaskRunsResponse) Reset() {
 	*x = ListTaskRunsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[9]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +724,7 @@ func (x *ListTaskRunsResponse) String() string {
 func (*ListTaskRunsResponse) ProtoMessage() {}
 
 func (x *ListTaskRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[9]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +737,7 @@ func (x *ListTaskRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListTaskRunsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{9}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTaskRunsResponse) GetTaskRuns() []*TaskRun {
@@ -647,7 +772,7 @@ type WaitTaskRunRequest struct {
 
 func (x *WaitTaskRunRequest) Reset() {
 	*x = WaitTaskRunRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[10]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +784,7 @@ func (x *WaitTaskRunRequest) String() string {
 func (*WaitTaskRunRequest) ProtoMessage() {}
 
 func (x *WaitTaskRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[10]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +797,7 @@ func (x *WaitTaskRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitTaskRunRequest.ProtoReflect.Descriptor instead.
 func (*WaitTaskRunRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{10}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WaitTaskRunRequest) GetId() string {
@@ -700,7 +825,7 @@ type WaitTaskRunResponse struct {
 
 func (x *WaitTaskRunResponse) Reset() {
 	*x = WaitTaskRunResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[11]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +837,7 @@ func (x *WaitTaskRunResponse) String() string {
 func (*WaitTaskRunResponse) ProtoMessage() {}
 
 func (x *WaitTaskRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[11]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +850,7 @@ func (x *WaitTaskRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitTaskRunResponse.ProtoReflect.Descriptor instead.
 func (*WaitTaskRunResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{11}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WaitTaskRunResponse) GetTaskRun() *TaskRun {
@@ -760,7 +885,7 @@ type WatchTaskRunsRequest struct {
 
 func (x *WatchTaskRunsRequest) Reset() {
 	*x = WatchTaskRunsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[12]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +897,7 @@ func (x *WatchTaskRunsRequest) String() string {
 func (*WatchTaskRunsRequest) ProtoMessage() {}
 
 func (x *WatchTaskRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[12]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +910,7 @@ func (x *WatchTaskRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunsRequest.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{12}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchTaskRunsRequest) GetRunIds() []string {
@@ -828,7 +953,7 @@ type WatchTaskRunsResponse struct {
 
 func (x *WatchTaskRunsResponse) Reset() {
 	*x = WatchTaskRunsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[13]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +965,7 @@ func (x *WatchTaskRunsResponse) String() string {
 func (*WatchTaskRunsResponse) ProtoMessage() {}
 
 func (x *WatchTaskRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[13]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +978,7 @@ func (x *WatchTaskRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunsResponse.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{13}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchTaskRunsResponse) GetTaskRuns() []*TaskRun {
@@ -879,7 +1004,7 @@ type CancelTaskRunRequest struct {
 
 func (x *CancelTaskRunRequest) Reset() {
 	*x = CancelTaskRunRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[14]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1016,7 @@ func (x *CancelTaskRunRequest) String() string {
 func (*CancelTaskRunRequest) ProtoMessage() {}
 
 func (x *CancelTaskRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[14]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1029,7 @@ func (x *CancelTaskRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTaskRunRequest.ProtoReflect.Descriptor instead.
 func (*CancelTaskRunRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{14}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelTaskRunRequest) GetId() string {
@@ -923,7 +1048,7 @@ type CancelTaskRunResponse struct {
 
 func (x *CancelTaskRunResponse) Reset() {
 	*x = CancelTaskRunResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[15]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1060,7 @@ func (x *CancelTaskRunResponse) String() string {
 func (*CancelTaskRunResponse) ProtoMessage() {}
 
 func (x *CancelTaskRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[15]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1073,7 @@ func (x *CancelTaskRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTaskRunResponse.ProtoReflect.Descriptor instead.
 func (*CancelTaskRunResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{15}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelTaskRunResponse) GetTaskRun() *TaskRun {
@@ -971,7 +1096,7 @@ type ListTaskRunLogsRequest struct {
 
 func (x *ListTaskRunLogsRequest) Reset() {
 	*x = ListTaskRunLogsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[16]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1108,7 @@ func (x *ListTaskRunLogsRequest) String() string {
 func (*ListTaskRunLogsRequest) ProtoMessage() {}
 
 func (x *ListTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[16]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1121,7 @@ func (x *ListTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskRunLogsRequest.ProtoReflect.Descriptor instead.
 func (*ListTaskRunLogsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{16}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListTaskRunLogsRequest) GetRunId() string {
@@ -1029,7 +1154,7 @@ type ListTaskRunLogsResponse struct {
 
 func (x *ListTaskRunLogsResponse) Reset() {
 	*x = ListTaskRunLogsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[17]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1166,7 @@ func (x *ListTaskRunLogsResponse) String() string {
 func (*ListTaskRunLogsResponse) ProtoMessage() {}
 
 func (x *ListTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[17]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1179,7 @@ func (x *ListTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTaskRunLogsResponse.ProtoReflect.Descriptor instead.
 func (*ListTaskRunLogsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{17}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTaskRunLogsResponse) GetLines() []*LogLine {
@@ -1073,7 +1198,7 @@ type RetryTaskRunRequest struct {
 
 func (x *RetryTaskRunRequest) Reset() {
 	*x = RetryTaskRunRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1210,7 @@ func (x *RetryTaskRunRequest) String() string {
 func (*RetryTaskRunRequest) ProtoMessage() {}
 
 func (x *RetryTaskRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[18]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1223,7 @@ func (x *RetryTaskRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryTaskRunRequest.ProtoReflect.Descriptor instead.
 func (*RetryTaskRunRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{18}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RetryTaskRunRequest) GetId() string {
@@ -1118,7 +1243,7 @@ type RetryTaskRunResponse struct {
 
 func (x *RetryTaskRunResponse) Reset() {
 	*x = RetryTaskRunResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1255,7 @@ func (x *RetryTaskRunResponse) String() string {
 func (*RetryTaskRunResponse) ProtoMessage() {}
 
 func (x *RetryTaskRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[19]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1268,7 @@ func (x *RetryTaskRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryTaskRunResponse.ProtoReflect.Descriptor instead.
 func (*RetryTaskRunResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{19}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RetryTaskRunResponse) GetTaskRun() *TaskRun {
@@ -1165,7 +1290,7 @@ type ConcurrencyLimit struct {
 
 func (x *ConcurrencyLimit) Reset() {
 	*x = ConcurrencyLimit{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1302,7 @@ func (x *ConcurrencyLimit) String() string {
 func (*ConcurrencyLimit) ProtoMessage() {}
 
 func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[20]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1315,7 @@ func (x *ConcurrencyLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcurrencyLimit.ProtoReflect.Descriptor instead.
 func (*ConcurrencyLimit) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{20}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ConcurrencyLimit) GetTag() string {
@@ -1224,7 +1349,7 @@ type SetConcurrencyLimitRequest struct {
 
 func (x *SetConcurrencyLimitRequest) Reset() {
 	*x = SetConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1361,7 @@ func (x *SetConcurrencyLimitRequest) String() string {
 func (*SetConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[21]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1374,7 @@ func (x *SetConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{21}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SetConcurrencyLimitRequest) GetTag() string {
@@ -1275,7 +1400,7 @@ type SetConcurrencyLimitResponse struct {
 
 func (x *SetConcurrencyLimitResponse) Reset() {
 	*x = SetConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1412,7 @@ func (x *SetConcurrencyLimitResponse) String() string {
 func (*SetConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[22]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1425,7 @@ func (x *SetConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*SetConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{22}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetConcurrencyLimitResponse) GetConcurrencyLimit() *ConcurrencyLimit {
@@ -1318,7 +1443,7 @@ type ListConcurrencyLimitsRequest struct {
 
 func (x *ListConcurrencyLimitsRequest) Reset() {
 	*x = ListConcurrencyLimitsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1455,7 @@ func (x *ListConcurrencyLimitsRequest) String() string {
 func (*ListConcurrencyLimitsRequest) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[23]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1468,7 @@ func (x *ListConcurrencyLimitsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsRequest.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{23}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{25}
 }
 
 type ListConcurrencyLimitsResponse struct {
@@ -1355,7 +1480,7 @@ type ListConcurrencyLimitsResponse struct {
 
 func (x *ListConcurrencyLimitsResponse) Reset() {
 	*x = ListConcurrencyLimitsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1367,7 +1492,7 @@ func (x *ListConcurrencyLimitsResponse) String() string {
 func (*ListConcurrencyLimitsResponse) ProtoMessage() {}
 
 func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[24]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1380,7 +1505,7 @@ func (x *ListConcurrencyLimitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConcurrencyLimitsResponse.ProtoReflect.Descriptor instead.
 func (*ListConcurrencyLimitsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{24}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListConcurrencyLimitsResponse) GetConcurrencyLimits() []*ConcurrencyLimit {
@@ -1399,7 +1524,7 @@ type DeleteConcurrencyLimitRequest struct {
 
 func (x *DeleteConcurrencyLimitRequest) Reset() {
 	*x = DeleteConcurrencyLimitRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1536,7 @@ func (x *DeleteConcurrencyLimitRequest) String() string {
 func (*DeleteConcurrencyLimitRequest) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[25]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1549,7 @@ func (x *DeleteConcurrencyLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{25}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteConcurrencyLimitRequest) GetTag() string {
@@ -1442,7 +1567,7 @@ type DeleteConcurrencyLimitResponse struct {
 
 func (x *DeleteConcurrencyLimitResponse) Reset() {
 	*x = DeleteConcurrencyLimitResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1579,7 @@ func (x *DeleteConcurrencyLimitResponse) String() string {
 func (*DeleteConcurrencyLimitResponse) ProtoMessage() {}
 
 func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[26]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1592,7 @@ func (x *DeleteConcurrencyLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConcurrencyLimitResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConcurrencyLimitResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{26}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{28}
 }
 
 type WatchTaskRunListRequest struct {
@@ -1486,7 +1611,7 @@ type WatchTaskRunListRequest struct {
 
 func (x *WatchTaskRunListRequest) Reset() {
 	*x = WatchTaskRunListRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1623,7 @@ func (x *WatchTaskRunListRequest) String() string {
 func (*WatchTaskRunListRequest) ProtoMessage() {}
 
 func (x *WatchTaskRunListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[27]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1636,7 @@ func (x *WatchTaskRunListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunListRequest.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunListRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{27}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WatchTaskRunListRequest) GetTaskKeys() []string {
@@ -1576,7 +1701,7 @@ type WatchTaskRunListResponse struct {
 
 func (x *WatchTaskRunListResponse) Reset() {
 	*x = WatchTaskRunListResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1713,7 @@ func (x *WatchTaskRunListResponse) String() string {
 func (*WatchTaskRunListResponse) ProtoMessage() {}
 
 func (x *WatchTaskRunListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[28]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1726,7 @@ func (x *WatchTaskRunListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunListResponse.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunListResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{28}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WatchTaskRunListResponse) GetTaskRuns() []*TaskRun {
@@ -1629,7 +1754,7 @@ type WatchTaskRunLogsRequest struct {
 
 func (x *WatchTaskRunLogsRequest) Reset() {
 	*x = WatchTaskRunLogsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1766,7 @@ func (x *WatchTaskRunLogsRequest) String() string {
 func (*WatchTaskRunLogsRequest) ProtoMessage() {}
 
 func (x *WatchTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[29]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1779,7 @@ func (x *WatchTaskRunLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunLogsRequest.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunLogsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{29}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WatchTaskRunLogsRequest) GetRunId() string {
@@ -1683,7 +1808,7 @@ type WatchTaskRunLogsResponse struct {
 
 func (x *WatchTaskRunLogsResponse) Reset() {
 	*x = WatchTaskRunLogsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1820,7 @@ func (x *WatchTaskRunLogsResponse) String() string {
 func (*WatchTaskRunLogsResponse) ProtoMessage() {}
 
 func (x *WatchTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[30]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1833,7 @@ func (x *WatchTaskRunLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTaskRunLogsResponse.ProtoReflect.Descriptor instead.
 func (*WatchTaskRunLogsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{30}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WatchTaskRunLogsResponse) GetLines() []*LogLine {
@@ -1735,7 +1860,7 @@ type GetTaskStatsRequest struct {
 
 func (x *GetTaskStatsRequest) Reset() {
 	*x = GetTaskStatsRequest{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1872,7 @@ func (x *GetTaskStatsRequest) String() string {
 func (*GetTaskStatsRequest) ProtoMessage() {}
 
 func (x *GetTaskStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[31]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1885,7 @@ func (x *GetTaskStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskStatsRequest) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{31}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetTaskStatsRequest) GetWindowMinutes() uint32 {
@@ -1792,7 +1917,7 @@ type TaskStats struct {
 
 func (x *TaskStats) Reset() {
 	*x = TaskStats{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1929,7 @@ func (x *TaskStats) String() string {
 func (*TaskStats) ProtoMessage() {}
 
 func (x *TaskStats) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[32]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1942,7 @@ func (x *TaskStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStats.ProtoReflect.Descriptor instead.
 func (*TaskStats) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{32}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TaskStats) GetTaskKey() string {
@@ -1895,7 +2020,7 @@ type GetTaskStatsResponse struct {
 
 func (x *GetTaskStatsResponse) Reset() {
 	*x = GetTaskStatsResponse{}
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +2032,7 @@ func (x *GetTaskStatsResponse) String() string {
 func (*GetTaskStatsResponse) ProtoMessage() {}
 
 func (x *GetTaskStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[33]
+	mi := &file_taskwire_v1_task_run_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +2045,7 @@ func (x *GetTaskStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskStatsResponse) Descriptor() ([]byte, []int) {
-	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{33}
+	return file_taskwire_v1_task_run_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetTaskStatsResponse) GetWindowStart() *timestamppb.Timestamp {
@@ -1957,7 +2082,18 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x17ScheduleTaskRunsRequest\x12,\n" +
 	"\x04runs\x18\x01 \x03(\v2\x18.taskwire.v1.TaskRunSpecR\x04runs\"T\n" +
 	"\x18ScheduleTaskRunsResponse\x128\n" +
-	"\x04runs\x18\x01 \x03(\v2$.taskwire.v1.ScheduleTaskRunResponseR\x04runs\"\xa4\x03\n" +
+	"\x04runs\x18\x01 \x03(\v2$.taskwire.v1.ScheduleTaskRunResponseR\x04runs\"k\n" +
+	"\x1cScheduleTaskRunStreamRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12,\n" +
+	"\x04runs\x18\x02 \x03(\v2\x18.taskwire.v1.TaskRunSpecR\x04runs\"\xbc\x01\n" +
+	"\x1dScheduleTaskRunStreamResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x128\n" +
+	"\x04runs\x18\x02 \x03(\v2$.taskwire.v1.ScheduleTaskRunResponseR\x04runs\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"\xa4\x03\n" +
 	"\x14RecordTaskRunRequest\x12\x19\n" +
 	"\btask_key\x18\x01 \x01(\tR\ataskKey\x124\n" +
 	"\n" +
@@ -2072,10 +2208,11 @@ const file_taskwire_v1_task_run_service_proto_rawDesc = "" +
 	"\x14GetTaskStatsResponse\x12=\n" +
 	"\fwindow_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x12%\n" +
 	"\x0ewindow_minutes\x18\x02 \x01(\rR\rwindowMinutes\x12,\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x16.taskwire.v1.TaskStatsR\x05tasks2\xec\v\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x16.taskwire.v1.TaskStatsR\x05tasks2\xe0\f\n" +
 	"\x0eTaskRunService\x12\\\n" +
 	"\x0fScheduleTaskRun\x12#.taskwire.v1.ScheduleTaskRunRequest\x1a$.taskwire.v1.ScheduleTaskRunResponse\x12_\n" +
-	"\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12V\n" +
+	"\x10ScheduleTaskRuns\x12$.taskwire.v1.ScheduleTaskRunsRequest\x1a%.taskwire.v1.ScheduleTaskRunsResponse\x12r\n" +
+	"\x15ScheduleTaskRunStream\x12).taskwire.v1.ScheduleTaskRunStreamRequest\x1a*.taskwire.v1.ScheduleTaskRunStreamResponse(\x010\x01\x12V\n" +
 	"\rRecordTaskRun\x12!.taskwire.v1.RecordTaskRunRequest\x1a\".taskwire.v1.RecordTaskRunResponse\x12M\n" +
 	"\n" +
 	"GetTaskRun\x12\x1e.taskwire.v1.GetTaskRunRequest\x1a\x1f.taskwire.v1.GetTaskRunResponse\x12S\n" +
@@ -2105,120 +2242,126 @@ func file_taskwire_v1_task_run_service_proto_rawDescGZIP() []byte {
 	return file_taskwire_v1_task_run_service_proto_rawDescData
 }
 
-var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_taskwire_v1_task_run_service_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_taskwire_v1_task_run_service_proto_goTypes = []any{
 	(*ScheduleTaskRunRequest)(nil),         // 0: taskwire.v1.ScheduleTaskRunRequest
 	(*ScheduleTaskRunResponse)(nil),        // 1: taskwire.v1.ScheduleTaskRunResponse
 	(*ScheduleTaskRunsRequest)(nil),        // 2: taskwire.v1.ScheduleTaskRunsRequest
 	(*ScheduleTaskRunsResponse)(nil),       // 3: taskwire.v1.ScheduleTaskRunsResponse
-	(*RecordTaskRunRequest)(nil),           // 4: taskwire.v1.RecordTaskRunRequest
-	(*RecordTaskRunResponse)(nil),          // 5: taskwire.v1.RecordTaskRunResponse
-	(*GetTaskRunRequest)(nil),              // 6: taskwire.v1.GetTaskRunRequest
-	(*GetTaskRunResponse)(nil),             // 7: taskwire.v1.GetTaskRunResponse
-	(*ListTaskRunsRequest)(nil),            // 8: taskwire.v1.ListTaskRunsRequest
-	(*ListTaskRunsResponse)(nil),           // 9: taskwire.v1.ListTaskRunsResponse
-	(*WaitTaskRunRequest)(nil),             // 10: taskwire.v1.WaitTaskRunRequest
-	(*WaitTaskRunResponse)(nil),            // 11: taskwire.v1.WaitTaskRunResponse
-	(*WatchTaskRunsRequest)(nil),           // 12: taskwire.v1.WatchTaskRunsRequest
-	(*WatchTaskRunsResponse)(nil),          // 13: taskwire.v1.WatchTaskRunsResponse
-	(*CancelTaskRunRequest)(nil),           // 14: taskwire.v1.CancelTaskRunRequest
-	(*CancelTaskRunResponse)(nil),          // 15: taskwire.v1.CancelTaskRunResponse
-	(*ListTaskRunLogsRequest)(nil),         // 16: taskwire.v1.ListTaskRunLogsRequest
-	(*ListTaskRunLogsResponse)(nil),        // 17: taskwire.v1.ListTaskRunLogsResponse
-	(*RetryTaskRunRequest)(nil),            // 18: taskwire.v1.RetryTaskRunRequest
-	(*RetryTaskRunResponse)(nil),           // 19: taskwire.v1.RetryTaskRunResponse
-	(*ConcurrencyLimit)(nil),               // 20: taskwire.v1.ConcurrencyLimit
-	(*SetConcurrencyLimitRequest)(nil),     // 21: taskwire.v1.SetConcurrencyLimitRequest
-	(*SetConcurrencyLimitResponse)(nil),    // 22: taskwire.v1.SetConcurrencyLimitResponse
-	(*ListConcurrencyLimitsRequest)(nil),   // 23: taskwire.v1.ListConcurrencyLimitsRequest
-	(*ListConcurrencyLimitsResponse)(nil),  // 24: taskwire.v1.ListConcurrencyLimitsResponse
-	(*DeleteConcurrencyLimitRequest)(nil),  // 25: taskwire.v1.DeleteConcurrencyLimitRequest
-	(*DeleteConcurrencyLimitResponse)(nil), // 26: taskwire.v1.DeleteConcurrencyLimitResponse
-	(*WatchTaskRunListRequest)(nil),        // 27: taskwire.v1.WatchTaskRunListRequest
-	(*WatchTaskRunListResponse)(nil),       // 28: taskwire.v1.WatchTaskRunListResponse
-	(*WatchTaskRunLogsRequest)(nil),        // 29: taskwire.v1.WatchTaskRunLogsRequest
-	(*WatchTaskRunLogsResponse)(nil),       // 30: taskwire.v1.WatchTaskRunLogsResponse
-	(*GetTaskStatsRequest)(nil),            // 31: taskwire.v1.GetTaskStatsRequest
-	(*TaskStats)(nil),                      // 32: taskwire.v1.TaskStats
-	(*GetTaskStatsResponse)(nil),           // 33: taskwire.v1.GetTaskStatsResponse
-	(*TaskRunSpec)(nil),                    // 34: taskwire.v1.TaskRunSpec
-	(*Payload)(nil),                        // 35: taskwire.v1.Payload
-	(TaskRunState)(0),                      // 36: taskwire.v1.TaskRunState
-	(*ErrorInfo)(nil),                      // 37: taskwire.v1.ErrorInfo
-	(*timestamppb.Timestamp)(nil),          // 38: google.protobuf.Timestamp
-	(*LogLine)(nil),                        // 39: taskwire.v1.LogLine
-	(*TaskRun)(nil),                        // 40: taskwire.v1.TaskRun
+	(*ScheduleTaskRunStreamRequest)(nil),   // 4: taskwire.v1.ScheduleTaskRunStreamRequest
+	(*ScheduleTaskRunStreamResponse)(nil),  // 5: taskwire.v1.ScheduleTaskRunStreamResponse
+	(*RecordTaskRunRequest)(nil),           // 6: taskwire.v1.RecordTaskRunRequest
+	(*RecordTaskRunResponse)(nil),          // 7: taskwire.v1.RecordTaskRunResponse
+	(*GetTaskRunRequest)(nil),              // 8: taskwire.v1.GetTaskRunRequest
+	(*GetTaskRunResponse)(nil),             // 9: taskwire.v1.GetTaskRunResponse
+	(*ListTaskRunsRequest)(nil),            // 10: taskwire.v1.ListTaskRunsRequest
+	(*ListTaskRunsResponse)(nil),           // 11: taskwire.v1.ListTaskRunsResponse
+	(*WaitTaskRunRequest)(nil),             // 12: taskwire.v1.WaitTaskRunRequest
+	(*WaitTaskRunResponse)(nil),            // 13: taskwire.v1.WaitTaskRunResponse
+	(*WatchTaskRunsRequest)(nil),           // 14: taskwire.v1.WatchTaskRunsRequest
+	(*WatchTaskRunsResponse)(nil),          // 15: taskwire.v1.WatchTaskRunsResponse
+	(*CancelTaskRunRequest)(nil),           // 16: taskwire.v1.CancelTaskRunRequest
+	(*CancelTaskRunResponse)(nil),          // 17: taskwire.v1.CancelTaskRunResponse
+	(*ListTaskRunLogsRequest)(nil),         // 18: taskwire.v1.ListTaskRunLogsRequest
+	(*ListTaskRunLogsResponse)(nil),        // 19: taskwire.v1.ListTaskRunLogsResponse
+	(*RetryTaskRunRequest)(nil),            // 20: taskwire.v1.RetryTaskRunRequest
+	(*RetryTaskRunResponse)(nil),           // 21: taskwire.v1.RetryTaskRunResponse
+	(*ConcurrencyLimit)(nil),               // 22: taskwire.v1.ConcurrencyLimit
+	(*SetConcurrencyLimitRequest)(nil),     // 23: taskwire.v1.SetConcurrencyLimitRequest
+	(*SetConcurrencyLimitResponse)(nil),    // 24: taskwire.v1.SetConcurrencyLimitResponse
+	(*ListConcurrencyLimitsRequest)(nil),   // 25: taskwire.v1.ListConcurrencyLimitsRequest
+	(*ListConcurrencyLimitsResponse)(nil),  // 26: taskwire.v1.ListConcurrencyLimitsResponse
+	(*DeleteConcurrencyLimitRequest)(nil),  // 27: taskwire.v1.DeleteConcurrencyLimitRequest
+	(*DeleteConcurrencyLimitResponse)(nil), // 28: taskwire.v1.DeleteConcurrencyLimitResponse
+	(*WatchTaskRunListRequest)(nil),        // 29: taskwire.v1.WatchTaskRunListRequest
+	(*WatchTaskRunListResponse)(nil),       // 30: taskwire.v1.WatchTaskRunListResponse
+	(*WatchTaskRunLogsRequest)(nil),        // 31: taskwire.v1.WatchTaskRunLogsRequest
+	(*WatchTaskRunLogsResponse)(nil),       // 32: taskwire.v1.WatchTaskRunLogsResponse
+	(*GetTaskStatsRequest)(nil),            // 33: taskwire.v1.GetTaskStatsRequest
+	(*TaskStats)(nil),                      // 34: taskwire.v1.TaskStats
+	(*GetTaskStatsResponse)(nil),           // 35: taskwire.v1.GetTaskStatsResponse
+	(*TaskRunSpec)(nil),                    // 36: taskwire.v1.TaskRunSpec
+	(*Payload)(nil),                        // 37: taskwire.v1.Payload
+	(TaskRunState)(0),                      // 38: taskwire.v1.TaskRunState
+	(*ErrorInfo)(nil),                      // 39: taskwire.v1.ErrorInfo
+	(*timestamppb.Timestamp)(nil),          // 40: google.protobuf.Timestamp
+	(*LogLine)(nil),                        // 41: taskwire.v1.LogLine
+	(*TaskRun)(nil),                        // 42: taskwire.v1.TaskRun
 }
 var file_taskwire_v1_task_run_service_proto_depIdxs = []int32{
-	34, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
-	34, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
+	36, // 0: taskwire.v1.ScheduleTaskRunRequest.run:type_name -> taskwire.v1.TaskRunSpec
+	36, // 1: taskwire.v1.ScheduleTaskRunsRequest.runs:type_name -> taskwire.v1.TaskRunSpec
 	1,  // 2: taskwire.v1.ScheduleTaskRunsResponse.runs:type_name -> taskwire.v1.ScheduleTaskRunResponse
-	35, // 3: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
-	36, // 4: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
-	35, // 5: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
-	37, // 6: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
-	38, // 7: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
-	38, // 8: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
-	39, // 9: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
-	40, // 10: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	36, // 11: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
-	38, // 12: taskwire.v1.ListTaskRunsRequest.created_after:type_name -> google.protobuf.Timestamp
-	38, // 13: taskwire.v1.ListTaskRunsRequest.created_before:type_name -> google.protobuf.Timestamp
-	40, // 14: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	40, // 15: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	40, // 16: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	40, // 17: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	38, // 18: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	39, // 19: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	40, // 20: taskwire.v1.RetryTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
-	20, // 21: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
-	20, // 22: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
-	36, // 23: taskwire.v1.WatchTaskRunListRequest.states:type_name -> taskwire.v1.TaskRunState
-	38, // 24: taskwire.v1.WatchTaskRunListRequest.created_after:type_name -> google.protobuf.Timestamp
-	38, // 25: taskwire.v1.WatchTaskRunListRequest.created_before:type_name -> google.protobuf.Timestamp
-	40, // 26: taskwire.v1.WatchTaskRunListResponse.task_runs:type_name -> taskwire.v1.TaskRun
-	38, // 27: taskwire.v1.WatchTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
-	39, // 28: taskwire.v1.WatchTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
-	40, // 29: taskwire.v1.WatchTaskRunLogsResponse.final_task_run:type_name -> taskwire.v1.TaskRun
-	38, // 30: taskwire.v1.GetTaskStatsResponse.window_start:type_name -> google.protobuf.Timestamp
-	32, // 31: taskwire.v1.GetTaskStatsResponse.tasks:type_name -> taskwire.v1.TaskStats
-	0,  // 32: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
-	2,  // 33: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
-	4,  // 34: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
-	6,  // 35: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
-	8,  // 36: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
-	10, // 37: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
-	12, // 38: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
-	14, // 39: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
-	16, // 40: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
-	18, // 41: taskwire.v1.TaskRunService.RetryTaskRun:input_type -> taskwire.v1.RetryTaskRunRequest
-	21, // 42: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
-	23, // 43: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
-	25, // 44: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
-	27, // 45: taskwire.v1.TaskRunService.WatchTaskRunList:input_type -> taskwire.v1.WatchTaskRunListRequest
-	29, // 46: taskwire.v1.TaskRunService.WatchTaskRunLogs:input_type -> taskwire.v1.WatchTaskRunLogsRequest
-	31, // 47: taskwire.v1.TaskRunService.GetTaskStats:input_type -> taskwire.v1.GetTaskStatsRequest
-	1,  // 48: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
-	3,  // 49: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
-	5,  // 50: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
-	7,  // 51: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
-	9,  // 52: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
-	11, // 53: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
-	13, // 54: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
-	15, // 55: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
-	17, // 56: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
-	19, // 57: taskwire.v1.TaskRunService.RetryTaskRun:output_type -> taskwire.v1.RetryTaskRunResponse
-	22, // 58: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
-	24, // 59: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
-	26, // 60: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
-	28, // 61: taskwire.v1.TaskRunService.WatchTaskRunList:output_type -> taskwire.v1.WatchTaskRunListResponse
-	30, // 62: taskwire.v1.TaskRunService.WatchTaskRunLogs:output_type -> taskwire.v1.WatchTaskRunLogsResponse
-	33, // 63: taskwire.v1.TaskRunService.GetTaskStats:output_type -> taskwire.v1.GetTaskStatsResponse
-	48, // [48:64] is the sub-list for method output_type
-	32, // [32:48] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	36, // 3: taskwire.v1.ScheduleTaskRunStreamRequest.runs:type_name -> taskwire.v1.TaskRunSpec
+	1,  // 4: taskwire.v1.ScheduleTaskRunStreamResponse.runs:type_name -> taskwire.v1.ScheduleTaskRunResponse
+	37, // 5: taskwire.v1.RecordTaskRunRequest.parameters:type_name -> taskwire.v1.Payload
+	38, // 6: taskwire.v1.RecordTaskRunRequest.state:type_name -> taskwire.v1.TaskRunState
+	37, // 7: taskwire.v1.RecordTaskRunRequest.result:type_name -> taskwire.v1.Payload
+	39, // 8: taskwire.v1.RecordTaskRunRequest.error:type_name -> taskwire.v1.ErrorInfo
+	40, // 9: taskwire.v1.RecordTaskRunRequest.start_time:type_name -> google.protobuf.Timestamp
+	40, // 10: taskwire.v1.RecordTaskRunRequest.end_time:type_name -> google.protobuf.Timestamp
+	41, // 11: taskwire.v1.RecordTaskRunRequest.logs:type_name -> taskwire.v1.LogLine
+	42, // 12: taskwire.v1.GetTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	38, // 13: taskwire.v1.ListTaskRunsRequest.states:type_name -> taskwire.v1.TaskRunState
+	40, // 14: taskwire.v1.ListTaskRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	40, // 15: taskwire.v1.ListTaskRunsRequest.created_before:type_name -> google.protobuf.Timestamp
+	42, // 16: taskwire.v1.ListTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	42, // 17: taskwire.v1.WaitTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	42, // 18: taskwire.v1.WatchTaskRunsResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	42, // 19: taskwire.v1.CancelTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	40, // 20: taskwire.v1.ListTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	41, // 21: taskwire.v1.ListTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	42, // 22: taskwire.v1.RetryTaskRunResponse.task_run:type_name -> taskwire.v1.TaskRun
+	22, // 23: taskwire.v1.SetConcurrencyLimitResponse.concurrency_limit:type_name -> taskwire.v1.ConcurrencyLimit
+	22, // 24: taskwire.v1.ListConcurrencyLimitsResponse.concurrency_limits:type_name -> taskwire.v1.ConcurrencyLimit
+	38, // 25: taskwire.v1.WatchTaskRunListRequest.states:type_name -> taskwire.v1.TaskRunState
+	40, // 26: taskwire.v1.WatchTaskRunListRequest.created_after:type_name -> google.protobuf.Timestamp
+	40, // 27: taskwire.v1.WatchTaskRunListRequest.created_before:type_name -> google.protobuf.Timestamp
+	42, // 28: taskwire.v1.WatchTaskRunListResponse.task_runs:type_name -> taskwire.v1.TaskRun
+	40, // 29: taskwire.v1.WatchTaskRunLogsRequest.after:type_name -> google.protobuf.Timestamp
+	41, // 30: taskwire.v1.WatchTaskRunLogsResponse.lines:type_name -> taskwire.v1.LogLine
+	42, // 31: taskwire.v1.WatchTaskRunLogsResponse.final_task_run:type_name -> taskwire.v1.TaskRun
+	40, // 32: taskwire.v1.GetTaskStatsResponse.window_start:type_name -> google.protobuf.Timestamp
+	34, // 33: taskwire.v1.GetTaskStatsResponse.tasks:type_name -> taskwire.v1.TaskStats
+	0,  // 34: taskwire.v1.TaskRunService.ScheduleTaskRun:input_type -> taskwire.v1.ScheduleTaskRunRequest
+	2,  // 35: taskwire.v1.TaskRunService.ScheduleTaskRuns:input_type -> taskwire.v1.ScheduleTaskRunsRequest
+	4,  // 36: taskwire.v1.TaskRunService.ScheduleTaskRunStream:input_type -> taskwire.v1.ScheduleTaskRunStreamRequest
+	6,  // 37: taskwire.v1.TaskRunService.RecordTaskRun:input_type -> taskwire.v1.RecordTaskRunRequest
+	8,  // 38: taskwire.v1.TaskRunService.GetTaskRun:input_type -> taskwire.v1.GetTaskRunRequest
+	10, // 39: taskwire.v1.TaskRunService.ListTaskRuns:input_type -> taskwire.v1.ListTaskRunsRequest
+	12, // 40: taskwire.v1.TaskRunService.WaitTaskRun:input_type -> taskwire.v1.WaitTaskRunRequest
+	14, // 41: taskwire.v1.TaskRunService.WatchTaskRuns:input_type -> taskwire.v1.WatchTaskRunsRequest
+	16, // 42: taskwire.v1.TaskRunService.CancelTaskRun:input_type -> taskwire.v1.CancelTaskRunRequest
+	18, // 43: taskwire.v1.TaskRunService.ListTaskRunLogs:input_type -> taskwire.v1.ListTaskRunLogsRequest
+	20, // 44: taskwire.v1.TaskRunService.RetryTaskRun:input_type -> taskwire.v1.RetryTaskRunRequest
+	23, // 45: taskwire.v1.TaskRunService.SetConcurrencyLimit:input_type -> taskwire.v1.SetConcurrencyLimitRequest
+	25, // 46: taskwire.v1.TaskRunService.ListConcurrencyLimits:input_type -> taskwire.v1.ListConcurrencyLimitsRequest
+	27, // 47: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:input_type -> taskwire.v1.DeleteConcurrencyLimitRequest
+	29, // 48: taskwire.v1.TaskRunService.WatchTaskRunList:input_type -> taskwire.v1.WatchTaskRunListRequest
+	31, // 49: taskwire.v1.TaskRunService.WatchTaskRunLogs:input_type -> taskwire.v1.WatchTaskRunLogsRequest
+	33, // 50: taskwire.v1.TaskRunService.GetTaskStats:input_type -> taskwire.v1.GetTaskStatsRequest
+	1,  // 51: taskwire.v1.TaskRunService.ScheduleTaskRun:output_type -> taskwire.v1.ScheduleTaskRunResponse
+	3,  // 52: taskwire.v1.TaskRunService.ScheduleTaskRuns:output_type -> taskwire.v1.ScheduleTaskRunsResponse
+	5,  // 53: taskwire.v1.TaskRunService.ScheduleTaskRunStream:output_type -> taskwire.v1.ScheduleTaskRunStreamResponse
+	7,  // 54: taskwire.v1.TaskRunService.RecordTaskRun:output_type -> taskwire.v1.RecordTaskRunResponse
+	9,  // 55: taskwire.v1.TaskRunService.GetTaskRun:output_type -> taskwire.v1.GetTaskRunResponse
+	11, // 56: taskwire.v1.TaskRunService.ListTaskRuns:output_type -> taskwire.v1.ListTaskRunsResponse
+	13, // 57: taskwire.v1.TaskRunService.WaitTaskRun:output_type -> taskwire.v1.WaitTaskRunResponse
+	15, // 58: taskwire.v1.TaskRunService.WatchTaskRuns:output_type -> taskwire.v1.WatchTaskRunsResponse
+	17, // 59: taskwire.v1.TaskRunService.CancelTaskRun:output_type -> taskwire.v1.CancelTaskRunResponse
+	19, // 60: taskwire.v1.TaskRunService.ListTaskRunLogs:output_type -> taskwire.v1.ListTaskRunLogsResponse
+	21, // 61: taskwire.v1.TaskRunService.RetryTaskRun:output_type -> taskwire.v1.RetryTaskRunResponse
+	24, // 62: taskwire.v1.TaskRunService.SetConcurrencyLimit:output_type -> taskwire.v1.SetConcurrencyLimitResponse
+	26, // 63: taskwire.v1.TaskRunService.ListConcurrencyLimits:output_type -> taskwire.v1.ListConcurrencyLimitsResponse
+	28, // 64: taskwire.v1.TaskRunService.DeleteConcurrencyLimit:output_type -> taskwire.v1.DeleteConcurrencyLimitResponse
+	30, // 65: taskwire.v1.TaskRunService.WatchTaskRunList:output_type -> taskwire.v1.WatchTaskRunListResponse
+	32, // 66: taskwire.v1.TaskRunService.WatchTaskRunLogs:output_type -> taskwire.v1.WatchTaskRunLogsResponse
+	35, // 67: taskwire.v1.TaskRunService.GetTaskStats:output_type -> taskwire.v1.GetTaskStatsResponse
+	51, // [51:68] is the sub-list for method output_type
+	34, // [34:51] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_taskwire_v1_task_run_service_proto_init() }
@@ -2233,7 +2376,7 @@ func file_taskwire_v1_task_run_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskwire_v1_task_run_service_proto_rawDesc), len(file_taskwire_v1_task_run_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	TaskRunService_ScheduleTaskRun_FullMethodName        = "/taskwire.v1.TaskRunService/ScheduleTaskRun"
 	TaskRunService_ScheduleTaskRuns_FullMethodName       = "/taskwire.v1.TaskRunService/ScheduleTaskRuns"
+	TaskRunService_ScheduleTaskRunStream_FullMethodName  = "/taskwire.v1.TaskRunService/ScheduleTaskRunStream"
 	TaskRunService_RecordTaskRun_FullMethodName          = "/taskwire.v1.TaskRunService/RecordTaskRun"
 	TaskRunService_GetTaskRun_FullMethodName             = "/taskwire.v1.TaskRunService/GetTaskRun"
 	TaskRunService_ListTaskRuns_FullMethodName           = "/taskwire.v1.TaskRunService/ListTaskRuns"
@@ -51,6 +52,13 @@ type TaskRunServiceClient interface {
 	// Schedules several runs in one commit. All or nothing: one invalid spec fails the
 	// whole request with INVALID_ARGUMENT naming its index.
 	ScheduleTaskRuns(ctx context.Context, in *ScheduleTaskRunsRequest, opts ...grpc.CallOption) (*ScheduleTaskRunsResponse, error)
+	// ScheduleTaskRuns over one long-lived stream, for a client that schedules often: each
+	// request is committed like a ScheduleTaskRuns call (one commit, all or nothing) and
+	// answered by one response carrying its request_id, as soon as its commit is durable
+	// (so responses may come in another order than the requests). A refused request is
+	// answered with the code and message ScheduleTaskRuns would have failed with; the
+	// stream stays open. A server without it answers UNIMPLEMENTED: use ScheduleTaskRuns.
+	ScheduleTaskRunStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse], error)
 	// Records a run that already ran in the caller's process (a foreground call).
 	RecordTaskRun(ctx context.Context, in *RecordTaskRunRequest, opts ...grpc.CallOption) (*RecordTaskRunResponse, error)
 	GetTaskRun(ctx context.Context, in *GetTaskRunRequest, opts ...grpc.CallOption) (*GetTaskRunResponse, error)
@@ -120,6 +128,19 @@ func (c *taskRunServiceClient) ScheduleTaskRuns(ctx context.Context, in *Schedul
 	return out, nil
 }
 
+func (c *taskRunServiceClient) ScheduleTaskRunStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[0], TaskRunService_ScheduleTaskRunStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_ScheduleTaskRunStreamClient = grpc.BidiStreamingClient[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse]
+
 func (c *taskRunServiceClient) RecordTaskRun(ctx context.Context, in *RecordTaskRunRequest, opts ...grpc.CallOption) (*RecordTaskRunResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RecordTaskRunResponse)
@@ -162,7 +183,7 @@ func (c *taskRunServiceClient) WaitTaskRun(ctx context.Context, in *WaitTaskRunR
 
 func (c *taskRunServiceClient) WatchTaskRuns(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchTaskRunsRequest, WatchTaskRunsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[0], TaskRunService_WatchTaskRuns_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[1], TaskRunService_WatchTaskRuns_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +256,7 @@ func (c *taskRunServiceClient) DeleteConcurrencyLimit(ctx context.Context, in *D
 
 func (c *taskRunServiceClient) WatchTaskRunList(ctx context.Context, in *WatchTaskRunListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunListResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[1], TaskRunService_WatchTaskRunList_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[2], TaskRunService_WatchTaskRunList_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +275,7 @@ type TaskRunService_WatchTaskRunListClient = grpc.ServerStreamingClient[WatchTas
 
 func (c *taskRunServiceClient) WatchTaskRunLogs(ctx context.Context, in *WatchTaskRunLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTaskRunLogsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[2], TaskRunService_WatchTaskRunLogs_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &TaskRunService_ServiceDesc.Streams[3], TaskRunService_WatchTaskRunLogs_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +316,13 @@ type TaskRunServiceServer interface {
 	// Schedules several runs in one commit. All or nothing: one invalid spec fails the
 	// whole request with INVALID_ARGUMENT naming its index.
 	ScheduleTaskRuns(context.Context, *ScheduleTaskRunsRequest) (*ScheduleTaskRunsResponse, error)
+	// ScheduleTaskRuns over one long-lived stream, for a client that schedules often: each
+	// request is committed like a ScheduleTaskRuns call (one commit, all or nothing) and
+	// answered by one response carrying its request_id, as soon as its commit is durable
+	// (so responses may come in another order than the requests). A refused request is
+	// answered with the code and message ScheduleTaskRuns would have failed with; the
+	// stream stays open. A server without it answers UNIMPLEMENTED: use ScheduleTaskRuns.
+	ScheduleTaskRunStream(grpc.BidiStreamingServer[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse]) error
 	// Records a run that already ran in the caller's process (a foreground call).
 	RecordTaskRun(context.Context, *RecordTaskRunRequest) (*RecordTaskRunResponse, error)
 	GetTaskRun(context.Context, *GetTaskRunRequest) (*GetTaskRunResponse, error)
@@ -349,6 +377,9 @@ func (UnimplementedTaskRunServiceServer) ScheduleTaskRun(context.Context, *Sched
 }
 func (UnimplementedTaskRunServiceServer) ScheduleTaskRuns(context.Context, *ScheduleTaskRunsRequest) (*ScheduleTaskRunsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ScheduleTaskRuns not implemented")
+}
+func (UnimplementedTaskRunServiceServer) ScheduleTaskRunStream(grpc.BidiStreamingServer[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ScheduleTaskRunStream not implemented")
 }
 func (UnimplementedTaskRunServiceServer) RecordTaskRun(context.Context, *RecordTaskRunRequest) (*RecordTaskRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordTaskRun not implemented")
@@ -448,6 +479,13 @@ func _TaskRunService_ScheduleTaskRuns_Handler(srv interface{}, ctx context.Conte
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _TaskRunService_ScheduleTaskRunStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(TaskRunServiceServer).ScheduleTaskRunStream(&grpc.GenericServerStream[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TaskRunService_ScheduleTaskRunStreamServer = grpc.BidiStreamingServer[ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponse]
 
 func _TaskRunService_RecordTaskRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RecordTaskRunRequest)
@@ -737,6 +775,12 @@ var TaskRunService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ScheduleTaskRunStream",
+			Handler:       _TaskRunService_ScheduleTaskRunStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "WatchTaskRuns",
 			Handler:       _TaskRunService_WatchTaskRuns_Handler,

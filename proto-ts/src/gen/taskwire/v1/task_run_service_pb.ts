@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskwire/v1/task_run_service.proto.
  */
 export const file_taskwire_v1_task_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlItkCChRSZWNvcmRUYXNrUnVuUmVxdWVzdBIQCgh0YXNrX2tleRgBIAEoCRIoCgpwYXJhbWV0ZXJzGAIgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIoCgVzdGF0ZRgDIAEoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRIkCgZyZXN1bHQYBCABKAsyFC50YXNrd2lyZS52MS5QYXlsb2FkEiUKBWVycm9yGAUgASgLMhYudGFza3dpcmUudjEuRXJyb3JJbmZvEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgRsb2dzGAggAygLMhQudGFza3dpcmUudjEuTG9nTGluZRIMCgR0YWdzGAkgAygJIiMKFVJlY29yZFRhc2tSdW5SZXNwb25zZRIKCgJpZBgBIAEoCSIfChFHZXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChJHZXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIrACChNMaXN0VGFza1J1bnNSZXF1ZXN0EhEKCXRhc2tfa2V5cxgBIAMoCRIpCgZzdGF0ZXMYAiADKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSCwoDdGFnGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRIRCglpZF9wcmVmaXgYByABKAkSMQoNY3JlYXRlZF9hZnRlchgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmluY2x1ZGVfdG90YWxfc2l6ZRgKIAEoCCJsChRMaXN0VGFza1J1bnNSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgNIjQKEldhaXRUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIkwKE1dhaXRUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEg0KBWZpbmFsGAIgASgIInAKFFdhdGNoVGFza1J1bnNSZXF1ZXN0Eg8KB3J1bl9pZHMYASADKAkSFwoPdW53YXRjaF9ydW5faWRzGAIgAygJEhIKCmZpbmFsX29ubHkYAyABKAgSGgoSaW5jbHVkZV9wYXJhbWV0ZXJzGAQgASgIIlkKFVdhdGNoVGFza1J1bnNSZXNwb25zZRInCgl0YXNrX3J1bnMYASADKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuEhcKD3Vua25vd25fcnVuX2lkcxgCIAMoCSIiChRDYW5jZWxUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI/ChVDYW5jZWxUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuImIKFkxpc3RUYXNrUnVuTG9nc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEikKBWFmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsaW1pdBgDIAEoDSI+ChdMaXN0VGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUiIQoTUmV0cnlUYXNrUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSI+ChRSZXRyeVRhc2tSdW5SZXNwb25zZRImCgh0YXNrX3J1bhgBIAEoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4iPgoQQ29uY3VycmVuY3lMaW1pdBILCgN0YWcYASABKAkSDQoFbGltaXQYAiABKA0SDgoGYWN0aXZlGAMgASgNIjgKGlNldENvbmN1cnJlbmN5TGltaXRSZXF1ZXN0EgsKA3RhZxgBIAEoCRINCgVsaW1pdBgCIAEoDSJXChtTZXRDb25jdXJyZW5jeUxpbWl0UmVzcG9uc2USOAoRY29uY3VycmVuY3lfbGltaXQYASABKAsyHS50YXNrd2lyZS52MS5Db25jdXJyZW5jeUxpbWl0Ih4KHExpc3RDb25jdXJyZW5jeUxpbWl0c1JlcXVlc3QiWgodTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2USOQoSY29uY3VycmVuY3lfbGltaXRzGAEgAygLMh0udGFza3dpcmUudjEuQ29uY3VycmVuY3lMaW1pdCIsCh1EZWxldGVDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBILCgN0YWcYASABKAkiIAoeRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlIvEBChdXYXRjaFRhc2tSdW5MaXN0UmVxdWVzdBIRCgl0YXNrX2tleXMYASADKAkSKQoGc3RhdGVzGAIgAygOMhkudGFza3dpcmUudjEuVGFza1J1blN0YXRlEgsKA3RhZxgDIAEoCRIRCgl3b3JrZXJfaWQYBCABKAkSEQoJaWRfcHJlZml4GAUgASgJEjEKDWNyZWF0ZWRfYWZ0ZXIYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChhXYXRjaFRhc2tSdW5MaXN0UmVzcG9uc2USJwoJdGFza19ydW5zGAEgAygLMhQudGFza3dpcmUudjEuVGFza1J1bhIZChF1bm1hdGNoZWRfcnVuX2lkcxgCIAMoCSJUChdXYXRjaFRhc2tSdW5Mb2dzUmVxdWVzdBIOCgZydW5faWQYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm0KGFdhdGNoVGFza1J1bkxvZ3NSZXNwb25zZRIjCgVsaW5lcxgBIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUSLAoOZmluYWxfdGFza19ydW4YAiABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIi0KE0dldFRhc2tTdGF0c1JlcXVlc3QSFgoOd2luZG93X21pbnV0ZXMYASABKA0i5QEKCVRhc2tTdGF0cxIQCgh0YXNrX2tleRgBIAEoCRIRCglzY2hlZHVsZWQYAiABKA0SDwoHcGVuZGluZxgDIAEoDRIPCgdydW5uaW5nGAQgASgNEhwKFGNvbXBsZXRlZF9wZXJfbWludXRlGAUgAygNEhkKEWZhaWxlZF9wZXJfbWludXRlGAYgAygNEhwKFGR1cmF0aW9uX3A1MF9zZWNvbmRzGAcgASgBEhwKFGR1cmF0aW9uX3A5NV9zZWNvbmRzGAggASgBEhwKFGR1cmF0aW9uX3A5OV9zZWNvbmRzGAkgASgBIocBChRHZXRUYXNrU3RhdHNSZXNwb25zZRIwCgx3aW5kb3dfc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDndpbmRvd19taW51dGVzGAIgASgNEiUKBXRhc2tzGAMgAygLMhYudGFza3dpcmUudjEuVGFza1N0YXRzMuwLCg5UYXNrUnVuU2VydmljZRJcCg9TY2hlZHVsZVRhc2tSdW4SIy50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5SZXF1ZXN0GiQudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuUmVzcG9uc2USXwoQU2NoZWR1bGVUYXNrUnVucxIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1bnNSZXF1ZXN0GiUudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuc1Jlc3BvbnNlElYKDVJlY29yZFRhc2tSdW4SIS50YXNrd2lyZS52MS5SZWNvcmRUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXNwb25zZRJNCgpHZXRUYXNrUnVuEh4udGFza3dpcmUudjEuR2V0VGFza1J1blJlcXVlc3QaHy50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVzcG9uc2USUwoMTGlzdFRhc2tSdW5zEiAudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVxdWVzdBohLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuc1Jlc3BvbnNlElAKC1dhaXRUYXNrUnVuEh8udGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXF1ZXN0GiAudGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXNwb25zZRJaCg1XYXRjaFRhc2tSdW5zEiEudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuc1JlcXVlc3QaIi50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVzcG9uc2UoATABElYKDUNhbmNlbFRhc2tSdW4SIS50YXNrd2lyZS52MS5DYW5jZWxUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXNwb25zZRJcCg9MaXN0VGFza1J1bkxvZ3MSIy50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXF1ZXN0GiQudGFza3dpcmUudjEuTGlzdFRhc2tSdW5Mb2dzUmVzcG9uc2USUwoMUmV0cnlUYXNrUnVuEiAudGFza3dpcmUudjEuUmV0cnlUYXNrUnVuUmVxdWVzdBohLnRhc2t3aXJlLnYxLlJldHJ5VGFza1J1blJlc3BvbnNlEmgKE1NldENvbmN1cnJlbmN5TGltaXQSJy50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBooLnRhc2t3aXJlLnYxLlNldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRJuChVMaXN0Q29uY3VycmVuY3lMaW1pdHMSKS50YXNrd2lyZS52MS5MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXF1ZXN0GioudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2UScQoWRGVsZXRlQ29uY3VycmVuY3lMaW1pdBIqLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0GisudGFza3dpcmUudjEuRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlEmEKEFdhdGNoVGFza1J1bkxpc3QSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5MaXN0UmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxpc3RSZXNwb25zZTABEmEKEFdhdGNoVGFza1J1bkxvZ3MSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5Mb2dzUmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxvZ3NSZXNwb25zZTABElMKDEdldFRhc2tTdGF0cxIgLnRhc2t3aXJlLnYxLkdldFRhc2tTdGF0c1JlcXVlc3QaIS50YXNrd2lyZS52MS5HZXRUYXNrU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
+  fileDesc("CiJ0YXNrd2lyZS92MS90YXNrX3J1bl9zZXJ2aWNlLnByb3RvEgt0YXNrd2lyZS52MSI/ChZTY2hlZHVsZVRhc2tSdW5SZXF1ZXN0EiUKA3J1bhgBIAEoCzIYLnRhc2t3aXJlLnYxLlRhc2tSdW5TcGVjIjcKF1NjaGVkdWxlVGFza1J1blJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIIkEKF1NjaGVkdWxlVGFza1J1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrd2lyZS52MS5UYXNrUnVuU3BlYyJOChhTY2hlZHVsZVRhc2tSdW5zUmVzcG9uc2USMgoEcnVucxgBIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlIloKHFNjaGVkdWxlVGFza1J1blN0cmVhbVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgRydW5zGAIgAygLMhgudGFza3dpcmUudjEuVGFza1J1blNwZWMikgEKHVNjaGVkdWxlVGFza1J1blN0cmVhbVJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKAQSMgoEcnVucxgCIAMoCzIkLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlEhIKCmVycm9yX2NvZGUYAyABKAUSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCSLZAgoUUmVjb3JkVGFza1J1blJlcXVlc3QSEAoIdGFza19rZXkYASABKAkSKAoKcGFyYW1ldGVycxgCIAEoCzIULnRhc2t3aXJlLnYxLlBheWxvYWQSKAoFc3RhdGUYAyABKA4yGS50YXNrd2lyZS52MS5UYXNrUnVuU3RhdGUSJAoGcmVzdWx0GAQgASgLMhQudGFza3dpcmUudjEuUGF5bG9hZBIlCgVlcnJvchgFIAEoCzIWLnRhc2t3aXJlLnYxLkVycm9ySW5mbxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIgoEbG9ncxgIIAMoCzIULnRhc2t3aXJlLnYxLkxvZ0xpbmUSDAoEdGFncxgJIAMoCSIjChVSZWNvcmRUYXNrUnVuUmVzcG9uc2USCgoCaWQYASABKAkiHwoRR2V0VGFza1J1blJlcXVlc3QSCgoCaWQYASABKAkiPAoSR2V0VGFza1J1blJlc3BvbnNlEiYKCHRhc2tfcnVuGAEgASgLMhQudGFza3dpcmUudjEuVGFza1J1biKwAgoTTGlzdFRhc2tSdW5zUmVxdWVzdBIRCgl0YXNrX2tleXMYASADKAkSKQoGc3RhdGVzGAIgAygOMhkudGFza3dpcmUudjEuVGFza1J1blN0YXRlEgsKA3RhZxgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCRIRCgl3b3JrZXJfaWQYBiABKAkSEQoJaWRfcHJlZml4GAcgASgJEjEKDWNyZWF0ZWRfYWZ0ZXIYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNyZWF0ZWRfYmVmb3JlGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJpbmNsdWRlX3RvdGFsX3NpemUYCiABKAgibAoUTGlzdFRhc2tSdW5zUmVzcG9uc2USJwoJdGFza19ydW5zGAEgAygLMhQudGFza3dpcmUudjEuVGFza1J1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoDSI0ChJXYWl0VGFza1J1blJlcXVlc3QSCgoCaWQYASABKAkSEgoKdGltZW91dF9tcxgCIAEoDSJMChNXYWl0VGFza1J1blJlc3BvbnNlEiYKCHRhc2tfcnVuGAEgASgLMhQudGFza3dpcmUudjEuVGFza1J1bhINCgVmaW5hbBgCIAEoCCJwChRXYXRjaFRhc2tSdW5zUmVxdWVzdBIPCgdydW5faWRzGAEgAygJEhcKD3Vud2F0Y2hfcnVuX2lkcxgCIAMoCRISCgpmaW5hbF9vbmx5GAMgASgIEhoKEmluY2x1ZGVfcGFyYW1ldGVycxgEIAEoCCJZChVXYXRjaFRhc2tSdW5zUmVzcG9uc2USJwoJdGFza19ydW5zGAEgAygLMhQudGFza3dpcmUudjEuVGFza1J1bhIXCg91bmtub3duX3J1bl9pZHMYAiADKAkiIgoUQ2FuY2VsVGFza1J1blJlcXVlc3QSCgoCaWQYASABKAkiPwoVQ2FuY2VsVGFza1J1blJlc3BvbnNlEiYKCHRhc2tfcnVuGAEgASgLMhQudGFza3dpcmUudjEuVGFza1J1biJiChZMaXN0VGFza1J1bkxvZ3NSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIpCgVhZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYAyABKA0iPgoXTGlzdFRhc2tSdW5Mb2dzUmVzcG9uc2USIwoFbGluZXMYASADKAsyFC50YXNrd2lyZS52MS5Mb2dMaW5lIiEKE1JldHJ5VGFza1J1blJlcXVlc3QSCgoCaWQYASABKAkiPgoUUmV0cnlUYXNrUnVuUmVzcG9uc2USJgoIdGFza19ydW4YASABKAsyFC50YXNrd2lyZS52MS5UYXNrUnVuIj4KEENvbmN1cnJlbmN5TGltaXQSCwoDdGFnGAEgASgJEg0KBWxpbWl0GAIgASgNEg4KBmFjdGl2ZRgDIAEoDSI4ChpTZXRDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBILCgN0YWcYASABKAkSDQoFbGltaXQYAiABKA0iVwobU2V0Q29uY3VycmVuY3lMaW1pdFJlc3BvbnNlEjgKEWNvbmN1cnJlbmN5X2xpbWl0GAEgASgLMh0udGFza3dpcmUudjEuQ29uY3VycmVuY3lMaW1pdCIeChxMaXN0Q29uY3VycmVuY3lMaW1pdHNSZXF1ZXN0IloKHUxpc3RDb25jdXJyZW5jeUxpbWl0c1Jlc3BvbnNlEjkKEmNvbmN1cnJlbmN5X2xpbWl0cxgBIAMoCzIdLnRhc2t3aXJlLnYxLkNvbmN1cnJlbmN5TGltaXQiLAodRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlcXVlc3QSCwoDdGFnGAEgASgJIiAKHkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXNwb25zZSLxAQoXV2F0Y2hUYXNrUnVuTGlzdFJlcXVlc3QSEQoJdGFza19rZXlzGAEgAygJEikKBnN0YXRlcxgCIAMoDjIZLnRhc2t3aXJlLnYxLlRhc2tSdW5TdGF0ZRILCgN0YWcYAyABKAkSEQoJd29ya2VyX2lkGAQgASgJEhEKCWlkX3ByZWZpeBgFIAEoCRIxCg1jcmVhdGVkX2FmdGVyGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXgoYV2F0Y2hUYXNrUnVuTGlzdFJlc3BvbnNlEicKCXRhc2tfcnVucxgBIAMoCzIULnRhc2t3aXJlLnYxLlRhc2tSdW4SGQoRdW5tYXRjaGVkX3J1bl9pZHMYAiADKAkiVAoXV2F0Y2hUYXNrUnVuTG9nc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEikKBWFmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJtChhXYXRjaFRhc2tSdW5Mb2dzUmVzcG9uc2USIwoFbGluZXMYASADKAsyFC50YXNrd2lyZS52MS5Mb2dMaW5lEiwKDmZpbmFsX3Rhc2tfcnVuGAIgASgLMhQudGFza3dpcmUudjEuVGFza1J1biItChNHZXRUYXNrU3RhdHNSZXF1ZXN0EhYKDndpbmRvd19taW51dGVzGAEgASgNIuUBCglUYXNrU3RhdHMSEAoIdGFza19rZXkYASABKAkSEQoJc2NoZWR1bGVkGAIgASgNEg8KB3BlbmRpbmcYAyABKA0SDwoHcnVubmluZxgEIAEoDRIcChRjb21wbGV0ZWRfcGVyX21pbnV0ZRgFIAMoDRIZChFmYWlsZWRfcGVyX21pbnV0ZRgGIAMoDRIcChRkdXJhdGlvbl9wNTBfc2Vjb25kcxgHIAEoARIcChRkdXJhdGlvbl9wOTVfc2Vjb25kcxgIIAEoARIcChRkdXJhdGlvbl9wOTlfc2Vjb25kcxgJIAEoASKHAQoUR2V0VGFza1N0YXRzUmVzcG9uc2USMAoMd2luZG93X3N0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg53aW5kb3dfbWludXRlcxgCIAEoDRIlCgV0YXNrcxgDIAMoCzIWLnRhc2t3aXJlLnYxLlRhc2tTdGF0czLgDAoOVGFza1J1blNlcnZpY2USXAoPU2NoZWR1bGVUYXNrUnVuEiMudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuUmVxdWVzdBokLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1blJlc3BvbnNlEl8KEFNjaGVkdWxlVGFza1J1bnMSJC50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5zUmVxdWVzdBolLnRhc2t3aXJlLnYxLlNjaGVkdWxlVGFza1J1bnNSZXNwb25zZRJyChVTY2hlZHVsZVRhc2tSdW5TdHJlYW0SKS50YXNrd2lyZS52MS5TY2hlZHVsZVRhc2tSdW5TdHJlYW1SZXF1ZXN0GioudGFza3dpcmUudjEuU2NoZWR1bGVUYXNrUnVuU3RyZWFtUmVzcG9uc2UoATABElYKDVJlY29yZFRhc2tSdW4SIS50YXNrd2lyZS52MS5SZWNvcmRUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLlJlY29yZFRhc2tSdW5SZXNwb25zZRJNCgpHZXRUYXNrUnVuEh4udGFza3dpcmUudjEuR2V0VGFza1J1blJlcXVlc3QaHy50YXNrd2lyZS52MS5HZXRUYXNrUnVuUmVzcG9uc2USUwoMTGlzdFRhc2tSdW5zEiAudGFza3dpcmUudjEuTGlzdFRhc2tSdW5zUmVxdWVzdBohLnRhc2t3aXJlLnYxLkxpc3RUYXNrUnVuc1Jlc3BvbnNlElAKC1dhaXRUYXNrUnVuEh8udGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXF1ZXN0GiAudGFza3dpcmUudjEuV2FpdFRhc2tSdW5SZXNwb25zZRJaCg1XYXRjaFRhc2tSdW5zEiEudGFza3dpcmUudjEuV2F0Y2hUYXNrUnVuc1JlcXVlc3QaIi50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5zUmVzcG9uc2UoATABElYKDUNhbmNlbFRhc2tSdW4SIS50YXNrd2lyZS52MS5DYW5jZWxUYXNrUnVuUmVxdWVzdBoiLnRhc2t3aXJlLnYxLkNhbmNlbFRhc2tSdW5SZXNwb25zZRJcCg9MaXN0VGFza1J1bkxvZ3MSIy50YXNrd2lyZS52MS5MaXN0VGFza1J1bkxvZ3NSZXF1ZXN0GiQudGFza3dpcmUudjEuTGlzdFRhc2tSdW5Mb2dzUmVzcG9uc2USUwoMUmV0cnlUYXNrUnVuEiAudGFza3dpcmUudjEuUmV0cnlUYXNrUnVuUmVxdWVzdBohLnRhc2t3aXJlLnYxLlJldHJ5VGFza1J1blJlc3BvbnNlEmgKE1NldENvbmN1cnJlbmN5TGltaXQSJy50YXNrd2lyZS52MS5TZXRDb25jdXJyZW5jeUxpbWl0UmVxdWVzdBooLnRhc2t3aXJlLnYxLlNldENvbmN1cnJlbmN5TGltaXRSZXNwb25zZRJuChVMaXN0Q29uY3VycmVuY3lMaW1pdHMSKS50YXNrd2lyZS52MS5MaXN0Q29uY3VycmVuY3lMaW1pdHNSZXF1ZXN0GioudGFza3dpcmUudjEuTGlzdENvbmN1cnJlbmN5TGltaXRzUmVzcG9uc2UScQoWRGVsZXRlQ29uY3VycmVuY3lMaW1pdBIqLnRhc2t3aXJlLnYxLkRlbGV0ZUNvbmN1cnJlbmN5TGltaXRSZXF1ZXN0GisudGFza3dpcmUudjEuRGVsZXRlQ29uY3VycmVuY3lMaW1pdFJlc3BvbnNlEmEKEFdhdGNoVGFza1J1bkxpc3QSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5MaXN0UmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxpc3RSZXNwb25zZTABEmEKEFdhdGNoVGFza1J1bkxvZ3MSJC50YXNrd2lyZS52MS5XYXRjaFRhc2tSdW5Mb2dzUmVxdWVzdBolLnRhc2t3aXJlLnYxLldhdGNoVGFza1J1bkxvZ3NSZXNwb25zZTABElMKDEdldFRhc2tTdGF0cxIgLnRhc2t3aXJlLnYxLkdldFRhc2tTdGF0c1JlcXVlc3QaIS50YXNrd2lyZS52MS5HZXRUYXNrU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskwire_v1_task_run]);
 
 /**
  * @generated from message taskwire.v1.ScheduleTaskRunRequest
@@ -94,6 +94,69 @@ export const ScheduleTaskRunsResponseSchema: GenMessage<ScheduleTaskRunsResponse
   messageDesc(file_taskwire_v1_task_run_service, 3);
 
 /**
+ * @generated from message taskwire.v1.ScheduleTaskRunStreamRequest
+ */
+export type ScheduleTaskRunStreamRequest = Message<"taskwire.v1.ScheduleTaskRunStreamRequest"> & {
+  /**
+   * Chosen by the client (unique among its requests in flight); echoed in the response.
+   *
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * Up to 10,000 runs, as in ScheduleTaskRunsRequest.
+   *
+   * @generated from field: repeated taskwire.v1.TaskRunSpec runs = 2;
+   */
+  runs: TaskRunSpec[];
+};
+
+/**
+ * Describes the message taskwire.v1.ScheduleTaskRunStreamRequest.
+ * Use `create(ScheduleTaskRunStreamRequestSchema)` to create a new message.
+ */
+export const ScheduleTaskRunStreamRequestSchema: GenMessage<ScheduleTaskRunStreamRequest> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 4);
+
+/**
+ * @generated from message taskwire.v1.ScheduleTaskRunStreamResponse
+ */
+export type ScheduleTaskRunStreamResponse = Message<"taskwire.v1.ScheduleTaskRunStreamResponse"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * One per requested run, in order; empty when the request was refused.
+   *
+   * @generated from field: repeated taskwire.v1.ScheduleTaskRunResponse runs = 2;
+   */
+  runs: ScheduleTaskRunResponse[];
+
+  /**
+   * Set when the request was refused: the gRPC status code (INVALID_ARGUMENT,
+   * RESOURCE_EXHAUSTED, UNAVAILABLE...) and the message that says what was wrong.
+   *
+   * @generated from field: int32 error_code = 3;
+   */
+  errorCode: number;
+
+  /**
+   * @generated from field: string error_message = 4;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message taskwire.v1.ScheduleTaskRunStreamResponse.
+ * Use `create(ScheduleTaskRunStreamResponseSchema)` to create a new message.
+ */
+export const ScheduleTaskRunStreamResponseSchema: GenMessage<ScheduleTaskRunStreamResponse> = /*@__PURE__*/
+  messageDesc(file_taskwire_v1_task_run_service, 5);
+
+/**
  * @generated from message taskwire.v1.RecordTaskRunRequest
  */
 export type RecordTaskRunRequest = Message<"taskwire.v1.RecordTaskRunRequest"> & {
@@ -150,7 +213,7 @@ export type RecordTaskRunRequest = Message<"taskwire.v1.RecordTaskRunRequest"> &
  * Use `create(RecordTaskRunRequestSchema)` to create a new message.
  */
 export const RecordTaskRunRequestSchema: GenMessage<RecordTaskRunRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 4);
+  messageDesc(file_taskwire_v1_task_run_service, 6);
 
 /**
  * @generated from message taskwire.v1.RecordTaskRunResponse
@@ -167,7 +230,7 @@ export type RecordTaskRunResponse = Message<"taskwire.v1.RecordTaskRunResponse">
  * Use `create(RecordTaskRunResponseSchema)` to create a new message.
  */
 export const RecordTaskRunResponseSchema: GenMessage<RecordTaskRunResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 5);
+  messageDesc(file_taskwire_v1_task_run_service, 7);
 
 /**
  * @generated from message taskwire.v1.GetTaskRunRequest
@@ -184,7 +247,7 @@ export type GetTaskRunRequest = Message<"taskwire.v1.GetTaskRunRequest"> & {
  * Use `create(GetTaskRunRequestSchema)` to create a new message.
  */
 export const GetTaskRunRequestSchema: GenMessage<GetTaskRunRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 6);
+  messageDesc(file_taskwire_v1_task_run_service, 8);
 
 /**
  * @generated from message taskwire.v1.GetTaskRunResponse
@@ -201,7 +264,7 @@ export type GetTaskRunResponse = Message<"taskwire.v1.GetTaskRunResponse"> & {
  * Use `create(GetTaskRunResponseSchema)` to create a new message.
  */
 export const GetTaskRunResponseSchema: GenMessage<GetTaskRunResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 7);
+  messageDesc(file_taskwire_v1_task_run_service, 9);
 
 /**
  * @generated from message taskwire.v1.ListTaskRunsRequest
@@ -279,7 +342,7 @@ export type ListTaskRunsRequest = Message<"taskwire.v1.ListTaskRunsRequest"> & {
  * Use `create(ListTaskRunsRequestSchema)` to create a new message.
  */
 export const ListTaskRunsRequestSchema: GenMessage<ListTaskRunsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 8);
+  messageDesc(file_taskwire_v1_task_run_service, 10);
 
 /**
  * @generated from message taskwire.v1.ListTaskRunsResponse
@@ -312,7 +375,7 @@ export type ListTaskRunsResponse = Message<"taskwire.v1.ListTaskRunsResponse"> &
  * Use `create(ListTaskRunsResponseSchema)` to create a new message.
  */
 export const ListTaskRunsResponseSchema: GenMessage<ListTaskRunsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 9);
+  messageDesc(file_taskwire_v1_task_run_service, 11);
 
 /**
  * @generated from message taskwire.v1.WaitTaskRunRequest
@@ -336,7 +399,7 @@ export type WaitTaskRunRequest = Message<"taskwire.v1.WaitTaskRunRequest"> & {
  * Use `create(WaitTaskRunRequestSchema)` to create a new message.
  */
 export const WaitTaskRunRequestSchema: GenMessage<WaitTaskRunRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 10);
+  messageDesc(file_taskwire_v1_task_run_service, 12);
 
 /**
  * @generated from message taskwire.v1.WaitTaskRunResponse
@@ -360,7 +423,7 @@ export type WaitTaskRunResponse = Message<"taskwire.v1.WaitTaskRunResponse"> & {
  * Use `create(WaitTaskRunResponseSchema)` to create a new message.
  */
 export const WaitTaskRunResponseSchema: GenMessage<WaitTaskRunResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 11);
+  messageDesc(file_taskwire_v1_task_run_service, 13);
 
 /**
  * @generated from message taskwire.v1.WatchTaskRunsRequest
@@ -402,7 +465,7 @@ export type WatchTaskRunsRequest = Message<"taskwire.v1.WatchTaskRunsRequest"> &
  * Use `create(WatchTaskRunsRequestSchema)` to create a new message.
  */
 export const WatchTaskRunsRequestSchema: GenMessage<WatchTaskRunsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 12);
+  messageDesc(file_taskwire_v1_task_run_service, 14);
 
 /**
  * @generated from message taskwire.v1.WatchTaskRunsResponse
@@ -428,7 +491,7 @@ export type WatchTaskRunsResponse = Message<"taskwire.v1.WatchTaskRunsResponse">
  * Use `create(WatchTaskRunsResponseSchema)` to create a new message.
  */
 export const WatchTaskRunsResponseSchema: GenMessage<WatchTaskRunsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 13);
+  messageDesc(file_taskwire_v1_task_run_service, 15);
 
 /**
  * @generated from message taskwire.v1.CancelTaskRunRequest
@@ -445,7 +508,7 @@ export type CancelTaskRunRequest = Message<"taskwire.v1.CancelTaskRunRequest"> &
  * Use `create(CancelTaskRunRequestSchema)` to create a new message.
  */
 export const CancelTaskRunRequestSchema: GenMessage<CancelTaskRunRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 14);
+  messageDesc(file_taskwire_v1_task_run_service, 16);
 
 /**
  * @generated from message taskwire.v1.CancelTaskRunResponse
@@ -462,7 +525,7 @@ export type CancelTaskRunResponse = Message<"taskwire.v1.CancelTaskRunResponse">
  * Use `create(CancelTaskRunResponseSchema)` to create a new message.
  */
 export const CancelTaskRunResponseSchema: GenMessage<CancelTaskRunResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 15);
+  messageDesc(file_taskwire_v1_task_run_service, 17);
 
 /**
  * @generated from message taskwire.v1.ListTaskRunLogsRequest
@@ -493,7 +556,7 @@ export type ListTaskRunLogsRequest = Message<"taskwire.v1.ListTaskRunLogsRequest
  * Use `create(ListTaskRunLogsRequestSchema)` to create a new message.
  */
 export const ListTaskRunLogsRequestSchema: GenMessage<ListTaskRunLogsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 16);
+  messageDesc(file_taskwire_v1_task_run_service, 18);
 
 /**
  * @generated from message taskwire.v1.ListTaskRunLogsResponse
@@ -510,7 +573,7 @@ export type ListTaskRunLogsResponse = Message<"taskwire.v1.ListTaskRunLogsRespon
  * Use `create(ListTaskRunLogsResponseSchema)` to create a new message.
  */
 export const ListTaskRunLogsResponseSchema: GenMessage<ListTaskRunLogsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 17);
+  messageDesc(file_taskwire_v1_task_run_service, 19);
 
 /**
  * @generated from message taskwire.v1.RetryTaskRunRequest
@@ -527,7 +590,7 @@ export type RetryTaskRunRequest = Message<"taskwire.v1.RetryTaskRunRequest"> & {
  * Use `create(RetryTaskRunRequestSchema)` to create a new message.
  */
 export const RetryTaskRunRequestSchema: GenMessage<RetryTaskRunRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 18);
+  messageDesc(file_taskwire_v1_task_run_service, 20);
 
 /**
  * @generated from message taskwire.v1.RetryTaskRunResponse
@@ -546,7 +609,7 @@ export type RetryTaskRunResponse = Message<"taskwire.v1.RetryTaskRunResponse"> &
  * Use `create(RetryTaskRunResponseSchema)` to create a new message.
  */
 export const RetryTaskRunResponseSchema: GenMessage<RetryTaskRunResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 19);
+  messageDesc(file_taskwire_v1_task_run_service, 21);
 
 /**
  * @generated from message taskwire.v1.ConcurrencyLimit
@@ -575,7 +638,7 @@ export type ConcurrencyLimit = Message<"taskwire.v1.ConcurrencyLimit"> & {
  * Use `create(ConcurrencyLimitSchema)` to create a new message.
  */
 export const ConcurrencyLimitSchema: GenMessage<ConcurrencyLimit> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 20);
+  messageDesc(file_taskwire_v1_task_run_service, 22);
 
 /**
  * @generated from message taskwire.v1.SetConcurrencyLimitRequest
@@ -597,7 +660,7 @@ export type SetConcurrencyLimitRequest = Message<"taskwire.v1.SetConcurrencyLimi
  * Use `create(SetConcurrencyLimitRequestSchema)` to create a new message.
  */
 export const SetConcurrencyLimitRequestSchema: GenMessage<SetConcurrencyLimitRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 21);
+  messageDesc(file_taskwire_v1_task_run_service, 23);
 
 /**
  * @generated from message taskwire.v1.SetConcurrencyLimitResponse
@@ -614,7 +677,7 @@ export type SetConcurrencyLimitResponse = Message<"taskwire.v1.SetConcurrencyLim
  * Use `create(SetConcurrencyLimitResponseSchema)` to create a new message.
  */
 export const SetConcurrencyLimitResponseSchema: GenMessage<SetConcurrencyLimitResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 22);
+  messageDesc(file_taskwire_v1_task_run_service, 24);
 
 /**
  * @generated from message taskwire.v1.ListConcurrencyLimitsRequest
@@ -627,7 +690,7 @@ export type ListConcurrencyLimitsRequest = Message<"taskwire.v1.ListConcurrencyL
  * Use `create(ListConcurrencyLimitsRequestSchema)` to create a new message.
  */
 export const ListConcurrencyLimitsRequestSchema: GenMessage<ListConcurrencyLimitsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 23);
+  messageDesc(file_taskwire_v1_task_run_service, 25);
 
 /**
  * @generated from message taskwire.v1.ListConcurrencyLimitsResponse
@@ -644,7 +707,7 @@ export type ListConcurrencyLimitsResponse = Message<"taskwire.v1.ListConcurrency
  * Use `create(ListConcurrencyLimitsResponseSchema)` to create a new message.
  */
 export const ListConcurrencyLimitsResponseSchema: GenMessage<ListConcurrencyLimitsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 24);
+  messageDesc(file_taskwire_v1_task_run_service, 26);
 
 /**
  * @generated from message taskwire.v1.DeleteConcurrencyLimitRequest
@@ -661,7 +724,7 @@ export type DeleteConcurrencyLimitRequest = Message<"taskwire.v1.DeleteConcurren
  * Use `create(DeleteConcurrencyLimitRequestSchema)` to create a new message.
  */
 export const DeleteConcurrencyLimitRequestSchema: GenMessage<DeleteConcurrencyLimitRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 25);
+  messageDesc(file_taskwire_v1_task_run_service, 27);
 
 /**
  * @generated from message taskwire.v1.DeleteConcurrencyLimitResponse
@@ -674,7 +737,7 @@ export type DeleteConcurrencyLimitResponse = Message<"taskwire.v1.DeleteConcurre
  * Use `create(DeleteConcurrencyLimitResponseSchema)` to create a new message.
  */
 export const DeleteConcurrencyLimitResponseSchema: GenMessage<DeleteConcurrencyLimitResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 26);
+  messageDesc(file_taskwire_v1_task_run_service, 28);
 
 /**
  * @generated from message taskwire.v1.WatchTaskRunListRequest
@@ -723,7 +786,7 @@ export type WatchTaskRunListRequest = Message<"taskwire.v1.WatchTaskRunListReque
  * Use `create(WatchTaskRunListRequestSchema)` to create a new message.
  */
 export const WatchTaskRunListRequestSchema: GenMessage<WatchTaskRunListRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 27);
+  messageDesc(file_taskwire_v1_task_run_service, 29);
 
 /**
  * @generated from message taskwire.v1.WatchTaskRunListResponse
@@ -750,7 +813,7 @@ export type WatchTaskRunListResponse = Message<"taskwire.v1.WatchTaskRunListResp
  * Use `create(WatchTaskRunListResponseSchema)` to create a new message.
  */
 export const WatchTaskRunListResponseSchema: GenMessage<WatchTaskRunListResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 28);
+  messageDesc(file_taskwire_v1_task_run_service, 30);
 
 /**
  * @generated from message taskwire.v1.WatchTaskRunLogsRequest
@@ -774,7 +837,7 @@ export type WatchTaskRunLogsRequest = Message<"taskwire.v1.WatchTaskRunLogsReque
  * Use `create(WatchTaskRunLogsRequestSchema)` to create a new message.
  */
 export const WatchTaskRunLogsRequestSchema: GenMessage<WatchTaskRunLogsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 29);
+  messageDesc(file_taskwire_v1_task_run_service, 31);
 
 /**
  * @generated from message taskwire.v1.WatchTaskRunLogsResponse
@@ -800,7 +863,7 @@ export type WatchTaskRunLogsResponse = Message<"taskwire.v1.WatchTaskRunLogsResp
  * Use `create(WatchTaskRunLogsResponseSchema)` to create a new message.
  */
 export const WatchTaskRunLogsResponseSchema: GenMessage<WatchTaskRunLogsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 30);
+  messageDesc(file_taskwire_v1_task_run_service, 32);
 
 /**
  * @generated from message taskwire.v1.GetTaskStatsRequest
@@ -819,7 +882,7 @@ export type GetTaskStatsRequest = Message<"taskwire.v1.GetTaskStatsRequest"> & {
  * Use `create(GetTaskStatsRequestSchema)` to create a new message.
  */
 export const GetTaskStatsRequestSchema: GenMessage<GetTaskStatsRequest> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 31);
+  messageDesc(file_taskwire_v1_task_run_service, 33);
 
 /**
  * @generated from message taskwire.v1.TaskStats
@@ -884,7 +947,7 @@ export type TaskStats = Message<"taskwire.v1.TaskStats"> & {
  * Use `create(TaskStatsSchema)` to create a new message.
  */
 export const TaskStatsSchema: GenMessage<TaskStats> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 32);
+  messageDesc(file_taskwire_v1_task_run_service, 34);
 
 /**
  * @generated from message taskwire.v1.GetTaskStatsResponse
@@ -913,7 +976,7 @@ export type GetTaskStatsResponse = Message<"taskwire.v1.GetTaskStatsResponse"> &
  * Use `create(GetTaskStatsResponseSchema)` to create a new message.
  */
 export const GetTaskStatsResponseSchema: GenMessage<GetTaskStatsResponse> = /*@__PURE__*/
-  messageDesc(file_taskwire_v1_task_run_service, 33);
+  messageDesc(file_taskwire_v1_task_run_service, 35);
 
 /**
  * For callers: schedule runs, read them, wait for them, cancel them.
@@ -944,6 +1007,21 @@ export const TaskRunService: GenService<{
     methodKind: "unary";
     input: typeof ScheduleTaskRunsRequestSchema;
     output: typeof ScheduleTaskRunsResponseSchema;
+  },
+  /**
+   * ScheduleTaskRuns over one long-lived stream, for a client that schedules often: each
+   * request is committed like a ScheduleTaskRuns call (one commit, all or nothing) and
+   * answered by one response carrying its request_id, as soon as its commit is durable
+   * (so responses may come in another order than the requests). A refused request is
+   * answered with the code and message ScheduleTaskRuns would have failed with; the
+   * stream stays open. A server without it answers UNIMPLEMENTED: use ScheduleTaskRuns.
+   *
+   * @generated from rpc taskwire.v1.TaskRunService.ScheduleTaskRunStream
+   */
+  scheduleTaskRunStream: {
+    methodKind: "bidi_streaming";
+    input: typeof ScheduleTaskRunStreamRequestSchema;
+    output: typeof ScheduleTaskRunStreamResponseSchema;
   },
   /**
    * Records a run that already ran in the caller's process (a foreground call).

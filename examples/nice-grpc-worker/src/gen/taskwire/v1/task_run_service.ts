@@ -42,6 +42,25 @@ export interface ScheduleTaskRunsResponse {
   runs: ScheduleTaskRunResponse[];
 }
 
+export interface ScheduleTaskRunStreamRequest {
+  /** Chosen by the client (unique among its requests in flight); echoed in the response. */
+  requestId: number;
+  /** Up to 10,000 runs, as in ScheduleTaskRunsRequest. */
+  runs: TaskRunSpec[];
+}
+
+export interface ScheduleTaskRunStreamResponse {
+  requestId: number;
+  /** One per requested run, in order; empty when the request was refused. */
+  runs: ScheduleTaskRunResponse[];
+  /**
+   * Set when the request was refused: the gRPC status code (INVALID_ARGUMENT,
+   * RESOURCE_EXHAUSTED, UNAVAILABLE...) and the message that says what was wrong.
+   */
+  errorCode: number;
+  errorMessage: string;
+}
+
 export interface RecordTaskRunRequest {
   taskKey: string;
   parameters:
@@ -555,6 +574,226 @@ export const ScheduleTaskRunsResponse: MessageFns<ScheduleTaskRunsResponse> = {
   fromPartial(object: DeepPartial<ScheduleTaskRunsResponse>): ScheduleTaskRunsResponse {
     const message = createBaseScheduleTaskRunsResponse();
     message.runs = object.runs?.map((e) => ScheduleTaskRunResponse.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseScheduleTaskRunStreamRequest(): ScheduleTaskRunStreamRequest {
+  return { requestId: 0, runs: [] };
+}
+
+export const ScheduleTaskRunStreamRequest: MessageFns<ScheduleTaskRunStreamRequest> = {
+  encode(message: ScheduleTaskRunStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    for (const v of message.runs) {
+      TaskRunSpec.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleTaskRunStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleTaskRunStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.runs.push(TaskRunSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleTaskRunStreamRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      runs: globalThis.Array.isArray(object?.runs) ? object.runs.map((e: any) => TaskRunSpec.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ScheduleTaskRunStreamRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.runs?.length) {
+      obj.runs = message.runs.map((e) => TaskRunSpec.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScheduleTaskRunStreamRequest>): ScheduleTaskRunStreamRequest {
+    return ScheduleTaskRunStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScheduleTaskRunStreamRequest>): ScheduleTaskRunStreamRequest {
+    const message = createBaseScheduleTaskRunStreamRequest();
+    message.requestId = object.requestId ?? 0;
+    message.runs = object.runs?.map((e) => TaskRunSpec.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseScheduleTaskRunStreamResponse(): ScheduleTaskRunStreamResponse {
+  return { requestId: 0, runs: [], errorCode: 0, errorMessage: "" };
+}
+
+export const ScheduleTaskRunStreamResponse: MessageFns<ScheduleTaskRunStreamResponse> = {
+  encode(message: ScheduleTaskRunStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    for (const v of message.runs) {
+      ScheduleTaskRunResponse.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(24).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(34).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleTaskRunStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleTaskRunStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.runs.push(ScheduleTaskRunResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleTaskRunStreamResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      runs: globalThis.Array.isArray(object?.runs)
+        ? object.runs.map((e: any) => ScheduleTaskRunResponse.fromJSON(e))
+        : [],
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+    };
+  },
+
+  toJSON(message: ScheduleTaskRunStreamResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.runs?.length) {
+      obj.runs = message.runs.map((e) => ScheduleTaskRunResponse.toJSON(e));
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScheduleTaskRunStreamResponse>): ScheduleTaskRunStreamResponse {
+    return ScheduleTaskRunStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScheduleTaskRunStreamResponse>): ScheduleTaskRunStreamResponse {
+    const message = createBaseScheduleTaskRunStreamResponse();
+    message.requestId = object.requestId ?? 0;
+    message.runs = object.runs?.map((e) => ScheduleTaskRunResponse.fromPartial(e)) || [];
+    message.errorCode = object.errorCode ?? 0;
+    message.errorMessage = object.errorMessage ?? "";
     return message;
   },
 };
@@ -3698,6 +3937,22 @@ export const TaskRunServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * ScheduleTaskRuns over one long-lived stream, for a client that schedules often: each
+     * request is committed like a ScheduleTaskRuns call (one commit, all or nothing) and
+     * answered by one response carrying its request_id, as soon as its commit is durable
+     * (so responses may come in another order than the requests). A refused request is
+     * answered with the code and message ScheduleTaskRuns would have failed with; the
+     * stream stays open. A server without it answers UNIMPLEMENTED: use ScheduleTaskRuns.
+     */
+    scheduleTaskRunStream: {
+      name: "ScheduleTaskRunStream",
+      requestType: ScheduleTaskRunStreamRequest as typeof ScheduleTaskRunStreamRequest,
+      requestStream: true,
+      responseType: ScheduleTaskRunStreamResponse as typeof ScheduleTaskRunStreamResponse,
+      responseStream: true,
+      options: {},
+    },
     /** Records a run that already ran in the caller's process (a foreground call). */
     recordTaskRun: {
       name: "RecordTaskRun",
@@ -3866,6 +4121,18 @@ export interface TaskRunServiceImplementation<CallContextExt = {}> {
     request: ScheduleTaskRunsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ScheduleTaskRunsResponse>>;
+  /**
+   * ScheduleTaskRuns over one long-lived stream, for a client that schedules often: each
+   * request is committed like a ScheduleTaskRuns call (one commit, all or nothing) and
+   * answered by one response carrying its request_id, as soon as its commit is durable
+   * (so responses may come in another order than the requests). A refused request is
+   * answered with the code and message ScheduleTaskRuns would have failed with; the
+   * stream stays open. A server without it answers UNIMPLEMENTED: use ScheduleTaskRuns.
+   */
+  scheduleTaskRunStream(
+    request: AsyncIterable<ScheduleTaskRunStreamRequest>,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<ScheduleTaskRunStreamResponse>>;
   /** Records a run that already ran in the caller's process (a foreground call). */
   recordTaskRun(
     request: RecordTaskRunRequest,
@@ -3977,6 +4244,18 @@ export interface TaskRunServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ScheduleTaskRunsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ScheduleTaskRunsResponse>;
+  /**
+   * ScheduleTaskRuns over one long-lived stream, for a client that schedules often: each
+   * request is committed like a ScheduleTaskRuns call (one commit, all or nothing) and
+   * answered by one response carrying its request_id, as soon as its commit is durable
+   * (so responses may come in another order than the requests). A refused request is
+   * answered with the code and message ScheduleTaskRuns would have failed with; the
+   * stream stays open. A server without it answers UNIMPLEMENTED: use ScheduleTaskRuns.
+   */
+  scheduleTaskRunStream(
+    request: AsyncIterable<DeepPartial<ScheduleTaskRunStreamRequest>>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<ScheduleTaskRunStreamResponse>;
   /** Records a run that already ran in the caller's process (a foreground call). */
   recordTaskRun(
     request: DeepPartial<RecordTaskRunRequest>,
@@ -4107,6 +4386,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
