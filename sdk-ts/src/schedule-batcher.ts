@@ -21,9 +21,26 @@ export function createScheduleBatcher(send: SendBatch): ScheduleBatcher {
 
   /** Under the server's 10,000 runs per request, and well under its message size limit. */
   const MAX_BATCH = 1_000;
+  /**
+   * Parameter bytes per batch: 64 delays of 1 MB in one message would be refused whole by a
+   * server that takes messages of 4 payloads at most, and cost the connection 64 MB at once.
+   * A call over this alone still goes, alone, and the server judges its size.
+   */
+  const MAX_BATCH_BYTES = 1024 * 1024;
+
+  function takeBatch() {
+    let bytes = 0;
+    let count = 0;
+    while (count < queue.length && count < MAX_BATCH) {
+      bytes += queue[count].spec.parameters?.data?.byteLength ?? 0;
+      if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+      count++;
+    }
+    return queue.splice(0, count);
+  }
 
   async function flush(): Promise<void> {
-    const batch = queue.splice(0, MAX_BATCH);
+    const batch = takeBatch();
     if (queue.length > 0) setImmediate(() => void flush());
     try {
       const results = await send(batch.map((item) => item.spec));

@@ -67,6 +67,10 @@ export function createTaskwireClient(options: TaskwireClientOptions = {}): Taskw
     // Small messages on a long-lived stream: compressing them costs more CPU than it saves.
     acceptCompression: [],
     nodeOptions: {
+      // nghttp2's default of 10 MB per session resets every stream at once (an internal
+      // error to the caller) when a worker takes in a few dispatches of large runs, each
+      // up to 8 MiB, faster than it reads them.
+      maxSessionMemory: 64,
       // Without noDelay, each small stream message can wait ~40 ms for Nagle's algorithm.
       createConnection: (authority: URL) => {
         const host = authority.hostname.replace(/^\[|\]$/g, "");

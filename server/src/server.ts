@@ -80,13 +80,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const retention = startRetention({ store, logger, retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000 });
   const ui = createUiHandler({ apiKey: options.apiKey, secure: options.tls !== undefined, directory: options.uiDirectory });
   const hostCheck = createHostCheck({ allowedHosts: options.allowedHosts ?? [], listenHost: options.host });
+  // Payloads are checked against the broker's limit; leave room for the envelope.
+  const maxMessageBytes = broker.limits.maxPayloadBytes * 4 + 64 * 1024;
   const rpc = connectNodeAdapter({
     contextValues: requestContextValues,
     interceptors: [hostCheckInterceptor(hostCheck), ...(options.apiKey ? [apiKeyInterceptor(options.apiKey)] : [])],
     // Runs are small and the link is usually local: gzip cost more CPU than it saved.
     acceptCompression: [],
-    // Payloads are checked against the broker's limit; leave room for the envelope.
-    readMaxBytes: broker.limits.maxPayloadBytes * 4 + 64 * 1024,
+    readMaxBytes: maxMessageBytes,
     routes(router) {
       router.service(TaskRunService, createTaskRunService({ broker, store, feed }));
       router.service(WorkerService, createWorkerService({ broker, logger, serverVersion: SERVER_VERSION }));
@@ -142,8 +143,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const connectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
   const http = options.tls
-    ? createTlsServer(handler, options.tls, connectionLimits)
-    : createDualProtocolServer(handler, connectionLimits);
+    ? createTlsServer(handler, options.tls, connectionLimits, maxMessageBytes)
+    : createDualProtocolServer(handler, connectionLimits, maxMessageBytes);
   let port: number;
   try {
     port = await http.listen(options.port, options.host);

@@ -1,4 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SubscribeTaskRunsResponseSchema } from "@taskwire/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,7 +35,7 @@ describe("messages a worker receives", () => {
       { taskKey: "big", parameters: parametersOf(DEFAULT_LIMITS.maxPayloadBytes - 1) },
       ...Array.from({ length: 4 }, () => ({ taskKey: "big", parameters: parametersOf(2 * 1024 * 1024) })),
     ];
-    // One request each: HTTP/2 sessions hold about 10 MB at most (Node's maxSessionMemory).
+    // One request each: five runs at the payload limit would be over the size of one message.
     const ids: string[] = [];
     for (const run of runs) ids.push((await t.client.taskRuns.scheduleTaskRun({ run })).id);
     const worker = openRawWorker(t.server.url, { taskKeys: ["big"], limit: 10 }, { readMaxBytes: GRPC_DEFAULT_RECEIVE_BYTES });
@@ -59,6 +60,23 @@ describe("messages a worker receives", () => {
     const tags = Array.from({ length: 100 }, (_, i) => `${i}-${"t".repeat(1_000)}`);
     const call = t.client.taskRuns.scheduleTaskRun({ run: { taskKey: "tagged", parameters: parametersOf(DEFAULT_LIMITS.maxPayloadBytes), options: { tags } } });
     await expect(call).rejects.toThrow(/takes \d+ bytes in an assignment/);
+  });
+});
+
+describe("messages a producer sends", () => {
+  it("64 delays of 1 MB at once are each scheduled (the SDK splits its batches by size)", async () => {
+    const calls = Array.from({ length: 64 }, () => t.client.schedule({ taskKey: "big", parameters: parametersOf(1_000_000) }));
+    const answers = await Promise.all(calls);
+    expect(new Set(answers.map((a) => a.id)).size).toBe(64);
+  });
+
+  it("a message over the size limit is refused as RESOURCE_EXHAUSTED naming the limit, not reset as an internal error", async () => {
+    // Five runs at the payload limit: about 20 MB, over the 4 payloads + 64 KiB one message may hold.
+    const runs = Array.from({ length: 5 }, () => ({ taskKey: "big", parameters: parametersOf(DEFAULT_LIMITS.maxPayloadBytes) }));
+    const call = t.client.taskRuns.scheduleTaskRuns({ runs });
+    await expect(call).rejects.toMatchObject({ code: Code.ResourceExhausted, message: expect.stringMatching(/larger than configured readMaxBytes \d+/) });
+    // The server is unharmed and answers the next call.
+    expect((await t.client.schedule({ taskKey: "big", parameters: parametersOf(100) })).id).toBeTruthy();
   });
 });
 

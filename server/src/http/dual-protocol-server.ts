@@ -11,8 +11,8 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0");
  * (Connect and gRPC-Web from browsers and curl, the web UI, /healthz). The first bytes of
  * each connection decide: HTTP/2 always opens with the preface "PRI * HTTP/2.0".
  */
-export function createDualProtocolServer(handler: Handler, limits: ConnectionLimits): ListeningServer {
-  const protocols = createProtocolServers(handler, limits);
+export function createDualProtocolServer(handler: Handler, limits: ConnectionLimits, maxMessageBytes: number): ListeningServer {
+  const protocols = createProtocolServers(handler, limits, maxMessageBytes);
   const sockets = new Set<net.Socket>();
 
   const server = net.createServer((socket) => {

@@ -19,7 +19,7 @@ export interface ProtocolServers {
  * The HTTP/1.1 and HTTP/2 servers behind the listening socket, with their timeouts. The
  * listening side (plain with sniffing, or TLS with ALPN) hands them connections.
  */
-export function createProtocolServers(handler: Handler, limits: ConnectionLimits): ProtocolServers {
+export function createProtocolServers(handler: Handler, limits: ConnectionLimits, maxMessageBytes: number): ProtocolServers {
   const h1 = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -36,7 +36,17 @@ export function createProtocolServers(handler: Handler, limits: ConnectionLimits
   // server's "listening" event on; this server never listens itself (the listening
   // socket hands it connections), so it is told here. close() stops the checks.
   h1.emit("listening");
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, handler);
+  const h2 = http2.createServer(
+    {
+      settings: { maxConcurrentStreams: limits.maxConcurrentStreams },
+      // nghttp2 resets every stream of a session holding more than this (10 MB by default)
+      // with ENHANCE_YOUR_CALM, which a client reads as an internal error: a 20 MB message,
+      // or 64 delays of 1 MB at once. Room for two messages of the largest size accepted
+      // lets an oversize one reach the message size check, which names the limit.
+      maxSessionMemory: Math.max(10, Math.ceil((2 * maxMessageBytes) / 1_000_000)),
+    },
+    handler,
+  );
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);

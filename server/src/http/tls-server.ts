@@ -13,8 +13,9 @@ export function createTlsServer(
   handler: Handler,
   options: { cert: string | Buffer; key: string | Buffer },
   limits: ConnectionLimits,
+  maxMessageBytes: number,
 ): ListeningServer {
-  const protocols = createProtocolServers(handler, limits);
+  const protocols = createProtocolServers(handler, limits, maxMessageBytes);
   const server = tls.createServer({
     cert: options.cert,
     key: options.key,
