@@ -1,5 +1,6 @@
 import type { RunRecord, RunState, StoredError, Transition } from "../store/store.js";
 import type { BrokerCore } from "./broker-core.js";
+import { createCommitAcks } from "./commit-acks.js";
 import type { Lease, Session } from "./lease-table.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
@@ -35,6 +36,7 @@ export interface AttemptOutcomes {
 
 export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
   const { limits, now } = core;
+  const acks = createCommitAcks();
 
   function writeTransition(run: RunRecord, t: Transition, after?: (applied: boolean) => void): void {
     // Fenced: applied only while the run is still on this attempt under this token.
@@ -81,13 +83,8 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
       transition.patch = { ...start.patch, ...transition.patch };
       transition.events = [...start.events, ...transition.events];
     }
-    writeTransition(lease.run, transition, (applied) => {
-      if (!session.connected) return;
-      // Not applied: the stored lease is no longer this one (it expired, or another
-      // server took it back), so this message was about a stale attempt.
-      const reason = applied ? "" : `the lease on run ${lease.run.id} ended before this was stored; it changed nothing`;
-      session.channel.ack([{ runId: lease.run.id, leaseToken: lease.token, kind, accepted: applied, reason }]);
-    });
+    writeTransition(lease.run, transition);
+    acks.add(pending, { session, transition, runId: lease.run.id, leaseToken: lease.token, kind });
   }
 
   function failAttempt(lease: Lease, error: StoredError, expiredAt?: number): void {
