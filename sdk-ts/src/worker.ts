@@ -183,7 +183,12 @@ export function createWorker(options: WorkerOptions): Worker {
             if (stopping) beginDrain(conn);
             break;
           case "assignments":
-            for (const assignment of message.value.assignments) void execute(assignment, conn);
+            for (const assignment of message.value.assignments) {
+              // Sent before the server heard this worker's Drain: handed back at once (a
+              // release uses up no redelivery), the stream kept open until it is acknowledged.
+              if (conn.draining) handBack(assignment, conn);
+              else void execute(assignment, conn);
+            }
             break;
           case "cancel":
             for (const runId of message.value.runIds) {
@@ -236,13 +241,17 @@ export function createWorker(options: WorkerOptions): Worker {
         if (run.connection !== conn || run.settled) continue;
         run.settled = true;
         run.abort.abort(new Error("the worker is shutting down; the run was handed back"));
-        conn.unacked.add(run.assignment.leaseToken);
-        conn.outbox.released({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken });
+        handBack(run.assignment, conn);
       }
       // Only close once every result is durable, or it could be lost with the stream.
       await until(() => conn.unacked.size === 0, 5_000);
       conn.close();
     })();
+  }
+
+  function handBack({ runId, leaseToken }: Assignment, conn: Connection): void {
+    conn.unacked.add(leaseToken);
+    conn.outbox.released({ runId, leaseToken });
   }
 
   function onAck(conn: Connection, runId: string, leaseToken: string, kind: AckKind, accepted: boolean, reason: string): void {

@@ -24,8 +24,11 @@ export interface AttemptOutcomes {
   endLease(lease: Lease): void;
   /** A lease this server no longer holds in the store: forget it, stop the worker's attempt. */
   dropLease(lease: Lease, reason: string): void;
-  /** The worker lost the lease: back to the queue (a redelivery), or CANCELLED if asked. */
-  loseLease(lease: Lease, reason: string, expiredAt?: number): void;
+  /**
+   * The worker lost the lease: back to the queue (a redelivery unless `countsAsRedelivery`
+   * is false), or CANCELLED if asked.
+   */
+  loseLease(lease: Lease, reason: string, expiredAt?: number, countsAsRedelivery?: boolean): void;
   failAttempt(lease: Lease, error: StoredError, expiredAt?: number): void;
   completed(lease: Lease, result: NonNullable<RunRecord["result"]>): void;
   released(lease: Lease): void;
@@ -133,10 +136,10 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
       core.commits.pending.started.delete(lease.run.id);
       if (lease.session.connected) lease.session.channel.cancel([lease.run.id], reason);
     },
-    loseLease(lease, reason, expiredAt) {
+    loseLease(lease, reason, expiredAt, countsAsRedelivery = true) {
       endLease(lease);
       const { session } = lease;
-      const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, true);
+      const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, countsAsRedelivery);
       if (expiredAt !== undefined) t.lease = { attempt: lease.run.attempts, token: lease.token, expiredAt };
       core.commits.pending.started.delete(lease.run.id);
       writeTransition(lease.run, t);
