@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { randomBytesFromPool } from "../random-pool.js";
 import type { ConcurrencyAdmission } from "./concurrency-admission.js";
-import { fromRow, type RunRow } from "./sqlite-run-row.js";
+import { CLAIM_COLUMNS, type ClaimRow, fromClaimRow } from "./sqlite-run-row.js";
 import type { ClaimRequest, RunRecord } from "./store.js";
 
 export interface SqliteClaims {
@@ -17,13 +17,13 @@ export interface SqliteClaims {
  * ack deadline) in the same UPDATE.
  */
 export function createSqliteClaims(db: Database.Database, insertEvent: Database.Statement): SqliteClaims {
-  const selectReady = db.prepare<[string, number, number], RunRow>(`
-    SELECT * FROM task_runs INDEXED BY task_runs_ready
+  const selectReady = db.prepare<[string, number, number], ClaimRow>(`
+    SELECT ${CLAIM_COLUMNS} FROM task_runs INDEXED BY task_runs_ready
     WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
     ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
   // The same, leaving out runs that carry a tag at its concurrency limit (a JSON array).
-  const selectReadyExcluding = db.prepare<[string, number, string, number], RunRow>(`
-    SELECT * FROM task_runs INDEXED BY task_runs_ready
+  const selectReadyExcluding = db.prepare<[string, number, string, number], ClaimRow>(`
+    SELECT ${CLAIM_COLUMNS} FROM task_runs INDEXED BY task_runs_ready
     WHERE task_key = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
       AND NOT EXISTS (SELECT 1 FROM json_each(task_runs.tags) AS t WHERE t.value IN (SELECT value FROM json_each(?)))
     ORDER BY priority DESC, scheduled_at, seq LIMIT ?`);
@@ -43,7 +43,7 @@ export function createSqliteClaims(db: Database.Database, insertEvent: Database.
   function claim(request: ClaimRequest, exhausted: Set<string>, admission: ConcurrencyAdmission): { runs: RunRecord[]; limited: boolean } {
     // Each key yields up to `max`; the keys are then interleaved so that a worker serving
     // several keys gets them in turn rather than one key's backlog first.
-    const perKey: RunRow[][] = [];
+    const perKey: ClaimRow[][] = [];
     const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
     let limited = excluded.length > 0;
     for (const key of request.taskKeys) {
@@ -55,7 +55,7 @@ export function createSqliteClaims(db: Database.Database, insertEvent: Database.
       if (rows.length < request.max) exhausted.add(key);
       if (rows.length > 0) perKey.push(rows);
     }
-    const picked: RunRow[] = [];
+    const picked: ClaimRow[] = [];
     for (let i = 0; picked.length < request.max; i++) {
       let any = false;
       for (const rows of perKey) {
@@ -74,7 +74,7 @@ export function createSqliteClaims(db: Database.Database, insertEvent: Database.
     }
     const claimed: RunRecord[] = [];
     for (const row of picked) {
-      const record = fromRow(row);
+      const record = fromClaimRow(row);
       // The worker's budget first: a run it turns away must not keep a concurrency slot.
       if (request.admit && !request.admit(record)) continue;
       if (!admission.admit(record)) {
