@@ -14,8 +14,7 @@ export function createCancelRequests(core: BrokerCore): (runId: string) => Promi
   async function cancelRun(runId: string, attempt: number): Promise<RunRecord> {
     const lease = core.table.leases.get(runId);
     if (lease) {
-      lease.cancelReason ??= REASON;
-      if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
+      core.outcomes.cancelLease(lease, REASON);
       return lease.run;
     }
     const run = await core.watchers.getRun(runId);

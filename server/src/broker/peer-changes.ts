@@ -50,8 +50,7 @@ export function createPeerChanges(
         for (const run of runs) {
           const lease = core.table.leases.get(run.id);
           if (!lease || lease.token !== run.leaseToken || !run.cancelReason || lease.cancelReason) continue;
-          lease.cancelReason = run.cancelReason;
-          if (lease.session.connected) lease.session.channel.cancel([run.id], run.cancelReason);
+          core.outcomes.cancelLease(lease, run.cancelReason);
         }
       },
       (error: unknown) => core.logger.error({ err: error }, "could not read the cancel requests missed while the change feed was down"),
@@ -70,9 +69,7 @@ export function createPeerChanges(
     if (changes.wakeAt !== undefined) core.wakeUp.noLaterThan(changes.wakeAt);
     for (const { runId, reason } of changes.cancels ?? []) {
       const lease = core.table.leases.get(runId);
-      if (!lease) continue;
-      lease.cancelReason ??= reason;
-      if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
+      if (lease) core.outcomes.cancelLease(lease, reason);
     }
     if (changes.resync) {
       core.watchers.changedElsewhere("all");

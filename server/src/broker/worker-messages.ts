@@ -60,6 +60,8 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
         sessionId: randomBytes(8).toString("hex"),
         channel,
         held: new Set(),
+        reserve: [],
+        quick: false,
         draining: core.closing,
         connected: true,
         missedLeases: new Set(),
@@ -173,7 +175,9 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
       if (records.length > 0) core.commits.write((batch) => batch.logs.push(...records));
     },
     drainWorker(handle) {
-      (handle as Session).draining = true;
+      const session = handle as Session;
+      session.draining = true;
+      core.outcomes.returnReserve(session, `worker ${session.workerId} is draining`);
     },
   };
 }
