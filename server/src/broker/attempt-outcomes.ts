@@ -20,12 +20,8 @@ export interface AttemptOutcomes {
   requeue(run: RunRecord, reason: string, countsAsRedelivery: boolean): void;
   /** Moves a lease's deadline on (in memory now, in the store with the next commit). */
   extendLease(lease: Lease, deadline: number): void;
-  /** Frees what a lease held: the worker's slot (filled from its reserve), and maybe room under a limit. */
+  /** Frees what a lease held: the worker's slot, and maybe room under a limit. */
   endLease(lease: Lease): void;
-  /** Puts the runs of a worker's reserve back in the queue (it drains or the server closes); no redelivery. */
-  returnReserve(session: Session, reason: string): void;
-  /** A cancel asked for a leased run: its worker is told, or, not sent yet, it ends CANCELLED now. */
-  cancelLease(lease: Lease, reason: string): void;
   /** A lease this server no longer holds in the store: forget it, stop the worker's attempt. */
   dropLease(lease: Lease, reason: string): void;
   /**
@@ -68,28 +64,15 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
   }
 
   function endLease(lease: Lease): void {
-    const { session } = lease;
     core.table.leases.delete(lease.run.id);
-    if (lease.sent) {
-      session.held.delete(lease.run.id);
-      if (session.reserve.length > 0) core.dispatcher.fillSlots(session);
-    } else {
-      const at = session.reserve.indexOf(lease);
-      if (at >= 0) session.reserve.splice(at, 1);
-    }
+    lease.session.held.delete(lease.run.id);
     core.dispatcher.leaseEnded(lease);
   }
 
-  /** Tells the worker to stop an attempt; a run still in the reserve it never heard of. */
-  function sendCancel(lease: Lease, reason: string): void {
-    if (lease.sent && lease.session.connected) lease.session.channel.cancel([lease.run.id], reason);
-  }
-
   /**
-   * Ends a lease. The slot frees at once: a run from the worker's reserve fills it now (see
-   * dispatcher.ts), or a claim for it lands in the same commit as this write; either way the
-   * worker never holds more than its limit. The worker hears this write acknowledged once it
-   * is committed.
+   * Ends a lease. The slot frees at once: a claim for it lands in the same commit as this
+   * write, and its assignment is sent after this write's ack, so the worker never holds more
+   * than its limit, and one commit (one fsync) serves both.
    */
   function finishLease(lease: Lease, transition: Transition, kind: AckKind, expiredAt?: number): void {
     endLease(lease);
@@ -127,19 +110,6 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
     lostTransition,
     endLease,
     failAttempt,
-    returnReserve(session, reason) {
-      for (const lease of [...session.reserve]) {
-        endLease(lease);
-        writeTransition(lease.run, lostTransition(lease.run, `${reason} before the run was sent to it`, false));
-        core.dispatcher.markKeyReady(lease.run.taskKey);
-      }
-    },
-    cancelLease(lease, reason) {
-      lease.cancelReason ??= reason;
-      if (lease.sent) return sendCancel(lease, lease.cancelReason);
-      endLease(lease);
-      writeTransition(lease.run, cancelledTransition(lease));
-    },
     requeue(run, reason, countsAsRedelivery) {
       writeTransition(run, lostTransition(run, reason, countsAsRedelivery));
       core.dispatcher.markKeyReady(run.taskKey);
@@ -164,17 +134,17 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
     dropLease(lease, reason) {
       endLease(lease);
       core.commits.pending.started.delete(lease.run.id);
-      sendCancel(lease, reason);
+      if (lease.session.connected) lease.session.channel.cancel([lease.run.id], reason);
     },
     loseLease(lease, reason, expiredAt, countsAsRedelivery = true) {
       endLease(lease);
-      // A run its worker never got is lost through no fault of its own.
-      const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, countsAsRedelivery && lease.sent);
+      const { session } = lease;
+      const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, countsAsRedelivery);
       if (expiredAt !== undefined) t.lease = { attempt: lease.run.attempts, token: lease.token, expiredAt };
       core.commits.pending.started.delete(lease.run.id);
       writeTransition(lease.run, t);
       core.dispatcher.markKeyReady(lease.run.taskKey);
-      sendCancel(lease, reason);
+      if (session.connected) session.channel.cancel([lease.run.id], reason);
     },
     completed(lease, result) {
       if (result.data.byteLength > limits.maxPayloadBytes) {

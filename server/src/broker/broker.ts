@@ -247,7 +247,6 @@ export function createBroker(options: BrokerOptions): Broker {
       const { sessions, leases } = core.table;
       for (const session of sessions.values()) {
         session.draining = true;
-        core.outcomes.returnReserve(session, "the server is shutting down");
         session.channel.drain(graceMs);
       }
       const deadline = now() + graceMs;

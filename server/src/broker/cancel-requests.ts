@@ -14,7 +14,8 @@ export function createCancelRequests(core: BrokerCore): (runId: string) => Promi
   async function cancelRun(runId: string, attempt: number): Promise<RunRecord> {
     const lease = core.table.leases.get(runId);
     if (lease) {
-      core.outcomes.cancelLease(lease, REASON);
+      lease.cancelReason ??= REASON;
+      if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
       return lease.run;
     }
     const run = await core.watchers.getRun(runId);

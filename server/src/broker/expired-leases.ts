@@ -28,10 +28,6 @@ export function createExpiredLeases(core: BrokerCore): ExpiredLeases {
       const seconds = lease.run.options.timeoutSeconds;
       lease.session.channel.cancel([lease.run.id], `timed out after ${seconds}s`);
       outcomes.failAttempt(lease, timeoutError(seconds), at);
-    } else if (!lease.sent) {
-      // Waited in its worker's reserve for the whole ack window (its worker's tasks grew
-      // slow): back to the queue, no fault of the run's nor a sign the worker is not reading.
-      outcomes.loseLease(lease, `not sent to its worker within ${limits.ackTimeoutMs} ms`, at);
     } else if (!lease.running) {
       // A worker that does not acknowledge may not be reading its stream: more work would
       // pile up unread and come back at the next ack deadline, until the runs fail.

@@ -169,8 +169,7 @@ export function createGroupCommit(options: { store: Store; logger: Logger; clock
     counters.commitsTotal++;
     counters.runsScheduledTotal += result.inserted.filter((r) => !r.existing).length;
     for (const claimed of result.claimed) counters.claimsTotal += claimed.length;
-    // Acks first: a worker sees its result acknowledged before the runs this commit claimed
-    // (a run from its reserve may have filled the slot before: see dispatcher.ts).
+    // Acks first: a worker sees its result acknowledged before the run that takes its slot.
     for (const after of work.after) after(result, work.batch);
     for (const caller of work.callers) caller.after(result, work.batch);
     await committed(result);

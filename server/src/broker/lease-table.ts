@@ -9,15 +9,8 @@ import type { AckKind, LeaseRef, WorkerChannel, WorkerSession } from "./worker-c
  */
 export interface Session extends WorkerSession {
   channel: WorkerChannel;
-  /** Runs counted against the limit: the ones leased and sent to it. */
+  /** Runs counted against the limit: the ones leased to it. */
   held: Set<string>;
-  /**
-   * Runs claimed for it and not sent yet, oldest first: sent the moment a result frees a slot,
-   * without waiting for the commit of that result (see dispatcher.ts).
-   */
-  reserve: Lease[];
-  /** Whether its last run came back quickly enough to keep a reserve for it. */
-  quick: boolean;
   draining: boolean;
   connected: boolean;
   /**
@@ -33,10 +26,6 @@ export interface Lease {
   run: RunRecord;
   token: string;
   session: Session;
-  /** Sent to the worker (false while it waits in the session's reserve). */
-  sent: boolean;
-  /** When it was sent, for the turnaround that decides the reserve. */
-  sentAt: number;
   running: boolean;
   /** As stored: the ack window until Started, then the lease, moved on by heartbeats. */
   deadline: number;

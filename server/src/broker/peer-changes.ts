@@ -50,7 +50,8 @@ export function createPeerChanges(
         for (const run of runs) {
           const lease = core.table.leases.get(run.id);
           if (!lease || lease.token !== run.leaseToken || !run.cancelReason || lease.cancelReason) continue;
-          core.outcomes.cancelLease(lease, run.cancelReason);
+          lease.cancelReason = run.cancelReason;
+          if (lease.session.connected) lease.session.channel.cancel([run.id], run.cancelReason);
         }
       },
       (error: unknown) => core.logger.error({ err: error }, "could not read the cancel requests missed while the change feed was down"),
@@ -69,7 +70,9 @@ export function createPeerChanges(
     if (changes.wakeAt !== undefined) core.wakeUp.noLaterThan(changes.wakeAt);
     for (const { runId, reason } of changes.cancels ?? []) {
       const lease = core.table.leases.get(runId);
-      if (lease) core.outcomes.cancelLease(lease, reason);
+      if (!lease) continue;
+      lease.cancelReason ??= reason;
+      if (lease.session.connected) lease.session.channel.cancel([runId], lease.cancelReason);
     }
     if (changes.resync) {
       core.watchers.changedElsewhere("all");

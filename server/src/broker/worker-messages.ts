@@ -60,8 +60,6 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
         sessionId: randomBytes(8).toString("hex"),
         channel,
         held: new Set(),
-        reserve: [],
-        quick: false,
         draining: core.closing,
         connected: true,
         missedLeases: new Set(),
@@ -175,9 +173,7 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
       if (records.length > 0) core.commits.write((batch) => batch.logs.push(...records));
     },
     drainWorker(handle) {
-      const session = handle as Session;
-      session.draining = true;
-      core.outcomes.returnReserve(session, `worker ${session.workerId} is draining`);
+      (handle as Session).draining = true;
     },
   };
 }
