@@ -49,7 +49,8 @@ export interface Worker {
 interface ActiveRun {
   assignment: Assignment;
   connection: Connection;
-  abort: AbortController;
+  /** Aborts the run's signal (made only if the task asks for it); a cancel or timeout also fails it. */
+  abort(reason: unknown): void;
   /** Set once the outcome was reported (or must not be): later outcomes are dropped. */
   settled: boolean;
 }
@@ -172,22 +173,30 @@ export function createWorker(options: WorkerOptions): Worker {
               client: server,
               sessionId: message.value.sessionId,
               intervalMs: message.value.heartbeatIntervalMs || 5_000,
-              onRefused: (runId, leaseToken, reason) => onAck(conn, runId, leaseToken, AckKind.HEARTBEAT, false, reason),
+              onRefused: (runId, leaseToken, reason) => {
+                // A run that ended since: its lease leaves the thread's list a little later.
+                if (active.get(runId)?.assignment.leaseToken === leaseToken) onAck(conn, runId, leaseToken, AckKind.HEARTBEAT, false, reason);
+              },
               onFailure: (error) => {
                 // Without its thread, heartbeats go on the stream: a busy task can delay them.
                 log(`heartbeat thread failed (${error.message}); heartbeats go on the stream instead`);
                 conn.heartbeatTimer ??= setInterval(() => conn.outbox.heartbeat(heldBy(conn)), message.value.heartbeatIntervalMs || 5_000);
               },
             });
-            leasesChanged(conn);
+            for (const ref of heldBy(conn)) conn.heartbeats.add(ref);
             if (stopping) beginDrain(conn);
             break;
           case "assignments":
-            for (const assignment of message.value.assignments) void execute(assignment, conn);
+            for (const assignment of message.value.assignments) {
+              // Sent before the server heard this worker's Drain: handed back at once (a
+              // release uses up no redelivery), the stream kept open until it is acknowledged.
+              if (conn.draining) handBack(assignment, conn);
+              else void execute(assignment, conn);
+            }
             break;
           case "cancel":
             for (const runId of message.value.runIds) {
-              active.get(runId)?.abort.abort(new RunCancelledError(message.value.reason || "cancelled"));
+              active.get(runId)?.abort(new RunCancelledError(message.value.reason || "cancelled"));
             }
             break;
           case "acks":
@@ -208,22 +217,18 @@ export function createWorker(options: WorkerOptions): Worker {
       for (const run of active.values()) {
         if (run.connection === conn && !run.settled) {
           run.settled = true;
-          run.abort.abort(new Error("the connection to the server was lost; the run is redelivered"));
+          run.abort(new Error("the connection to the server was lost; the run is redelivered"));
         }
       }
       notify();
     }
   }
 
-  /** Tells the heartbeat thread which leases this connection holds now. */
+  /** The leases this connection holds now. */
   function heldBy(conn: Connection) {
     return [...active.values()]
       .filter((run) => run.connection === conn && !run.settled)
       .map((run) => ({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken }));
-  }
-
-  function leasesChanged(conn: Connection): void {
-    conn.heartbeats?.update(() => heldBy(conn));
   }
 
   function beginDrain(conn: Connection): void {
@@ -235,14 +240,18 @@ export function createWorker(options: WorkerOptions): Worker {
       for (const run of active.values()) {
         if (run.connection !== conn || run.settled) continue;
         run.settled = true;
-        run.abort.abort(new Error("the worker is shutting down; the run was handed back"));
-        conn.unacked.add(run.assignment.leaseToken);
-        conn.outbox.released({ runId: run.assignment.runId, leaseToken: run.assignment.leaseToken });
+        run.abort(new Error("the worker is shutting down; the run was handed back"));
+        handBack(run.assignment, conn);
       }
       // Only close once every result is durable, or it could be lost with the stream.
       await until(() => conn.unacked.size === 0, 5_000);
       conn.close();
     })();
+  }
+
+  function handBack({ runId, leaseToken }: Assignment, conn: Connection): void {
+    conn.unacked.add(leaseToken);
+    conn.outbox.released({ runId, leaseToken });
   }
 
   function onAck(conn: Connection, runId: string, leaseToken: string, kind: AckKind, accepted: boolean, reason: string): void {
@@ -252,18 +261,39 @@ export function createWorker(options: WorkerOptions): Worker {
     const run = active.get(runId);
     if (run && run.assignment.leaseToken === leaseToken && !run.settled && (kind === AckKind.STARTED || kind === AckKind.HEARTBEAT)) {
       run.settled = true;
-      run.abort.abort(new Error(`the server took the run back: ${reason}`));
+      run.abort(new Error(`the server took the run back: ${reason}`));
     }
     if (!run) log(`server refused a message about run ${runId}: ${reason}`);
   }
 
   async function execute(assignment: Assignment, conn: Connection): Promise<void> {
     const { runId, leaseToken } = assignment;
-    const abort = new AbortController();
-    const run: ActiveRun = { assignment, connection: conn, abort, settled: false };
+    // The AbortController is made only when the task reads its signal: one per run cost 4%
+    // of a worker's CPU running short tasks, and most tasks never look at it.
+    let controller: AbortController | undefined;
+    let aborted: { reason: unknown } | undefined;
+    const signal = (): AbortSignal => {
+      if (!controller) {
+        controller = new AbortController();
+        if (aborted) controller.abort(aborted.reason);
+      }
+      return controller.signal;
+    };
+    const run: ActiveRun = {
+      assignment,
+      connection: conn,
+      settled: false,
+      abort(reason) {
+        if (aborted) return;
+        aborted = { reason };
+        // A cancel or a timeout is reported at once, whether or not the task heeds its signal.
+        if (reason instanceof RunCancelledError || reason instanceof RunTimeoutError) fail(describeError(reason));
+        controller?.abort(reason);
+      },
+    };
     active.set(runId, run);
     conn.outbox.started({ runId, leaseToken });
-    leasesChanged(conn);
+    conn.heartbeats?.add({ runId, leaseToken });
 
     const fail = (error: ErrorDescription) => {
       if (run.settled) return;
@@ -272,14 +302,7 @@ export function createWorker(options: WorkerOptions): Worker {
       conn.outbox.failed({ runId, leaseToken, error });
     };
     const timer =
-      assignment.timeoutMs > 0
-        ? setTimeout(() => abort.abort(new RunTimeoutError(assignment.timeoutMs)), assignment.timeoutMs)
-        : undefined;
-    // A cancel or a timeout is reported at once, whether or not the task heeds its signal.
-    abort.signal.addEventListener("abort", () => {
-      const reason = abort.signal.reason;
-      if (reason instanceof RunCancelledError || reason instanceof RunTimeoutError) fail(describeError(reason));
-    });
+      assignment.timeoutMs > 0 ? setTimeout(() => run.abort(new RunTimeoutError(assignment.timeoutMs)), assignment.timeoutMs) : undefined;
 
     const t = tasks.get(assignment.taskKey);
     try {
@@ -305,7 +328,9 @@ export function createWorker(options: WorkerOptions): Worker {
         runId,
         taskKey: assignment.taskKey,
         attempt: assignment.attempt,
-        signal: abort.signal,
+        get signal() {
+          return signal();
+        },
         log: (text: string, level = "info") => {
           if (!run.settled) conn.outbox.log({ runId, leaseToken, time: timestampFromMs(Date.now()), level, message: text });
         },
@@ -325,7 +350,7 @@ export function createWorker(options: WorkerOptions): Worker {
       clearTimeout(timer);
       // Only this attempt's entry: a later attempt of the same run may have replaced it.
       if (active.get(runId) === run) active.delete(runId);
-      leasesChanged(conn);
+      conn.heartbeats?.remove(leaseToken);
       notify();
     }
   }
@@ -379,7 +404,7 @@ export function createWorker(options: WorkerOptions): Worker {
         // No Welcome yet (the server is slow, or not there): no run is held, nothing to drain.
         attempt?.abort.abort();
       }
-      for (const run of active.values()) run.abort.abort(new Error("the worker stopped"));
+      for (const run of active.values()) run.abort(new Error("the worker stopped"));
       // Why start() failed is start()'s to report; stop() only waits for the end.
       await loop?.catch(() => undefined);
     },

@@ -122,6 +122,26 @@ describe("SubscribeTaskRuns", () => {
     await worker.close();
   });
 
+  it("does not count a redelivery for runs a draining worker never started", async () => {
+    const [first, second] = await schedule("drain_race", 2);
+    const worker = openRawWorker(t.server.url, { taskKeys: ["drain_race"], limit: 1 });
+    const assignment = await eventually(() => worker.assignments[0]);
+    expect(assignment.runId).toBe(first);
+    const ref = { runId: first, leaseToken: assignment.leaseToken };
+    worker.send({ message: { case: "started", value: { runs: [ref] } } });
+    worker.send({ message: { case: "completed", value: { results: [{ ...ref, result: json(1) }] } } });
+    // The commit that acknowledges the result also leases the second run to the worker, as
+    // happens when the worker's Drain is still on its way: it asks to drain, then closes.
+    const next = await eventually(() => worker.assignments[1]);
+    expect(next.runId).toBe(second);
+    worker.send({ message: { case: "drain", value: {} } });
+    await worker.close();
+    await eventually(async () => (await state(second)) === "SCHEDULED");
+    const { taskRun } = await t.client.taskRuns.getTaskRun({ id: second });
+    expect(taskRun?.redeliveries).toBe(0);
+    expect(taskRun?.attempts).toBe(1);
+  });
+
   it("ends a stream whose first message is not Hello", async () => {
     const worker = openRawWorker(t.server.url);
     worker.send({ message: { case: "completed", value: { results: [{ runId: "x", leaseToken: "y" }] } } });

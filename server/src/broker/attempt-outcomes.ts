@@ -1,5 +1,6 @@
 import type { RunRecord, RunState, StoredError, Transition } from "../store/store.js";
 import type { BrokerCore } from "./broker-core.js";
+import { createCommitAcks } from "./commit-acks.js";
 import type { Lease, Session } from "./lease-table.js";
 import { retryDelayMs, shouldRetry } from "./retry-policy.js";
 import { cancelledTransition as cancelled, leasedRunTransition, lostTransition as lost, retryTransition } from "./run-transitions.js";
@@ -23,8 +24,11 @@ export interface AttemptOutcomes {
   endLease(lease: Lease): void;
   /** A lease this server no longer holds in the store: forget it, stop the worker's attempt. */
   dropLease(lease: Lease, reason: string): void;
-  /** The worker lost the lease: back to the queue (a redelivery), or CANCELLED if asked. */
-  loseLease(lease: Lease, reason: string, expiredAt?: number): void;
+  /**
+   * The worker lost the lease: back to the queue (a redelivery unless `countsAsRedelivery`
+   * is false), or CANCELLED if asked.
+   */
+  loseLease(lease: Lease, reason: string, expiredAt?: number, countsAsRedelivery?: boolean): void;
   failAttempt(lease: Lease, error: StoredError, expiredAt?: number): void;
   completed(lease: Lease, result: NonNullable<RunRecord["result"]>): void;
   released(lease: Lease): void;
@@ -35,6 +39,7 @@ export interface AttemptOutcomes {
 
 export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
   const { limits, now } = core;
+  const acks = createCommitAcks();
 
   function writeTransition(run: RunRecord, t: Transition, after?: (applied: boolean) => void): void {
     // Fenced: applied only while the run is still on this attempt under this token.
@@ -81,13 +86,8 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
       transition.patch = { ...start.patch, ...transition.patch };
       transition.events = [...start.events, ...transition.events];
     }
-    writeTransition(lease.run, transition, (applied) => {
-      if (!session.connected) return;
-      // Not applied: the stored lease is no longer this one (it expired, or another
-      // server took it back), so this message was about a stale attempt.
-      const reason = applied ? "" : `the lease on run ${lease.run.id} ended before this was stored; it changed nothing`;
-      session.channel.ack([{ runId: lease.run.id, leaseToken: lease.token, kind, accepted: applied, reason }]);
-    });
+    writeTransition(lease.run, transition);
+    acks.add(pending, { session, transition, runId: lease.run.id, leaseToken: lease.token, kind });
   }
 
   function failAttempt(lease: Lease, error: StoredError, expiredAt?: number): void {
@@ -136,10 +136,10 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
       core.commits.pending.started.delete(lease.run.id);
       if (lease.session.connected) lease.session.channel.cancel([lease.run.id], reason);
     },
-    loseLease(lease, reason, expiredAt) {
+    loseLease(lease, reason, expiredAt, countsAsRedelivery = true) {
       endLease(lease);
       const { session } = lease;
-      const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, true);
+      const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, countsAsRedelivery);
       if (expiredAt !== undefined) t.lease = { attempt: lease.run.attempts, token: lease.token, expiredAt };
       core.commits.pending.started.delete(lease.run.id);
       writeTransition(lease.run, t);

@@ -69,9 +69,12 @@ export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>
       for (const key of taskKeys) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
     }
     if (runs.length === 0) return [];
-    if (!session.connected) {
-      // The worker left while its claim was being committed: put the runs back.
-      for (const run of runs) core.outcomes.requeue(run, "the worker disconnected before its assignment was sent", false);
+    if (!session.connected || session.draining) {
+      // The worker left, or it (or this server) began to drain, while its claim was being
+      // committed: put the runs back, without counting a redelivery. A draining worker is
+      // sent no new run: it would close its stream before running it.
+      const why = session.connected ? "the worker began to drain" : "the worker disconnected";
+      for (const run of runs) core.outcomes.requeue(run, `${why} before its assignment was sent`, false);
       return [];
     }
     const at = core.now();

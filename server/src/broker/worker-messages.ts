@@ -97,7 +97,11 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
       let lost = 0;
       for (const lease of table.leases.values()) {
         if (lease.session === session) {
-          core.outcomes.loseLease(lease, `worker ${session.workerId} disconnected (${reason})`);
+          // A run a draining worker never started was sent to it while its Drain was on the
+          // way (or before it asked): handing it back is no fault of the run, so it does not
+          // use up one of its max_redeliveries. A started one may have crashed the worker.
+          const counts = !(session.draining && !lease.running);
+          core.outcomes.loseLease(lease, `worker ${session.workerId} disconnected (${reason})`, undefined, counts);
           lost++;
         }
       }

@@ -37,7 +37,11 @@ const CLAIM = {
     lease_server_id = $6, lease_session_id = $7, lease_deadline = $8, timeout_at = NULL, cancel_reason = NULL
   FROM picked AS p
   WHERE t.seq = p.seq
-  RETURNING t.*, p.worker_id AS previous_worker_id, p.rank, p.ord`,
+  -- What dispatch needs, not every column: a queued run has no result or end yet.
+  RETURNING t.seq, t.id, t.task_key, t.state, t.parameters, t.parameters_type, t.options, t.error,
+    t.attempts, t.retries_used, t.redeliveries, t.created_at, t.scheduled_at, t.started_at, t.worker_id,
+    t.foreground, t.lease_token, t.lease_server_id, t.lease_session_id, t.lease_deadline,
+    p.worker_id AS previous_worker_id, p.rank, p.ord`,
 };
 
 /** Runs refused by `admit` go back exactly as they were, within the same transaction. */
@@ -50,7 +54,13 @@ const UNCLAIM = {
   WHERE t.seq = v.seq`,
 };
 
-type ClaimedRow = PostgresRunRow & { previous_worker_id: string | null; rank: number; ord: number };
+/** The columns the claim returns; a queued run has no result, end time, timeout or cancel yet. */
+type ClaimedRow = Omit<PostgresRunRow, "result" | "result_type" | "ended_at" | "timeout_at" | "cancel_reason"> & {
+  previous_worker_id: string | null;
+  rank: number;
+  ord: number;
+};
+const NOT_READ = { result: null, result_type: null, ended_at: null, timeout_at: null, cancel_reason: null };
 
 /**
  * Claims for one request. `exhausted` holds the keys an earlier request of the same commit
@@ -90,6 +100,7 @@ export async function claimRuns(
     // `admit` sees the run as it was before the claim, as on SQLite.
     const before = runFromRow({
       ...row,
+      ...NOT_READ,
       state: "SCHEDULED",
       attempts: row.attempts - 1,
       worker_id: row.previous_worker_id,
@@ -105,7 +116,7 @@ export async function claimRuns(
       refused.push(row);
       continue;
     }
-    const record = runFromRow(row);
+    const record = runFromRow({ ...row, ...NOT_READ });
     events.push({ runId: record.id, state: "PENDING", at: request.now, attempt: record.attempts, message: "" });
     claimed.push(record);
   }

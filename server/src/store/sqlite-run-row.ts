@@ -91,3 +91,50 @@ export function fromRow(row: RunRow): RunRecord {
         }),
   };
 }
+
+/**
+ * The columns a claim reads: what a queued run can hold. A SCHEDULED run has no result and no
+ * lease yet (the claim writes it), so those columns and the ones only queries use are left
+ * out: reading every column cost 450 µs per 50 runs here, these about half of it.
+ */
+export const CLAIM_COLUMNS =
+  "seq, id, task_key, parameters, parameters_type, options, error, attempts, retries_used, redeliveries, created_at, scheduled_at, started_at, worker_id, foreground";
+
+export type ClaimRow = Pick<
+  RunRow,
+  | "seq"
+  | "id"
+  | "task_key"
+  | "parameters"
+  | "parameters_type"
+  | "options"
+  | "error"
+  | "attempts"
+  | "retries_used"
+  | "redeliveries"
+  | "created_at"
+  | "scheduled_at"
+  | "started_at"
+  | "worker_id"
+  | "foreground"
+>;
+
+/** A queued run as the claim read it (CLAIM_COLUMNS), before the claim's own changes. */
+export function fromClaimRow(row: ClaimRow): RunRecord {
+  return {
+    id: row.id,
+    taskKey: row.task_key,
+    state: "SCHEDULED",
+    parameters: { contentType: row.parameters_type, data: row.parameters },
+    options: JSON.parse(row.options),
+    error: row.error ? JSON.parse(row.error) : undefined,
+    attempts: row.attempts,
+    retriesUsed: row.retries_used,
+    redeliveries: row.redeliveries,
+    createdAt: row.created_at,
+    scheduledAt: row.scheduled_at,
+    startedAt: row.started_at ?? undefined,
+    workerId: row.worker_id ?? undefined,
+    foreground: row.foreground === 1,
+  };
+}
