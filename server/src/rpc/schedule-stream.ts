@@ -6,9 +6,10 @@ import type { ScheduleTaskRunStreamRequest, ScheduleTaskRunStreamResponseSchema,
 type Response = MessageInitShape<typeof ScheduleTaskRunStreamResponseSchema>;
 
 /**
- * Requests of one stream committing at once. Each holds its runs (up to 10,000) until its
- * commit, so a client that sends without reading answers is held here: past 64 the stream
- * reads no more until one is answered (W1's 64 delays in flight fill one request).
+ * Requests of one stream read and not yet answered on the wire. Each holds its runs (up to
+ * 10,000) until its commit, and its answer until the client reads it, so a client that
+ * sends without reading answers is held here: past 64 the stream reads no more until one
+ * answer has gone out (W1's 64 delays in flight fill one request).
  */
 export const MAX_STREAM_REQUESTS_IN_FLIGHT = 64;
 
@@ -23,22 +24,24 @@ export const MAX_STREAM_REQUESTS_IN_FLIGHT = 64;
 export function scheduleStream(schedule: (specs: TaskRunSpec[]) => Promise<{ id: string; existing: boolean }[]>) {
   return async function* (requests: AsyncIterable<ScheduleTaskRunStreamRequest>): AsyncIterable<Response> {
     const out = createAsyncQueue<Response>();
-    let inFlight = 0;
+    // Requests read and not yet answered on the wire: committing, or answered and waiting
+    // for the client to read. Counting the latter too holds a client that never reads.
+    let unsent = 0;
+    let committing = 0;
     let readingDone = false;
     let room: (() => void) | undefined;
 
     function answered(response: Response): void {
       out.push(response);
-      inFlight--;
-      room?.();
-      room = undefined;
-      if (readingDone && inFlight === 0) out.close();
+      committing--;
+      if (readingDone && committing === 0) out.close();
     }
 
     void (async () => {
       for await (const request of requests) {
         const requestId = request.requestId;
-        inFlight++;
+        unsent++;
+        committing++;
         schedule(request.runs).then(
           (runs) => answered({ requestId, runs }),
           (error: unknown) => {
@@ -46,11 +49,16 @@ export function scheduleStream(schedule: (specs: TaskRunSpec[]) => Promise<{ id:
             answered({ requestId, errorCode: refusal.code, errorMessage: refusal.rawMessage });
           },
         );
-        if (inFlight >= MAX_STREAM_REQUESTS_IN_FLIGHT) await new Promise<void>((resolve) => (room = resolve));
+        if (unsent >= MAX_STREAM_REQUESTS_IN_FLIGHT) await new Promise<void>((resolve) => (room = resolve));
       }
       readingDone = true;
-      if (inFlight === 0) out.close();
+      if (committing === 0) out.close();
     })().catch((error: unknown) => out.fail(error));
-    yield* out;
+    for await (const response of out) {
+      yield response;
+      unsent--;
+      room?.();
+      room = undefined;
+    }
   };
 }
