@@ -2,12 +2,13 @@ import type { ClientBase, QueryResult } from "pg";
 import { type ConcurrencyAdmission, createConcurrencyAdmission } from "./concurrency-admission.js";
 import { encodeChanges } from "./change-feed.js";
 import { claimRuns } from "./postgres-claim.js";
+import { mergeClaimRequests } from "./postgres-claim-merge.js";
 import { touchWorkerSessions } from "./postgres-worker-sessions.js";
 import { endCommit, type RunEvent } from "./postgres-commit-end.js";
 import { commitTransitionsAlone, isTransitionsAlone } from "./postgres-transitions-alone.js";
 import { APPLY_TRANSITIONS_SQL, transitionColumns } from "./postgres-transition-update.js";
 import { toBuffer } from "./postgres-run-row.js";
-import type { CommitResult, LeaseExtension, LogRecord, NewRun, Transition, WriteBatch } from "./store.js";
+import type { CommitResult, LeaseExtension, LogRecord, NewRun, RunRecord, Transition, WriteBatch } from "./store.js";
 
 /**
  * Writes one batch as one transaction, with a fixed number of round trips whatever its
@@ -27,13 +28,13 @@ export async function commitBatch(client: ClientBase, batch: WriteBatch, channel
   const applied = await applyTransitions(client, batch.transitions, events);
   logs.push(...batch.logs);
   const exhausted = new Set<string>();
-  const claimed = [];
-  const limited = [];
+  const claimed: RunRecord[][] = [];
+  const limited: boolean[] = [];
   const admission = lockedLimits > 0 ? await countConcurrency(client) : createConcurrencyAdmission([]);
-  for (const request of batch.claims) {
-    const claim = await claimRuns(client, request, exhausted, events, admission);
-    claimed.push(claim.runs);
-    limited.push(claim.limited);
+  for (const merged of mergeClaimRequests(batch.claims)) {
+    const claim = await claimRuns(client, merged.request, exhausted, events, admission);
+    claimed.push(...merged.split(claim.runs));
+    for (const _ of merged.members) limited.push(claim.limited);
   }
   const extended = await extendLeases(client, batch.extensions);
   await touchWorkerSessions(client, batch.extensions);
