@@ -76,9 +76,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     async commit(batch) {
       const client = await pool.connect();
       try {
-        await client.query("BEGIN");
         const result = await commitBatch(client, batch, channel);
-        await client.query("COMMIT");
         client.release();
         return result;
       } catch (error) {

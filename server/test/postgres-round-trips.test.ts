@@ -1,0 +1,116 @@
+import pg from "pg";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { newRunId } from "../src/store/run-id.js";
+import { createPostgresStore } from "../src/store/postgres-store.js";
+import { emptyBatch, type NewRun, type Transition } from "../src/store/store.js";
+import { json } from "./support/json-payload.js";
+import { usePostgres } from "./support/postgres-database.js";
+
+// node-postgres waits for each query's answer before sending the next, so the queries a
+// commit sends are its round trips to the database. They must not grow with the batch.
+const postgres = usePostgres();
+const NOW = Date.UTC(2026, 10, 30);
+
+function newRun(): NewRun {
+  return {
+    record: {
+      id: newRunId(NOW),
+      taskKey: "k",
+      state: "SCHEDULED",
+      parameters: json({ args: [], kwargs: {} }),
+      options: { retries: 0, retryDelaySeconds: [], retryJitterFactor: 0, timeoutSeconds: 0, priority: 0, idempotencyKey: "", tags: [], maxRedeliveries: 5 },
+      attempts: 0,
+      retriesUsed: 0,
+      redeliveries: 0,
+      createdAt: NOW,
+      scheduledAt: NOW,
+      foreground: false,
+    },
+    history: [{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }],
+    logs: [],
+  };
+}
+
+/** Counts the queries sent on any connection while `commit` runs. */
+async function roundTrips(commit: () => Promise<unknown>): Promise<number> {
+  const spy = vi.spyOn(pg.Client.prototype, "query");
+  try {
+    await commit();
+    return spy.mock.calls.length;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const completion = (runId: string, attempt: number): Transition => ({
+  runId,
+  from: ["PENDING", "RUNNING"],
+  patch: { state: "COMPLETED", endedAt: NOW + 1, result: { contentType: "application/json", data: new Uint8Array([52, 50]) } },
+  events: [{ state: "COMPLETED", at: NOW + 1, attempt, message: "" }],
+});
+
+describe("PostgreSQL round trips per commit", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("drains in four round trips per commit, with a worker's claims of 1, 2, 4, 8, 16 and 19 runs as one statement", async () => {
+    const store = await createPostgresStore({ connectionString: await postgres.newSchema() });
+    try {
+      const runs = Array.from({ length: 100 }, newRun);
+      const insert = emptyBatch();
+      insert.inserts.push(...runs);
+      await store.commit(insert);
+      const first = emptyBatch();
+      first.claims.push({ taskKeys: ["k"], max: 50, workerId: "w1", now: NOW, sessionId: "s1" });
+      const [leased] = (await store.commit(first)).claimed;
+
+      // A drain commit as the dispatcher plans it: the worker's 50 results, its 50 free slots
+      // asked in rounds of 1, 2, 4, 8, 16 and 19, and the change feed told.
+      const drain = emptyBatch();
+      drain.transitions.push(...leased.map((run) => completion(run.id, run.attempts)));
+      for (const max of [1, 2, 4, 8, 16, 19]) drain.claims.push({ taskKeys: ["k"], max, workerId: "w1", now: NOW, sessionId: "s1" });
+      drain.changes = { origin: "server-a", changes: { changed: leased.map((run) => run.id), due: ["k"] } };
+      let result: Awaited<ReturnType<typeof store.commit>> | undefined;
+      // BEGIN with the lock on the limits, the UPDATE, the claim, and history + NOTIFY + COMMIT.
+      expect(await roundTrips(async () => (result = await store.commit(drain)))).toBe(4);
+
+      expect(result!.applied).toEqual(leased.map(() => true));
+      expect(result!.claimed.map((claimed) => claimed.length)).toEqual([1, 2, 4, 8, 16, 19]);
+      const second = result!.claimed.flat();
+      expect(new Set([...leased, ...second].map((run) => run.id)).size).toBe(100);
+      expect(await store.countByState()).toEqual({ COMPLETED: 50, PENDING: 50 });
+      expect((await store.getHistory(second[0].id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING"]);
+      expect((await store.getHistory(leased[0].id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING", "COMPLETED"]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("commits a batch of results alone in one round trip, history and notification included", async () => {
+    const store = await createPostgresStore({ connectionString: await postgres.newSchema() });
+    try {
+      const insert = emptyBatch();
+      insert.inserts.push(...Array.from({ length: 20 }, newRun));
+      await store.commit(insert);
+      const claim = emptyBatch();
+      claim.claims.push({ taskKeys: ["k"], max: 20, workerId: "w1", now: NOW });
+      const [leased] = (await store.commit(claim)).claimed;
+      const heard: string[] = [];
+      const unsubscribe = await store.changeFeed.subscribe("server-b", (changes) => heard.push(...(changes.changed ?? [])));
+      try {
+        const results = emptyBatch();
+        results.transitions.push(...leased.map((run) => completion(run.id, run.attempts)));
+        results.transitions.push(completion("no-such-run", 1));
+        results.changes = { origin: "server-a", changes: { changed: leased.map((run) => run.id) } };
+        let applied: boolean[] = [];
+        expect(await roundTrips(async () => (applied = (await store.commit(results)).applied))).toBe(1);
+        expect(applied).toEqual([...leased.map(() => true), false]);
+        expect((await store.getHistory(leased[3].id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING", "COMPLETED"]);
+        await vi.waitFor(() => expect(heard).toHaveLength(leased.length));
+      } finally {
+        await unsubscribe();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
