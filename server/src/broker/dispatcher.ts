@@ -24,6 +24,8 @@ export interface Dispatcher {
   wakeAll(): void;
   /** Runs of this key are due: the next commit claims for it (and tells the other servers). */
   markKeyReady(taskKey: string): void;
+  /** Another server made runs of this key due: no need to tell the others again. */
+  keyDue(taskKey: string): void;
   /** A lease ended: a limit it counted against may have room. */
   leaseEnded(lease: Lease): void;
   /** The group-commit hook: adds the claims; once committed, grants and sends them. */
@@ -33,7 +35,10 @@ export interface Dispatcher {
 export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>): Dispatcher {
   const idleKeys = new Set<string>();
   const tags = new Set(limitedTags);
+  // Keys found due (here or by another server) while a claim was being committed: a claim
+  // that came back short must not mark them idle, it looked before they were due.
   let keysTouchedDuringCommit = new Set<string>();
+  let allTouchedDuringCommit = false;
   let wanted = true;
   let rotation = 0;
 
@@ -62,10 +67,16 @@ export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>
     }));
   }
 
+  function keyDue(taskKey: string): void {
+    idleKeys.delete(taskKey);
+    keysTouchedDuringCommit.add(taskKey);
+    wanted = true;
+  }
+
   function grantLeases(session: Session, taskKeys: string[], max: number, runs: RunRecord[], limited: boolean): LeasedRun[] {
     // Short means the keys ran dry, unless a concurrency limit turned runs away: then other
     // runs of the same keys may be waiting behind them.
-    if (runs.length < max && !limited) {
+    if (runs.length < max && !limited && !allTouchedDuringCommit) {
       for (const key of taskKeys) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
     }
     if (runs.length === 0) return [];
@@ -107,12 +118,12 @@ export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>
     },
     wakeAll() {
       idleKeys.clear();
+      allTouchedDuringCommit = true;
       wanted = true;
     },
+    keyDue,
     markKeyReady(taskKey) {
-      idleKeys.delete(taskKey);
-      keysTouchedDuringCommit.add(taskKey);
-      wanted = true;
+      keyDue(taskKey);
       core.commits.pending.dueKeys.add(taskKey);
     },
     leaseEnded(lease) {
@@ -120,6 +131,7 @@ export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>
       // A limit that was full has room: its queued runs may have been skipped as idle.
       if (tags.size > 0 && limitTags(lease.run).some((tag) => tags.has(tag))) {
         idleKeys.clear();
+        allTouchedDuringCommit = true;
         core.commits.pending.limitsFreed = true;
       }
     },
@@ -133,6 +145,7 @@ export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>
         work.batch.claims.push(claim.request);
       }
       keysTouchedDuringCommit = new Set();
+      allTouchedDuringCommit = false;
       return (result) => {
         // One Assignments message per worker per commit, however many claims filled it: the
         // worker then answers with one Started and one Completed message, not one per claim.

@@ -66,7 +66,7 @@ export function createPeerChanges(
       if (changes.resync) core.wakeUp.readNext();
       if (changes.limits) refreshLimitedTags();
     }
-    for (const key of changes.due ?? []) dispatcher.idleKeys.delete(key);
+    for (const key of changes.due ?? []) dispatcher.keyDue(key);
     if (changes.wakeAt !== undefined) core.wakeUp.noLaterThan(changes.wakeAt);
     for (const { runId, reason } of changes.cancels ?? []) {
       const lease = core.table.leases.get(runId);
