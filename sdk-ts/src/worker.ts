@@ -8,7 +8,9 @@ import { refusalOf } from "./server-refusal.js";
 import { defaultClient } from "./default-client.js";
 import { describeError, type ErrorDescription } from "./error-info.js";
 import { AckKind, type Assignment, type SubscribeTaskRunsRequestSchema } from "@taskwire/proto";
-import { decodeParameters, encodeJson, JSON_CONTENT_TYPE, KeywordArgumentError } from "./json-payload.js";
+import { encodeJson, JSON_CONTENT_TYPE } from "./json-payload.js";
+import { RunCancelledError, RunTimeoutError } from "./run-abort-reasons.js";
+import { taskArguments } from "./task-arguments.js";
 import { withRunContext } from "./run-context.js";
 import { SDK_VERSION } from "./sdk-version.js";
 import { isServerUnreachable } from "./server-unreachable-error.js";
@@ -16,35 +18,9 @@ import type { AnyTask } from "./task.js";
 import { createTaskwireClient, type TaskwireClient } from "./taskwire-client.js";
 import { type HeartbeatThread, startHeartbeatThread } from "./heartbeat-thread.js";
 import { createWorkerOutbox, type WorkerOutbox } from "./worker-outbox.js";
+import type { Worker, WorkerOptions } from "./worker-types.js";
 
-export interface WorkerOptions {
-  tasks: AnyTask[];
-  /** Runs in flight at most; default 10. */
-  limit?: number;
-  client?: TaskwireClient;
-  /** On stop, how long runs in flight may take to finish before they are handed back; default 10 s. */
-  graceMs?: number;
-  /** Unique per process; default host-pid-random. */
-  workerId?: string;
-  /** Where the worker reports connects and disconnects; default stderr. */
-  log?: (message: string) => void;
-}
-
-/** A task worker: receives runs over one stream and runs up to `limit` of them at once. */
-export interface Worker {
-  readonly workerId: string;
-  /**
-   * Connects (and reconnects) until stop(); resolves once stopped. Rejects, without
-   * retrying, when the server refuses the worker for good: a missing or wrong API key
-   * (UNAUTHENTICATED, PERMISSION_DENIED) or a Hello it rejects (INVALID_ARGUMENT,
-   * FAILED_PRECONDITION for a protocol version it does not speak).
-   */
-  start(): Promise<void>;
-  /** Stops taking work, lets runs in flight finish up to the grace period, hands back the rest. */
-  stop(): Promise<void>;
-  /** Runs executing now. */
-  readonly running: number;
-}
+export type { Worker, WorkerOptions } from "./worker-types.js";
 
 interface ActiveRun {
   assignment: Assignment;
@@ -312,18 +288,7 @@ export function createWorker(options: WorkerOptions): Worker {
       // Cancelled, timed out or taken back meanwhile: do not start it at all.
       if (run.settled) return;
       if (!t) throw Object.assign(new Error(`this worker does not serve task ${assignment.taskKey}`), { name: "UnknownTask" });
-      let args: unknown[];
-      try {
-        args = decodeParameters(assignment.parameters?.data ?? new Uint8Array(), t.options.parameterNames);
-      } catch (error) {
-        if (error instanceof KeywordArgumentError) {
-          throw Object.assign(new Error(`task ${assignment.taskKey} ${error.message}`), { name: "TypeError", retryable: false });
-        }
-        throw Object.assign(new Error(`the parameters are not valid JSON: ${(error as Error).message}`), {
-          name: "InvalidParameters",
-          retryable: false,
-        });
-      }
+      const args = taskArguments(assignment, t.options.parameterNames);
       const context = {
         runId,
         taskKey: assignment.taskKey,
@@ -409,18 +374,4 @@ export function createWorker(options: WorkerOptions): Worker {
       await loop?.catch(() => undefined);
     },
   };
-}
-
-/** The reason a run's AbortSignal fires when the run is cancelled. */
-export class RunCancelledError extends Error {
-  override name = "Cancelled";
-  readonly retryable = false;
-}
-
-/** The reason a run's AbortSignal fires when the attempt exceeds its timeout. */
-export class RunTimeoutError extends Error {
-  override name = "TimeoutError";
-  constructor(timeoutMs: number) {
-    super(`the attempt exceeded its timeout of ${timeoutMs / 1000}s`);
-  }
 }
