@@ -80,6 +80,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const nextServer = (): TaskwireClient => {
     if (client.apiUrls.length < 2) return client;
     const apiUrl = client.apiUrls[turn++ % client.apiUrls.length];
+    // The given client already talks to the first: no second connection to it.
+    if (apiUrl === client.apiUrl) return client;
     let next = servers.get(apiUrl);
     if (!next) {
       const { apiKey, tlsCaFile } = client.connection;
@@ -372,6 +374,8 @@ export function createWorker(options: WorkerOptions): Worker {
       for (const run of active.values()) run.abort(new Error("the worker stopped"));
       // Why start() failed is start()'s to report; stop() only waits for the end.
       await loop?.catch(() => undefined);
+      // The connections this worker opened to the other servers; the given client is the caller's.
+      for (const other of servers.values()) other.close();
     },
   };
 }
