@@ -106,7 +106,10 @@ export async function claimRuns(
     const found = new Set(keys);
     unread = keys.length === request.max;
     const scannedUpTo = unread ? candidates.indexOf(keys[keys.length - 1]) + 1 : candidates.length;
-    for (let i = 0; i < scannedUpTo; i++) if (!found.has(candidates[i])) exhausted.add(candidates[i]);
+    const dry = candidates.slice(0, scannedUpTo).filter((key) => !found.has(key));
+    for (const key of dry) exhausted.add(key);
+    // Under a saturated tag a key may still hold runs: only a claim without one says "none due".
+    if (excluded.length === 0 && dry.length > 0) request.noneDue?.(dry);
     if (keys.length === 0) return { runs: [], limited };
   }
   const { rows } = await client.query<ClaimedRow>({

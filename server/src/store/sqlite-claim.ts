@@ -60,7 +60,7 @@ export function createSqliteClaims(db: Database.Database, insertEvent: Database.
     const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
     let limited = excluded.length > 0;
     const candidates = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
-    for (const key of dueKeys(candidates, request.now, excluded, request.max, exhausted)) {
+    for (const key of dueKeys(candidates, request, excluded, exhausted)) {
       const rows =
         excluded.length === 0
           ? selectReady.all(key, request.now, request.max)
@@ -122,12 +122,16 @@ export function createSqliteClaims(db: Database.Database, insertEvent: Database.
    * from those alone: keys after them are not looked at (nor marked dry). With more keys
    * than `max`, one statement finds them; the keys it passed over are dry for this commit.
    */
-  function dueKeys(keys: string[], now: number, excluded: string[], max: number, exhausted: Set<string>): string[] {
+  function dueKeys(keys: string[], request: ClaimRequest, excluded: string[], exhausted: Set<string>): string[] {
+    const { max } = request;
     if (keys.length <= max) return keys;
-    const due = selectDueKeys.all(JSON.stringify(keys), now, JSON.stringify(excluded), max).map((row) => row.key);
+    const due = selectDueKeys.all(JSON.stringify(keys), request.now, JSON.stringify(excluded), max).map((row) => row.key);
     const scannedUpTo = due.length < max ? keys.length : keys.indexOf(due[due.length - 1]) + 1;
     const found = new Set(due);
-    for (let i = 0; i < scannedUpTo; i++) if (!found.has(keys[i])) exhausted.add(keys[i]);
+    const dry = keys.slice(0, scannedUpTo).filter((key) => !found.has(key));
+    for (const key of dry) exhausted.add(key);
+    // Under a saturated tag a key may still hold runs: only a claim without one says "none due".
+    if (excluded.length === 0 && dry.length > 0) request.noneDue?.(dry);
     return due;
   }
 
