@@ -129,5 +129,17 @@ describe("a claim for a worker serving 10,000 task keys", () => {
       expect(await claim(store, rotated, 10)).toEqual(["k-9", "k-8000", "k-8000"]);
       expect(await claim(store, rotated, 10)).toEqual([]);
     });
+
+    it(`on ${name} names the keys it passed over with nothing due, so the dispatcher can skip them`, async () => {
+      const store = await make();
+      await insert(store, ["k-2", "k-5", "k-9"]);
+      const noneDue: string[] = [];
+      const batch = emptyBatch();
+      batch.claims.push({ taskKeys: KEYS, max: 2, workerId: "w1", now: NOW, noneDue: (keys) => noneDue.push(...keys) });
+      const [claimed] = (await store.commit(batch)).claimed;
+      expect(claimed.map((run) => run.taskKey)).toEqual(["k-2", "k-5"]);
+      // Read up to k-5, the second key with a due run: the keys after it are not known dry.
+      expect(noneDue).toEqual(["k-0", "k-1", "k-3", "k-4"]);
+    });
   }
 });
