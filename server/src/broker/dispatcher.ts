@@ -139,14 +139,19 @@ export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>
       const plan = wanted && !core.closing ? planDispatch() : [];
       wanted = false;
       const budget = createDispatchBudget(DISPATCH_BYTES_PER_WORKER);
+      // Keys the store looked at and found with nothing due, even in a claim that came back
+      // full: left out of claims until runs are due, so a claim does not pass over them again.
+      const noneDue: string[] = [];
       // Concurrency limits are counted and enforced by the store, inside the claim.
       for (const claim of plan) {
         claim.request.admit = (run) => budget.admit(claim.owner, run);
+        claim.request.noneDue = (keys) => noneDue.push(...keys);
         work.batch.claims.push(claim.request);
       }
       keysTouchedDuringCommit = new Set();
       allTouchedDuringCommit = false;
       return (result) => {
+        for (const key of noneDue) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
         // One Assignments message per worker per commit, however many claims filled it: the
         // worker then answers with one Started and one Completed message, not one per claim.
         const granted = new Map<Session, LeasedRun[]>();

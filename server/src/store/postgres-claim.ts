@@ -44,6 +44,24 @@ const CLAIM = {
     p.worker_id AS previous_worker_id, p.rank, p.ord`,
 };
 
+/**
+ * Of the keys, the first `$4` in their order that have a due run outside the saturated
+ * tags. The lateral probe keeps the array's order and stops at the limit, so a claim of 5
+ * runs by a worker serving 10,000 keys ranks and locks the runs of 5 keys, not 10,000.
+ * Rows locked by another server's claim count as due here and are skipped by the claim.
+ */
+const DUE_KEYS = {
+  name: "taskwire_claim_due_keys",
+  text: `
+  SELECT k.key FROM unnest($1::text[]) WITH ORDINALITY AS k (key, ord)
+  CROSS JOIN LATERAL (
+    SELECT 1 FROM task_runs
+    WHERE task_key = k.key AND state = 'SCHEDULED' AND scheduled_at <= $2 AND NOT (tags && $3::text[])
+    LIMIT 1
+  ) AS due
+  LIMIT $4`,
+};
+
 /** Runs refused by `admit` go back exactly as they were, within the same transaction. */
 const UNCLAIM = {
   name: "taskwire_unclaim",
@@ -76,8 +94,24 @@ export async function claimRuns(
 ): Promise<{ runs: RunRecord[]; limited: boolean }> {
   const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
   let limited = excluded.length > 0;
-  const keys = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
-  if (keys.length === 0 || request.max <= 0) return { runs: [], limited };
+  const candidates = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
+  if (candidates.length === 0 || request.max <= 0) return { runs: [], limited };
+  // The claim interleaves one run per key before a second of any: with `max` keys that have
+  // due runs it is full from those alone, and keys after them are neither read nor marked dry.
+  let keys = candidates;
+  let unread = false;
+  if (candidates.length > request.max) {
+    const due = await client.query<{ key: string }>({ ...DUE_KEYS, values: [candidates, request.now, excluded, request.max] });
+    keys = due.rows.map((row) => row.key);
+    const found = new Set(keys);
+    unread = keys.length === request.max;
+    const scannedUpTo = unread ? candidates.indexOf(keys[keys.length - 1]) + 1 : candidates.length;
+    const dry = candidates.slice(0, scannedUpTo).filter((key) => !found.has(key));
+    for (const key of dry) exhausted.add(key);
+    // Under a saturated tag a key may still hold runs: only a claim without one says "none due".
+    if (excluded.length === 0 && dry.length > 0) request.noneDue?.(dry);
+    if (keys.length === 0) return { runs: [], limited };
+  }
   const { rows } = await client.query<ClaimedRow>({
     ...CLAIM,
     values: [
@@ -94,6 +128,9 @@ export async function claimRuns(
   rows.sort((a, b) => a.rank - b.rank || a.ord - b.ord);
   // Fewer than asked: every key's due runs were all taken, so the keys are dry for now.
   if (rows.length < request.max) for (const key of keys) exhausted.add(key);
+  // Short although keys were left unread (another server holds the rows the probe saw): the
+  // caller must not take the request's keys for dry.
+  if (rows.length < request.max && unread) limited = true;
   const claimed: RunRecord[] = [];
   const refused: ClaimedRow[] = [];
   for (const row of rows) {

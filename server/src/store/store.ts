@@ -197,6 +197,11 @@ export interface ClaimRequest {
   excludeTags?: readonly string[];
   /** Asked for each run about to be claimed; false leaves it queued (a limit just filled). */
   admit?: (run: RunRecord) => boolean;
+  /**
+   * Told the keys the claim looked at and found with no due run at all (none under a
+   * saturated tag either), so that later claims can leave them out until runs are due.
+   */
+  noneDue?: (taskKeys: string[]) => void;
 }
 
 /** One pass of lease expiry, by server `origin`. */
