@@ -151,7 +151,7 @@ export function createDispatcher(core: BrokerCore, limitedTags: Iterable<string>
       keysTouchedDuringCommit = new Set();
       allTouchedDuringCommit = false;
       return (result) => {
-        for (const key of noneDue) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
+        if (!allTouchedDuringCommit) for (const key of noneDue) if (!keysTouchedDuringCommit.has(key)) idleKeys.add(key);
         // One Assignments message per worker per commit, however many claims filled it: the
         // worker then answers with one Started and one Completed message, not one per claim.
         const granted = new Map<Session, LeasedRun[]>();
