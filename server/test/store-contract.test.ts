@@ -229,6 +229,24 @@ for (const [name, make] of stores) {
       expect((await store.followLogs(run.record.id, NOW, 0, 10)).map((l) => l.message)).toEqual(["third", "second"]);
     });
 
+    it("stores a log line with a lone surrogate or a NUL (as a client may send them) and goes on committing", async () => {
+      const run = newRun("k");
+      await insert(store, run);
+      const batch = emptyBatch();
+      batch.logs.push(
+        { runId: run.record.id, at: NOW + 1, level: "info", message: "a\ud800b", attempt: 1 },
+        { runId: run.record.id, at: NOW + 2, level: "info", message: "x\u0000y", attempt: 1 },
+      );
+      await store.commit(batch);
+      const lines = (await store.listLogs(run.record.id, 0, 10)).map((l) => l.message);
+      expect(lines[0]).toMatch(/^a\ufffd+b$/);
+      expect(lines[1]).toMatch(/^x[\u0000\ufffd]y$/);
+      const next = emptyBatch();
+      next.logs.push({ runId: run.record.id, at: NOW + 3, level: "info", message: "after", attempt: 1 });
+      await store.commit(next);
+      expect((await store.listLogs(run.record.id, 0, 10)).map((l) => l.message).at(-1)).toBe("after");
+    });
+
     it("applies a transition only from the states it names, with its history rows", async () => {
       const run = newRun("k");
       await insert(store, run);

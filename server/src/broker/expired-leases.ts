@@ -22,7 +22,9 @@ export function createExpiredLeases(core: BrokerCore, onChanged?: (runIds: reado
   /**
    * The leases the store must leave alone even where its deadline passed: those whose
    * deadline in memory did not (a heartbeat or Started not committed yet, a stall made
-   * good), and those whose result or failure waits for the next commit (it came in time).
+   * good), and those whose result or failure waits for the next commit or is in the one in
+   * flight (it came in time; on PostgreSQL this pass may run while that commit waits for
+   * the database, and would otherwise lock the row first and re-queue it).
    */
   function keptAlive(at: number): string[] {
     const keep: string[] = [];
@@ -30,6 +32,7 @@ export function createExpiredLeases(core: BrokerCore, onChanged?: (runIds: reado
       if (lease.deadline > at && (lease.timeoutAt ?? Number.POSITIVE_INFINITY) > at) keep.push(lease.token);
     }
     for (const t of core.commits.pending.batch.transitions) if (t.lease) keep.push(t.lease.token);
+    for (const t of core.commits.committing?.batch.transitions ?? []) if (t.lease) keep.push(t.lease.token);
     return keep;
   }
 

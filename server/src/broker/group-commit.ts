@@ -63,6 +63,8 @@ export interface GroupCommitHooks {
 export interface GroupCommit {
   /** What the next commit will carry; writers add to it. */
   readonly pending: PendingWork;
+  /** What the commit in flight carries, while one is. */
+  readonly committing: PendingWork | undefined;
   /** Queues a write; with `failed`, a caller's write that fails at once when its commit does. */
   write(
     fill: (batch: WriteBatch) => void,
@@ -93,7 +95,8 @@ export function createGroupCommit(options: { store: Store; logger: Logger; clock
   let commitFailures = 0;
   let startedDue = false;
   let flushQueued = false;
-  let committing = false;
+  /** The work of the commit in flight, if one is. */
+  let committing: PendingWork | undefined;
   let draining = false;
   const counters = { commitsTotal: 0, runsScheduledTotal: 0, claimsTotal: 0 };
 
@@ -155,16 +158,16 @@ export function createGroupCommit(options: { store: Store; logger: Logger; clock
     }
     const committed = hooks.prepare(work);
     if (isBatchEmpty(work.batch)) return;
-    committing = true;
+    committing = work;
     let result: CommitResult;
     try {
       result = await store.commit(work.batch);
     } catch (error) {
-      committing = false;
+      committing = undefined;
       retryFailedWork(work, error);
       return;
     }
-    committing = false;
+    committing = undefined;
     commitFailures = 0;
     counters.commitsTotal++;
     counters.runsScheduledTotal += result.inserted.filter((r) => !r.existing).length;
@@ -221,6 +224,9 @@ export function createGroupCommit(options: { store: Store; logger: Logger; clock
   }
 
   return {
+    get committing() {
+      return committing;
+    },
     get pending() {
       return pending;
     },

@@ -43,5 +43,18 @@ export async function endCommit(
 }
 
 function json(value: unknown): string {
-  return `${pg.escapeLiteral(JSON.stringify(value))}::json`;
+  return `${pg.escapeLiteral(JSON.stringify(value, wellFormed))}::json`;
 }
+
+/**
+ * PostgreSQL's json refuses a lone UTF-16 surrogate (JSON.stringify writes it as \ud800) and
+ * text refuses NUL; either would fail this commit and every retry of it. A log line or a
+ * message from a client is stored with U+FFFD in their place, as a text parameter stores a
+ * lone surrogate.
+ */
+function wellFormed(_key: string, value: unknown): unknown {
+  return typeof value === "string" ? value.replace(NOT_STORABLE, "\ufffd") : value;
+}
+
+/** NUL, and a high surrogate not followed by a low one or a low one not after a high one. */
+const NOT_STORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
