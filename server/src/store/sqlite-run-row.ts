@@ -63,22 +63,10 @@ export function toRow(run: RunRecord): Omit<RunRow, "seq"> & { priority: number;
 
 export function fromRow(row: RunRow): RunRecord {
   return {
-    id: row.id,
-    taskKey: row.task_key,
+    ...fromClaimRow(row),
     state: row.state,
-    parameters: { contentType: row.parameters_type, data: row.parameters },
-    options: JSON.parse(row.options),
     result: row.result ? { contentType: row.result_type ?? "", data: row.result } : undefined,
-    error: row.error ? JSON.parse(row.error) : undefined,
-    attempts: row.attempts,
-    retriesUsed: row.retries_used,
-    redeliveries: row.redeliveries,
-    createdAt: row.created_at,
-    scheduledAt: row.scheduled_at,
-    startedAt: row.started_at ?? undefined,
     endedAt: row.ended_at ?? undefined,
-    workerId: row.worker_id ?? undefined,
-    foreground: row.foreground === 1,
     ...(row.lease_token === null
       ? {}
       : {
