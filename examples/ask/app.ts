@@ -1,9 +1,9 @@
 // Ask, and fetch the answer later: the question is a task run, the answer its result.
 //   PORT=3000 TASKWIRE_API_URL=http://127.0.0.1:7070 node dist/ask/app.js
-import { Code, ConnectError } from "@connectrpc/connect";
 import Fastify from "fastify";
 import { defaultClient } from "taskwire";
 import { TaskRunState } from "@taskwire/proto";
+import { runOfTask } from "../shared/run-of-task.js";
 import { answerQuestion } from "./tasks.js";
 
 const port = Number(process.env.PORT ?? 3000);
@@ -28,17 +28,8 @@ app.post<{ Body: unknown }>("/question", async (request, reply) => {
 
 app.get<{ Params: { id: string } }>("/answer/:id", async (request, reply) => {
   const { id } = request.params;
-  const run = await client.taskRuns.getTaskRun({ id }).then(
-    (response) => response.taskRun,
-    (error: unknown) => {
-      const code = ConnectError.from(error).code;
-      if (code === Code.NotFound || code === Code.InvalidArgument) return undefined;
-      throw error;
-    },
-  );
-  // A run of another task is none of this endpoint's business: callers cannot use it to
-  // read arbitrary runs (their parameters, their results) by id.
-  if (!run || run.taskKey !== answerQuestion.taskKey) return reply.code(404).send({ error: `no question ${id}` });
+  const run = await runOfTask(client, id, answerQuestion.taskKey);
+  if (!run) return reply.code(404).send({ error: `no question ${id}` });
   const state = TaskRunState[run.state];
   if (run.state === TaskRunState.COMPLETED && run.result) {
     return reply.code(200).send({ id, state, ...JSON.parse(new TextDecoder().decode(run.result.data)) });

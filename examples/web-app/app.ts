@@ -1,9 +1,9 @@
 // The web app: defers work to taskwire and lets the client come back for the result.
 //   PORT=3000 TASKWIRE_API_URL=http://127.0.0.1:7070 node examples/dist/web-app/app.js
-import { Code, ConnectError } from "@connectrpc/connect";
 import Fastify from "fastify";
 import { defaultClient } from "taskwire";
 import { TaskRunState } from "@taskwire/proto";
+import { runOfTask } from "../shared/run-of-task.js";
 import { analyzeText } from "./tasks.js";
 
 const port = Number(process.env.PORT ?? 3000);
@@ -23,17 +23,8 @@ app.post<{ Body: { text?: unknown } }>("/tasks", async (request, reply) => {
 
 app.get<{ Params: { id: string } }>("/tasks/:id", async (request, reply) => {
   const { id } = request.params;
-  const run = await client.taskRuns.getTaskRun({ id }).then(
-    (response) => response.taskRun,
-    (error: unknown) => {
-      // An id that is not a run (or not even a run id) is the client's mistake, not ours.
-      const code = ConnectError.from(error).code;
-      if (code === Code.NotFound || code === Code.InvalidArgument) return undefined;
-      throw error;
-    },
-  );
-  // Only runs of this app's task: the id of some other task's run reveals nothing.
-  if (!run || run.taskKey !== analyzeText.taskKey) return reply.code(404).send({ error: `no task ${id}` });
+  const run = await runOfTask(client, id, analyzeText.taskKey);
+  if (!run) return reply.code(404).send({ error: `no task ${id}` });
   const state = TaskRunState[run.state];
   const body: Record<string, unknown> = { id, state, attempts: run.attempts };
   if (run.state === TaskRunState.COMPLETED && run.result) body.result = JSON.parse(new TextDecoder().decode(run.result.data));

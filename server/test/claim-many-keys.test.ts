@@ -5,11 +5,10 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPostgresStore } from "../src/store/postgres-store.js";
-import { newRunId } from "../src/store/run-id.js";
 import { createSqliteStore } from "../src/store/sqlite-store.js";
-import { emptyBatch, type NewRun, type RunRecord, type Store } from "../src/store/store.js";
-import { json } from "./support/json-payload.js";
+import { emptyBatch, type NewRun, type Store } from "../src/store/store.js";
 import { usePostgres } from "./support/postgres-database.js";
+import { queuedRun } from "./support/queued-run.js";
 
 const postgres = usePostgres();
 const NOW = Date.UTC(2026, 10, 29);
@@ -44,20 +43,7 @@ const postgresClaimKeys: string[][] = [];
 }
 
 function newRun(taskKey: string): NewRun {
-  const record: RunRecord = {
-    id: newRunId(NOW),
-    taskKey,
-    state: "SCHEDULED",
-    parameters: json({ args: [], kwargs: {} }),
-    options: { retries: 0, retryDelaySeconds: [], retryJitterFactor: 0, timeoutSeconds: 0, priority: 0, idempotencyKey: "", tags: [], maxRedeliveries: 5 },
-    attempts: 0,
-    retriesUsed: 0,
-    redeliveries: 0,
-    createdAt: NOW,
-    scheduledAt: NOW,
-    foreground: false,
-  };
-  return { record, history: [{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }], logs: [] };
+  return queuedRun(taskKey, NOW);
 }
 
 async function insert(store: Store, keys: string[]): Promise<void> {

@@ -1,10 +1,9 @@
 import pg from "pg";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { newRunId } from "../src/store/run-id.js";
 import { createPostgresStore } from "../src/store/postgres-store.js";
 import { emptyBatch, type NewRun, type Transition } from "../src/store/store.js";
-import { json } from "./support/json-payload.js";
 import { usePostgres } from "./support/postgres-database.js";
+import { queuedRun } from "./support/queued-run.js";
 
 // node-postgres waits for each query's answer before sending the next, so the queries a
 // commit sends are its round trips to the database. They must not grow with the batch.
@@ -12,23 +11,7 @@ const postgres = usePostgres();
 const NOW = Date.UTC(2026, 10, 30);
 
 function newRun(): NewRun {
-  return {
-    record: {
-      id: newRunId(NOW),
-      taskKey: "k",
-      state: "SCHEDULED",
-      parameters: json({ args: [], kwargs: {} }),
-      options: { retries: 0, retryDelaySeconds: [], retryJitterFactor: 0, timeoutSeconds: 0, priority: 0, idempotencyKey: "", tags: [], maxRedeliveries: 5 },
-      attempts: 0,
-      retriesUsed: 0,
-      redeliveries: 0,
-      createdAt: NOW,
-      scheduledAt: NOW,
-      foreground: false,
-    },
-    history: [{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }],
-    logs: [],
-  };
+  return queuedRun("k", NOW);
 }
 
 /** Counts the queries sent on any connection while `commit` runs. */

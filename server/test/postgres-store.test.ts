@@ -1,32 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { newRunId } from "../src/store/run-id.js";
 import { createPostgresStore } from "../src/store/postgres-store.js";
 import { emptyBatch, type NewRun } from "../src/store/store.js";
-import { json } from "./support/json-payload.js";
 import { usePostgres } from "./support/postgres-database.js";
+import { queuedRun } from "./support/queued-run.js";
 
 // What only PostgreSQL can do to a commit; the shared behaviour is in store-contract.test.ts.
 const postgres = usePostgres();
 
 function newRun(idempotencyKey = ""): NewRun {
-  const now = Date.UTC(2026, 10, 24);
-  return {
-    record: {
-      id: newRunId(now),
-      taskKey: "k",
-      state: "SCHEDULED",
-      parameters: json({ args: [], kwargs: {} }),
-      options: { retries: 0, retryDelaySeconds: [], retryJitterFactor: 0, timeoutSeconds: 0, priority: 0, idempotencyKey, tags: [], maxRedeliveries: 5 },
-      attempts: 0,
-      retriesUsed: 0,
-      redeliveries: 0,
-      createdAt: now,
-      scheduledAt: now,
-      foreground: false,
-    },
-    history: [{ state: "SCHEDULED", at: now, attempt: 0, message: "" }],
-    logs: [],
-  };
+  return queuedRun("k", Date.UTC(2026, 10, 24), {}, { idempotencyKey });
 }
 
 describe("the PostgreSQL store", () => {

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { newRunId } from "../src/store/run-id.js";
 import { createPostgresStore } from "../src/store/postgres-store.js";
 import { createSqliteStore } from "../src/store/sqlite-store.js";
 import { emptyBatch, type NewRun, type RunRecord, type Store, type Transition } from "../src/store/store.js";
 import { json } from "./support/json-payload.js";
 import { usePostgres } from "./support/postgres-database.js";
+import { queuedRun } from "./support/queued-run.js";
 
 const postgres = usePostgres();
 
@@ -32,21 +32,7 @@ const stores: [string, () => Promise<{ store: Store; cleanup(): void }>][] = [
 const NOW = Date.UTC(2026, 10, 24);
 
 function newRun(taskKey: string, over: Partial<RunRecord> = {}, options: Partial<RunRecord["options"]> = {}): NewRun {
-  const record: RunRecord = {
-    id: newRunId(NOW),
-    taskKey,
-    state: "SCHEDULED",
-    parameters: json({ args: [], kwargs: {} }),
-    options: { retries: 0, retryDelaySeconds: [], retryJitterFactor: 0, timeoutSeconds: 0, priority: 0, idempotencyKey: "", tags: [], maxRedeliveries: 5, ...options },
-    attempts: 0,
-    retriesUsed: 0,
-    redeliveries: 0,
-    createdAt: NOW,
-    scheduledAt: NOW,
-    foreground: false,
-    ...over,
-  };
-  return { record, history: [{ state: "SCHEDULED", at: NOW, attempt: 0, message: "" }], logs: [] };
+  return queuedRun(taskKey, NOW, over, options);
 }
 
 async function insert(store: Store, ...runs: NewRun[]) {
