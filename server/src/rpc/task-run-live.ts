@@ -3,6 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createAsyncQueue } from "taskwire/async-queue";
 import type { TaskRunService, WatchTaskRunListResponseSchema } from "@taskwire/proto";
 import type { Broker } from "../broker/broker.js";
+import type { Watcher } from "../broker/watch-registry.js";
 import { FINAL_STATES, type Store } from "../store/store.js";
 import type { RunChangeFeed } from "./run-change-feed.js";
 import { runFilterFromRequest, runMatchesFilter } from "./run-filter.js";
@@ -60,11 +61,12 @@ export function createTaskRunLive({ broker, store, feed }: TaskRunLiveOptions): 
       let afterSeq = 0;
       const wake = createAsyncQueue<null>();
       const stopLogs = feed.onLogs(request.runId, () => wake.push(null));
-      const stopRuns = feed.onRuns((runs) => {
-        if (runs.some((run) => run.id === request.runId && FINAL_STATES.has(run.state))) wake.push(null);
-      });
+      // The broker's watchers tell of the run's end from the commit that ended it; a
+      // listener of every changed run would have the live list re-read each of them.
+      const ended: Watcher = { finalOnly: true, deliver: () => wake.push(null) };
       context.signal.addEventListener("abort", () => wake.close());
       try {
+        await broker.watch(ended, [request.runId]);
         for (;;) {
           // Read the run's state before its lines: lines committed before it ended are
           // then all read below, and the stream may end.
@@ -86,7 +88,7 @@ export function createTaskRunLive({ broker, store, feed }: TaskRunLiveOptions): 
         }
       } finally {
         stopLogs();
-        stopRuns();
+        broker.unwatch(ended);
       }
     },
     async getTaskStats(request) {
