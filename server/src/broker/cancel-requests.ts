@@ -30,14 +30,19 @@ export function createCancelRequests(core: BrokerCore): (runId: string) => Promi
       patch: { state: "CANCELLED", endedAt: at },
       events: [{ state: "CANCELLED", at, attempt: run.attempts, message: REASON }],
     };
+    // As the commit leaves it, for the caller and the run's watchers: no read back.
+    const cancelled: RunRecord = { ...run, ...t.patch };
     const applied = await new Promise<boolean>((resolve, reject) => {
       core.commits.write(
-        (batch) => batch.transitions.push(t),
+        (batch) => {
+          batch.transitions.push(t);
+          core.commits.pending.snapshots.set(runId, cancelled);
+        },
         (result, batch) => resolve(result.applied[batch.transitions.indexOf(t)]),
         reject,
       );
     });
-    if (applied) return core.watchers.getRun(runId);
+    if (applied) return cancelled;
     // Not applied: a worker claimed it meanwhile (the lease path handles it now), or its
     // lease had just ended and the result was committed with this write (now final).
     return again(runId, attempt);

@@ -195,8 +195,9 @@ export function createTaskRunService({ broker, store, feed }: TaskRunServiceOpti
       }
     },
     async cancelTaskRun(request) {
-      await broker.cancel(requireId(request.id));
-      return { taskRun: await runWithHistory(request.id) };
+      // The run as the cancel left it (the lease's, or the commit's): only its history is read.
+      const run = await broker.cancel(requireId(request.id));
+      return { taskRun: runToProto(run, await store.getHistory(run.id)) };
     },
     async setConcurrencyLimit(request) {
       const tag = request.tag.trim();
