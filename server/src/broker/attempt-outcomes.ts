@@ -28,8 +28,8 @@ export interface AttemptOutcomes {
    * The worker lost the lease: back to the queue (a redelivery unless `countsAsRedelivery`
    * is false), or CANCELLED if asked.
    */
-  loseLease(lease: Lease, reason: string, expiredAt?: number, countsAsRedelivery?: boolean): void;
-  failAttempt(lease: Lease, error: StoredError, expiredAt?: number): void;
+  loseLease(lease: Lease, reason: string, countsAsRedelivery?: boolean): void;
+  failAttempt(lease: Lease, error: StoredError): void;
   completed(lease: Lease, result: NonNullable<RunRecord["result"]>): void;
   released(lease: Lease): void;
   started(lease: Lease): void;
@@ -74,9 +74,8 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
    * write, and its assignment is sent after this write's ack, so the worker never holds more
    * than its limit, and one commit (one fsync) serves both.
    */
-  function finishLease(lease: Lease, transition: Transition, kind: AckKind, expiredAt?: number): void {
+  function finishLease(lease: Lease, transition: Transition, kind: AckKind): void {
     endLease(lease);
-    if (expiredAt !== undefined) transition.lease = { attempt: lease.run.attempts, token: lease.token, expiredAt };
     const { session } = lease;
     const { pending } = core.commits;
     const start = pending.started.get(lease.run.id);
@@ -90,18 +89,18 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
     acks.add(pending, { session, transition, runId: lease.run.id, leaseToken: lease.token, kind });
   }
 
-  function failAttempt(lease: Lease, error: StoredError, expiredAt?: number): void {
+  function failAttempt(lease: Lease, error: StoredError): void {
     const { run } = lease;
-    if (lease.cancelReason) return finishLease(lease, cancelledTransition(lease, error), "FAILED", expiredAt);
+    if (lease.cancelReason) return finishLease(lease, cancelledTransition(lease, error), "FAILED");
     if (shouldRetry(run.options, run.retriesUsed, error.retryable)) {
       const delay = retryDelayMs(run.options, run.retriesUsed);
       // The wake-up timer is set once the retry is committed (see the broker's commit hook).
-      finishLease(lease, retryTransition(run, error, now(), delay), "FAILED", expiredAt);
+      finishLease(lease, retryTransition(run, error, now(), delay), "FAILED");
       if (delay === 0) core.dispatcher.markKeyReady(run.taskKey);
       return;
     }
     const t = transition(run, "FAILED", { endedAt: now(), error }, `${error.type}: ${error.message}`);
-    finishLease(lease, t, "FAILED", expiredAt);
+    finishLease(lease, t, "FAILED");
   }
 
   return {
@@ -136,11 +135,10 @@ export function createAttemptOutcomes(core: BrokerCore): AttemptOutcomes {
       core.commits.pending.started.delete(lease.run.id);
       if (lease.session.connected) lease.session.channel.cancel([lease.run.id], reason);
     },
-    loseLease(lease, reason, expiredAt, countsAsRedelivery = true) {
+    loseLease(lease, reason, countsAsRedelivery = true) {
       endLease(lease);
       const { session } = lease;
       const t = lease.cancelReason ? cancelledTransition(lease) : lostTransition(lease.run, reason, countsAsRedelivery);
-      if (expiredAt !== undefined) t.lease = { attempt: lease.run.attempts, token: lease.token, expiredAt };
       core.commits.pending.started.delete(lease.run.id);
       writeTransition(lease.run, t);
       core.dispatcher.markKeyReady(lease.run.taskKey);

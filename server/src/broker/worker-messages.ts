@@ -101,7 +101,7 @@ export function createWorkerMessages(core: BrokerCore): WorkerMessages {
           // way (or before it asked): handing it back is no fault of the run, so it does not
           // use up one of its max_redeliveries. A started one may have crashed the worker.
           const counts = !(session.draining && !lease.running);
-          core.outcomes.loseLease(lease, `worker ${session.workerId} disconnected (${reason})`, undefined, counts);
+          core.outcomes.loseLease(lease, `worker ${session.workerId} disconnected (${reason})`, counts);
           lost++;
         }
       }

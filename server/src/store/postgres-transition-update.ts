@@ -16,7 +16,7 @@ const FIELD_BITS = {
   timeoutAt: 1024,
 } as const;
 
-/** The UPDATE of a group of transitions ($1-$19: transitionColumns), returning the ids changed. */
+/** The UPDATE of a group of transitions ($1-$18: transitionColumns), returning the ids changed. */
 export const APPLY_TRANSITIONS_SQL = `
   UPDATE task_runs AS t SET
     state = v.state,
@@ -41,15 +41,13 @@ export const APPLY_TRANSITIONS_SQL = `
     cancel_reason = CASE WHEN v.state IN ('PENDING', 'RUNNING') THEN t.cancel_reason END
   FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::bytea[], $6::text[], $7::jsonb[],
     $8::integer[], $9::integer[], $10::integer[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
-    $15::bigint[], $16::bigint[], $17::integer[], $18::text[], $19::bigint[])
+    $15::bigint[], $16::bigint[], $17::integer[], $18::text[])
     AS v (id, from_states, fields, state, result, result_type, error, attempts, retries_used,
       redeliveries, scheduled_at, started_at, ended_at, worker_id, lease_deadline, timeout_at,
-      fence_attempt, fence_token, fence_expired_at)
+      fence_attempt, fence_token)
   WHERE t.id = v.id AND t.state = ANY (string_to_array(v.from_states, ','))
     -- Fencing: a transition about a lease applies only while the run is still under it.
     AND (v.fence_token IS NULL OR (t.attempts = v.fence_attempt AND t.lease_token = v.fence_token))
-    -- An expiry: only while the lease (or the attempt's timeout) has still run out.
-    AND (v.fence_expired_at IS NULL OR t.lease_deadline <= v.fence_expired_at OR t.timeout_at <= v.fence_expired_at)
   RETURNING t.id`;
 
 export function transitionColumns(group: Transition[]): unknown[] {
@@ -75,6 +73,5 @@ export function transitionColumns(group: Transition[]): unknown[] {
     column((p) => p.timeoutAt ?? null),
     group.map((t) => t.lease?.attempt ?? null),
     group.map((t) => t.lease?.token ?? null),
-    group.map((t) => t.lease?.expiredAt ?? null),
   ];
 }

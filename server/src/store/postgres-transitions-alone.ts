@@ -23,12 +23,12 @@ const APPLY_ALONE = {
   recorded AS (
     INSERT INTO task_run_events (run_id, state, at, attempt, message)
     SELECT e.run_id, e.state, e.at, e.attempt, e.message
-    FROM unnest($20::text[], $21::text[], $22::bigint[], $23::integer[], $24::text[]) WITH ORDINALITY
+    FROM unnest($19::text[], $20::text[], $21::bigint[], $22::integer[], $23::text[]) WITH ORDINALITY
       AS e (run_id, state, at, attempt, message, ord)
     WHERE e.run_id IN (SELECT id FROM applied)
     ORDER BY e.ord
   ),
-  notified AS (SELECT pg_notify($25, p) FROM unnest($26::text[]) AS p)
+  notified AS (SELECT pg_notify($24, p) FROM unnest($25::text[]) AS p)
   SELECT ARRAY(SELECT id FROM applied) AS ids, (SELECT count(*) FROM notified) AS notified`,
 };
 

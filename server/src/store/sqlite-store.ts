@@ -143,13 +143,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const keys = Object.keys(transition.patch) as (keyof RunPatch)[];
     const clears = !isLeasedState(transition.patch.state);
     const fenced = transition.lease !== undefined;
-    const cacheKey = `${keys.join(",")}|${transition.from.join(",")}|${clears}|${fenced}|${transition.lease?.expiredAt === undefined}`;
+    const cacheKey = `${keys.join(",")}|${transition.from.join(",")}|${clears}|${fenced}`;
     let statement = updateStatements.get(cacheKey);
     if (!statement) {
       const sets = [...keys.map((key) => PATCH_SQL[key]), ...(clears ? [CLEAR_LEASE_SQL] : [])].join(", ");
       const from = transition.from.map((state) => `'${state}'`).join(", ");
-      const expiry = transition.lease?.expiredAt === undefined ? "" : " AND (lease_deadline <= @fenceExpiredAt OR timeout_at <= @fenceExpiredAt)";
-      const fence = fenced ? ` AND attempts = @fenceAttempt AND lease_token = @fenceToken${expiry}` : "";
+      const fence = fenced ? " AND attempts = @fenceAttempt AND lease_token = @fenceToken" : "";
       statement = db.prepare(`UPDATE task_runs SET ${sets} WHERE id = @id AND state IN (${from})${fence}`);
       updateStatements.set(cacheKey, statement);
     }
@@ -175,7 +174,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (transition.lease) {
       params.fenceAttempt = transition.lease.attempt;
       params.fenceToken = transition.lease.token;
-      if (transition.lease.expiredAt !== undefined) params.fenceExpiredAt = transition.lease.expiredAt;
     }
     for (const [key, value] of Object.entries(transition.patch)) {
       if (key === "result") {

@@ -151,8 +151,6 @@ export interface Transition {
 export interface LeaseFence {
   attempt: number;
   token: string;
-  /** For an expiry: applied only if the lease (or the attempt's timeout) ran out by then. */
-  expiredAt?: number;
 }
 
 /**
