@@ -1,9 +1,10 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createTaskwireClient, task, type TaskwireClient } from "taskwire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, type LaunchedExample, launchExample } from "./launch-example.js";
+import { rpcPathsIn, writeRpcPathsHook } from "./rpc-paths-hook.js";
 
 // examples/ask as a user runs it: `npm run example:ask` (examples/dist/ask/main.js) starts a
 // taskwire server, the Python worker that answers from taskwire's docs (BM25, rank-bm25 from
@@ -54,6 +55,15 @@ async function fetchAnswer(location: string, timeoutMs = 20_000) {
   }
 }
 
+/** Resolves once `condition` holds; checks every 10 ms, for at most 20 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`still not so after 20 s: ${condition.toString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe("the ask example", () => {
   it("POST /question answers 202 with a Location; GET /answer/<id> gives the answer from the docs", async () => {
     const { response, body } = await ask("How do I cancel a run?");
@@ -65,6 +75,10 @@ describe("the ask example", () => {
     expect(answer).toMatchObject({ id: body.id, state: "COMPLETED", question: "How do I cancel a run?" });
     expect(answer.source).toMatch(/^(README\.md|docs\/\S+\.md) › .*cancel/i);
     expect(String(answer.answer)).toMatch(/cancel/i);
+    // "See also" names two other sections: neither the answer's own nor one twice.
+    const seeAlso = answer.seeAlso as string[];
+    expect(seeAlso).toHaveLength(2);
+    expect(new Set([answer.source, ...seeAlso]).size).toBe(3);
   });
 
   it("a run not finished yet is 202 with its state", async () => {
@@ -114,6 +128,37 @@ describe("the ask example", () => {
 
     expect(stdout).toMatch(/cancel/i);
     expect(stdout).toMatch(/\n— (README\.md|docs\/\S+\.md) › /);
+  });
+
+  it("ask.ts does not poll: while the worker is held, it makes no call but the one watch", async () => {
+    const worker = example.pids.get("worker-python") ?? 0;
+    const hook = writeRpcPathsHook(example.home);
+    // The worker is stopped (SIGSTOP) so that the run cannot finish while ask.ts waits on it.
+    process.kill(worker, "SIGSTOP");
+    let stderr = "";
+    try {
+      const cli = spawn(process.execPath, ["--import", hook, `${root}examples/dist/ask/ask.js`, "How do I cancel a run?"], {
+        env: { ...process.env, TASKWIRE_HOME: example.home, TASKWIRE_API_URL: example.taskwireUrl },
+      });
+      let stdout = "";
+      cli.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
+      cli.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => cli.once("exit", resolve));
+      // Its second call is the first of its waiting, whatever way it waits.
+      await until(() => rpcPathsIn(stderr).length >= 2);
+      // The CLI is waiting now. A client that polls asks again within a second or two (the
+      // README's GET loop does, at Retry-After: 1); this one must make no call in that time.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const whileWaiting = rpcPathsIn(stderr);
+      process.kill(worker, "SIGCONT");
+
+      expect(await exited).toBe(0);
+      expect(whileWaiting).toEqual(["/taskwire.v1.TaskRunService/ScheduleTaskRunStream", "/taskwire.v1.TaskRunService/WatchTaskRuns"]);
+      expect(rpcPathsIn(stderr)).toEqual(whileWaiting);
+      expect(stdout).toMatch(/\n— (README\.md|docs\/\S+\.md) › /);
+    } finally {
+      process.kill(worker, "SIGCONT");
+    }
   });
 
   it("Ctrl-C stops every process", async () => {
