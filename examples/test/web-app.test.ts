@@ -1,3 +1,4 @@
+import { createTaskwireClient, task } from "taskwire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, type LaunchedExample, launchExample } from "./launch-example.js";
 
@@ -95,6 +96,20 @@ describe("the web app example", () => {
     expect(bad.body.error).toMatch(/^text: /);
     expect((await fetch(`${example.appUrl}/tasks/00000000-0000-7000-8000-000000000000`)).status).toBe(404);
     expect((await fetch(`${example.appUrl}/tasks/not-a-run`)).status).toBe(404);
+  });
+
+  it("the id of another task's run is 404: the app does not read other tasks' runs", async () => {
+    const client = createTaskwireClient({ apiUrl: example.taskwireUrl, apiKey: "" });
+    try {
+      const other = await task("chargeCreditCard", (amount: number) => amount, { client }).delay(42);
+
+      const response = await fetch(`${example.appUrl}/tasks/${other.id}`);
+
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({ error: `no task ${other.id}` });
+    } finally {
+      client.close();
+    }
   });
 
   it("Ctrl-C stops every process", async () => {
