@@ -10,15 +10,24 @@ export function isPythonEntrypoint(spec: string): boolean {
  * `taskwire task serve tasks.py:fn`: the Python SDK's worker does it (`python -m taskwire
  * task serve`, the same shape), so one `taskwire` command serves tasks of either language.
  * The interpreter is $TASKWIRE_PYTHON, else `python3` on PATH (the one whose
- * `pip install` put taskwire in place). Signals are passed on; its exit code is returned.
+ * `pip install` put taskwire in place). Its exit code is returned.
+ *
+ * The worker gets each signal once, from this process: it runs in a process group of its
+ * own. In ours, a terminal's Ctrl-C would reach it twice (from the terminal, and passed
+ * on from here), and a worker's second signal hands its runs in flight back at once
+ * instead of letting them finish.
  */
 export async function servePythonTasks(entrypoints: string[], limit: number | undefined): Promise<number> {
   const python = process.env.TASKWIRE_PYTHON || "python3";
   const args = ["-m", "taskwire", "task", "serve", ...entrypoints, ...(limit === undefined ? [] : ["--limit", String(limit)])];
-  const child = spawn(python, args, { stdio: "inherit" });
+  const child = spawn(python, args, { stdio: "inherit", detached: true });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  // Out of our process group, the worker would outlive an exit of ours that no signal
+  // caused (an uncaught error): it goes with us.
+  const killChild = () => child.kill("SIGKILL");
   process.on("SIGINT", forward);
   process.on("SIGTERM", forward);
+  process.on("exit", killChild);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once("error", (error: NodeJS.ErrnoException) =>
@@ -35,5 +44,6 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
   } finally {
     process.off("SIGINT", forward);
     process.off("SIGTERM", forward);
+    process.off("exit", killChild);
   }
 }
