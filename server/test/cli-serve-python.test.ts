@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { task } from "taskwire";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cliPath } from "./support/taskwire-cli.js";
+import { cliPath, runTaskwire } from "./support/taskwire-cli.js";
 import { type TestServer, startTestServer } from "./support/test-server.js";
 
 // `taskwire task serve tasks.py:fn` hands the file to the Python SDK's worker. Needs the
@@ -83,4 +83,18 @@ describe("taskwire task serve tasks.py:fn", () => {
     expect(await worker.exited).toBe(0);
     expect(worker.output().match(/received SIGINT/g)).toHaveLength(1);
   }, 30_000);
+});
+
+describe("taskwire task serve tasks.py:fn with a Python that lacks the SDK", () => {
+  it("says how to install it or pick another interpreter, instead of Python's bare ModuleNotFoundError", async () => {
+    const venv = join(dir, "bare-venv");
+    execFileSync("python3", ["-m", "venv", "--without-pip", venv]);
+    const bare = join(venv, "bin/python");
+    const result = await runTaskwire(["task", "serve", "tasks.py:nap"], { TASKWIRE_HOME: test.home, TASKWIRE_API_URL: test.server.url, TASKWIRE_PYTHON: bare });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `taskwire: ${bare} has no taskwire module: Python entrypoints are served by the Python SDK. Install it for that interpreter ` +
+        "(pip install ./sdk-python, distribution taskwire-sdk), or set TASKWIRE_PYTHON to the interpreter of the venv that has it\n",
+    );
+  });
 });

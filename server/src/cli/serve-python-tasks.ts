@@ -1,5 +1,9 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { CliError } from "./cli-error.js";
+
+// `python -m taskwire` with the SDK missing says only "No module named taskwire".
+const FIND_SDK = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('taskwire') else 3)";
+const SDK_MISSING = 3;
 
 /** True for `tasks.py:fn` or `tasks.py`: an entrypoint the Python SDK serves. */
 export function isPythonEntrypoint(spec: string): boolean {
@@ -19,6 +23,7 @@ export function isPythonEntrypoint(spec: string): boolean {
  */
 export async function servePythonTasks(entrypoints: string[], limit: number | undefined): Promise<number> {
   const python = process.env.TASKWIRE_PYTHON || "python3";
+  await requirePythonSdk(python);
   const args = ["-m", "taskwire", "task", "serve", ...entrypoints, ...(limit === undefined ? [] : ["--limit", String(limit)])];
   const child = spawn(python, args, { stdio: "inherit", detached: true });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -45,5 +50,24 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
     process.off("SIGINT", forward);
     process.off("SIGTERM", forward);
     process.off("exit", killChild);
+  }
+}
+
+/** Refuses, saying how to install it, when `python` cannot import the taskwire SDK. */
+async function requirePythonSdk(python: string): Promise<void> {
+  const code = await new Promise<number | string>((resolve) => {
+    execFile(python, ["-c", FIND_SDK], (error) => {
+      if (error === null) resolve(0);
+      else resolve(typeof error.code === "number" ? error.code : (error.code ?? "failed"));
+    });
+  });
+  if (code === "ENOENT") {
+    throw new CliError(`${python} is not on PATH: Python entrypoints are served by the Python SDK (pip install ./sdk-python); set TASKWIRE_PYTHON to its interpreter`);
+  }
+  if (code === SDK_MISSING) {
+    throw new CliError(
+      `${python} has no taskwire module: Python entrypoints are served by the Python SDK. Install it for that interpreter ` +
+        "(pip install ./sdk-python, distribution taskwire-sdk), or set TASKWIRE_PYTHON to the interpreter of the venv that has it",
+    );
   }
 }
