@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { task } from "taskwire";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cliPath, runTaskwire } from "./support/taskwire-cli.js";
-import { type TestServer, startTestServer } from "./support/test-server.js";
+import { type TestServer, eventually, startTestServer } from "./support/test-server.js";
 
 // `taskwire task serve tasks.py:fn` hands the file to the Python SDK's worker. Needs the
 // Python venv at sdk-python/.venv with the SDK installed (as `npm test` makes it).
@@ -19,6 +19,8 @@ const NAP_SECONDS = 2;
 let test: TestServer;
 let dir: string;
 let child: ChildProcess | undefined;
+/** The Python worker's pid once a test read it: ended after a failed test too. */
+let pythonPid: number | undefined;
 
 beforeEach(async () => {
   if (!existsSync(python)) throw new Error(`the Python SDK's venv is missing at ${python}: create it with \`python3 -m venv sdk-python/.venv && sdk-python/.venv/bin/pip install -e './sdk-python[dev]'\``);
@@ -29,6 +31,14 @@ beforeEach(async () => {
 afterEach(async () => {
   if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, "SIGKILL");
   child = undefined;
+  if (pythonPid !== undefined) {
+    try {
+      process.kill(pythonPid, "SIGKILL");
+    } catch {
+      // Gone already, as it should be.
+    }
+  }
+  pythonPid = undefined;
   rmSync(dir, { recursive: true, force: true });
   await test.stop();
 });
@@ -84,6 +94,26 @@ describe("taskwire task serve tasks.py:fn", () => {
     expect(worker.output().match(/received SIGINT/g)).toHaveLength(1);
   }, 30_000);
 });
+
+describe("taskwire task serve tasks.py:fn when its terminal closes", () => {
+  it("SIGHUP to its process group ends the Python worker too: it does not keep serving on its own", async () => {
+    const worker = serveNap();
+    await worker.started("serving nap");
+    pythonPid = Number(/\(pid (\d+)\)/.exec(await workerRow())?.[1]);
+    expect(pythonPid).toBeGreaterThan(0);
+    process.kill(-(child?.pid ?? 0), "SIGHUP");
+    await worker.exited;
+    // The worker's process is gone once its connection is: the server lists no worker.
+    await eventually(async () => (await workerRow()) === "" || undefined, 10_000);
+    expect(() => process.kill(pythonPid, 0)).toThrow();
+  }, 30_000);
+});
+
+/** The `taskwire worker ls` line of the one worker connected, or "" when none is. */
+async function workerRow(): Promise<string> {
+  const listed = await runTaskwire(["worker", "ls"], { TASKWIRE_HOME: test.home, TASKWIRE_API_URL: test.server.url });
+  return listed.stdout.split("\n").find((line) => line.includes("python")) ?? "";
+}
 
 describe("taskwire task serve tasks.py:fn with a Python that lacks the SDK", () => {
   it("says how to install it or pick another interpreter, instead of Python's bare ModuleNotFoundError", async () => {

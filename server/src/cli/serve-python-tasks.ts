@@ -30,8 +30,10 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
   // Out of our process group, the worker would outlive an exit of ours that no signal
   // caused (an uncaught error): it goes with us.
   const killChild = () => child.kill("SIGKILL");
-  process.on("SIGINT", forward);
-  process.on("SIGTERM", forward);
+  // SIGHUP too (a closed terminal), which reaches only our group: without it the worker
+  // would keep serving after its terminal is gone.
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const signal of signals) process.on(signal, forward);
   process.on("exit", killChild);
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -47,8 +49,7 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
       child.once("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" || signal === "SIGTERM" ? 0 : 1)));
     });
   } finally {
-    process.off("SIGINT", forward);
-    process.off("SIGTERM", forward);
+    for (const signal of signals) process.off(signal, forward);
     process.off("exit", killChild);
   }
 }
