@@ -91,11 +91,13 @@ def test_prefects_walkthrough_runs_with_taskwire_imports(server: Server, client:
     assert recorded.foreground and recorded.state == task_run_pb2.TASK_RUN_STATE_COMPLETED
     assert [line.message for line in client.logs(recorded.id)] == ["Hello, Marvin!"]
 
-    # `serve` from taskwire.task_worker; `taskwire-py task serve file.py:task`; and the
-    # Node CLI's `taskwire task serve file.py:task`, which hands it to the Python SDK.
+    # `serve` from taskwire.task_worker; `Task.serve()`; `taskwire-py task serve
+    # file.py:task`; and the Node CLI's `taskwire task serve file.py:task`, which hands it
+    # to the Python SDK.
     bin_dir = Path(sys.executable).parent
     workers = [
         [sys.executable, "task_worker.py"],
+        [sys.executable, "-c", "from tasks import my_background_task; my_background_task.serve()"],
         [str(bin_dir / "taskwire-py"), "task", "serve", "tasks.py:my_background_task"],
         ["node", str(SERVER_JS), "task", "serve", "tasks.py:my_background_task"],
     ]

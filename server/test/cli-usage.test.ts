@@ -31,6 +31,47 @@ describe("taskwire help text", () => {
   });
 });
 
+const everyCommand = [
+  [],
+  ["server", "start"],
+  ["task", "serve"],
+  ["task-run", "ls"],
+  ["task-run", "inspect"],
+  ["task-run", "logs"],
+  ["task-run", "retry"],
+  ["task-run", "cancel"],
+  ["worker", "ls"],
+  ["concurrency-limit", "create"],
+  ["concurrency-limit", "ls"],
+  ["concurrency-limit", "delete"],
+  ["config", "set"],
+  ["config", "view"],
+  ["config", "unset"],
+  ["demo"],
+];
+
+describe("taskwire help text, every command", () => {
+  for (const args of everyCommand) {
+    it(`taskwire ${[...args, "--help"].join(" ")}: each option's description starts in one column, two spaces after the flag`, async () => {
+      const result = await runTaskwire([...args, "--help"], { TASKWIRE_HOME: home });
+      expect(result.status).toBe(0);
+      const options = result.stdout.split("\n\n").find((block) => block.startsWith("Options:"));
+      const lines = options?.split("\n").slice(1) ?? [];
+      const flagLines = lines.filter((line) => /^ {2}-/.test(line));
+      const columns = new Set<number>();
+      for (const line of flagLines) {
+        // A flag alone on its line has its description on the next ones; otherwise the
+        // flag and its argument are followed by at least two spaces.
+        const [flag, description] = line.trim().split(/ {2,}/);
+        expect(flag, line).toMatch(/^(-[a-zA-Z], )?--[a-z-]+( [A-Z_[\]:.]+)?$/);
+        if (description !== undefined) columns.add(line.indexOf(description));
+      }
+      for (const line of lines.filter((line) => /^ {3,}\S/.test(line))) columns.add(line.search(/\S/));
+      expect(columns.size, result.stdout).toBeLessThanOrEqual(1);
+    });
+  }
+});
+
 describe("taskwire concurrency-limit create", () => {
   it("says a negative LIMIT must be a whole number >= 1, not that -1 is an unknown option", async () => {
     const result = await runTaskwire(["concurrency-limit", "create", "emails", "-1"], { TASKWIRE_HOME: home });

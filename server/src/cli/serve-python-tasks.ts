@@ -1,5 +1,9 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { CliError } from "./cli-error.js";
+
+// `python -m taskwire` with the SDK missing says only "No module named taskwire".
+const FIND_SDK = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('taskwire') else 3)";
+const SDK_MISSING = 3;
 
 /** True for `tasks.py:fn` or `tasks.py`: an entrypoint the Python SDK serves. */
 export function isPythonEntrypoint(spec: string): boolean {
@@ -10,15 +14,27 @@ export function isPythonEntrypoint(spec: string): boolean {
  * `taskwire task serve tasks.py:fn`: the Python SDK's worker does it (`python -m taskwire
  * task serve`, the same shape), so one `taskwire` command serves tasks of either language.
  * The interpreter is $TASKWIRE_PYTHON, else `python3` on PATH (the one whose
- * `pip install` put taskwire in place). Signals are passed on; its exit code is returned.
+ * `pip install` put taskwire in place). Its exit code is returned.
+ *
+ * The worker gets each signal once, from this process: it runs in a process group of its
+ * own. In ours, a terminal's Ctrl-C would reach it twice (from the terminal, and passed
+ * on from here), and a worker's second signal hands its runs in flight back at once
+ * instead of letting them finish.
  */
 export async function servePythonTasks(entrypoints: string[], limit: number | undefined): Promise<number> {
   const python = process.env.TASKWIRE_PYTHON || "python3";
+  await requirePythonSdk(python);
   const args = ["-m", "taskwire", "task", "serve", ...entrypoints, ...(limit === undefined ? [] : ["--limit", String(limit)])];
-  const child = spawn(python, args, { stdio: "inherit" });
+  const child = spawn(python, args, { stdio: "inherit", detached: true });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on("SIGINT", forward);
-  process.on("SIGTERM", forward);
+  // Out of our process group, the worker would outlive an exit of ours that no signal
+  // caused (an uncaught error): it goes with us.
+  const killChild = () => child.kill("SIGKILL");
+  // SIGHUP too (a closed terminal), which reaches only our group: without it the worker
+  // would keep serving after its terminal is gone.
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const signal of signals) process.on(signal, forward);
+  process.on("exit", killChild);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once("error", (error: NodeJS.ErrnoException) =>
@@ -33,7 +49,26 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
       child.once("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" || signal === "SIGTERM" ? 0 : 1)));
     });
   } finally {
-    process.off("SIGINT", forward);
-    process.off("SIGTERM", forward);
+    for (const signal of signals) process.off(signal, forward);
+    process.off("exit", killChild);
+  }
+}
+
+/** Refuses, saying how to install it, when `python` cannot import the taskwire SDK. */
+async function requirePythonSdk(python: string): Promise<void> {
+  const code = await new Promise<number | string>((resolve) => {
+    execFile(python, ["-c", FIND_SDK], (error) => {
+      if (error === null) resolve(0);
+      else resolve(typeof error.code === "number" ? error.code : (error.code ?? "failed"));
+    });
+  });
+  if (code === "ENOENT") {
+    throw new CliError(`${python} is not on PATH: Python entrypoints are served by the Python SDK (pip install ./sdk-python); set TASKWIRE_PYTHON to its interpreter`);
+  }
+  if (code === SDK_MISSING) {
+    throw new CliError(
+      `${python} has no taskwire module: Python entrypoints are served by the Python SDK. Install it for that interpreter ` +
+        "(pip install ./sdk-python, distribution taskwire-sdk), or set TASKWIRE_PYTHON to the interpreter of the venv that has it",
+    );
   }
 }

@@ -18,9 +18,9 @@ const startCommand = createCommand({
 Starts a taskwire server: gRPC, Connect, the web UI, /healthz and /metrics on one port.
 Runs are stored in SQLite at $TASKWIRE_HOME/taskwire.db unless --database-url names
 another SQLite file (one server per file) or a PostgreSQL database (any number of
-servers, as peers; see docs/deployment.md). Stops
-gracefully on Ctrl-C (SIGINT) or SIGTERM: workers are asked to drain, and what they
-cannot finish in time goes back to the queue.
+servers, as peers; see docs/deployment.md). Stops gracefully on Ctrl-C (SIGINT) or
+SIGTERM: workers are asked to drain, and what they cannot finish in time goes back to
+the queue.
 
 Options:
   --host HOST           Address to listen on (TASKWIRE_SERVER_HOST, default 127.0.0.1)
@@ -30,7 +30,8 @@ Options:
   --log-level LEVEL     trace, debug, info, warn, error, fatal or silent (TASKWIRE_LOG_LEVEL)
   --tls-cert FILE       PEM certificate: serve HTTPS only (TASKWIRE_TLS_CERT)
   --tls-key FILE        PEM private key of --tls-cert (TASKWIRE_TLS_KEY)
-  --allowed-hosts NAMES Comma-separated host names clients may use besides IP addresses,
+  --allowed-hosts NAMES
+                        Comma-separated host names clients may use besides IP addresses,
                         localhost and this machine's name; * for any (TASKWIRE_ALLOWED_HOSTS)
   --max-connections N   Connections open at once (TASKWIRE_MAX_CONNECTIONS, default 10000)
   --max-streams-per-connection N
