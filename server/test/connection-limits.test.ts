@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect as connectHttp2, type Settings } from "node:http2";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +108,17 @@ describe("connections that stay silent or slow", () => {
     for (const conn of held) conn.socket.destroy();
     await Promise.all(held.map((conn) => conn.closed));
     expect(await eventually(async () => (await healthz(server.port).catch(() => 0)) === 200)).toBe(true);
+  });
+});
+
+describe("streams on one HTTP/2 connection", () => {
+  it("are capped by the limit the server advertises in its SETTINGS (nghttp2 refuses streams beyond it)", async () => {
+    const server = await serve({ maxConcurrentStreams: 3 });
+    const session = connectHttp2(server.url);
+    cleanups.push(() => void session.destroy());
+    session.on("error", () => {});
+    const settings = await new Promise<Settings>((resolve) => session.once("remoteSettings", resolve));
+    expect(settings.maxConcurrentStreams).toBe(3);
   });
 });
 
