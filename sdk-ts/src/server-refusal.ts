@@ -20,8 +20,10 @@ const REFUSALS = new Set([
  */
 export function refusalOf(error: unknown, apiUrl: string, who: string): ConnectError | undefined {
   if (!(error instanceof ConnectError) || !REFUSALS.has(error.code)) return undefined;
+  // Only UNAUTHENTICATED is about the key. PERMISSION_DENIED is the server's host check (a
+  // name missing from its TASKWIRE_ALLOWED_HOSTS): its own message says what to change.
   const message =
-    error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
+    error.code === Code.Unauthenticated
       ? `the taskwire server at ${apiUrl} refused the API key (${error.rawMessage}); check TASKWIRE_API_KEY`
       : `the taskwire server at ${apiUrl} refused ${who}: ${error.rawMessage}`;
   return new ConnectError(message, error.code, undefined, undefined, error);

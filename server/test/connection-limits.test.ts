@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect as connectHttp2, type Settings } from "node:http2";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,10 +29,13 @@ async function serve(limits: Partial<ConnectionLimits>, tls?: { cert: Buffer; ke
 
 /** A TCP connection that records when the server ended it; the test never ends it first. */
 async function connect(port: number) {
+  // Before connecting: the server cannot start a connection's timers earlier. Taken after
+  // the "connect" event instead, on a loaded machine it can lag the server's accept (the same
+  // process) by more than the 20 ms the tests allow for timer granularity.
+  const openedAt = Date.now();
   const socket = net.connect(port, "127.0.0.1");
   cleanups.push(() => void socket.destroy());
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  const openedAt = Date.now();
   let closedAt: number | undefined;
   socket.on("error", () => {});
   socket.on("data", () => {});
@@ -104,6 +108,17 @@ describe("connections that stay silent or slow", () => {
     for (const conn of held) conn.socket.destroy();
     await Promise.all(held.map((conn) => conn.closed));
     expect(await eventually(async () => (await healthz(server.port).catch(() => 0)) === 200)).toBe(true);
+  });
+});
+
+describe("streams on one HTTP/2 connection", () => {
+  it("are capped by the limit the server advertises in its SETTINGS (nghttp2 refuses streams beyond it)", async () => {
+    const server = await serve({ maxConcurrentStreams: 3 });
+    const session = connectHttp2(server.url);
+    cleanups.push(() => void session.destroy());
+    session.on("error", () => {});
+    const settings = await new Promise<Settings>((resolve) => session.once("remoteSettings", resolve));
+    expect(settings.maxConcurrentStreams).toBe(3);
   });
 });
 

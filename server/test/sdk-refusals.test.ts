@@ -1,12 +1,17 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { TaskRunService, WorkerService } from "@taskwire/proto";
 import { createTaskRunFuture, createTaskwireClient, createWorker, serve, task } from "taskwire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHostCheck, hostCheckInterceptor } from "../src/http/host-check.js";
+import { requestContextValues } from "../src/http/request-context.js";
 import { type RunningServer, startServer } from "../src/server.js";
 
 // The TypeScript SDK against servers that do not let it in: one that never answers, and one
@@ -119,6 +124,60 @@ describe("a server that refuses the API key", () => {
       expect(outcome).not.toBe("pending");
       expectApiKeyRefusal((outcome as { error?: unknown }).error);
     }
+    client.close();
+  });
+});
+
+describe("a server that does not know the name it is reached by", () => {
+  // The server's own host check, as it answers a client that reached it by a name it does
+  // not know (a DNS name missing from TASKWIRE_ALLOWED_HOSTS): the SDK cannot send such a
+  // name portably here, since every name resolving to this machine is one the check allows.
+  const known = createHostCheck({ allowedHosts: [], listenHost: "127.0.0.1" });
+  let http2: Http2Server;
+  const sessions = new Set<ServerHttp2Session>();
+  let url: string;
+
+  beforeAll(async () => {
+    http2 = createHttp2Server(
+      connectNodeAdapter({
+        contextValues: requestContextValues,
+        interceptors: [hostCheckInterceptor({ allows: () => false, refusal: known.refusal })],
+        routes(router) {
+          router.service(WorkerService, {});
+          router.service(TaskRunService, {});
+        },
+      }),
+    );
+    http2.on("session", (session) => sessions.add(session));
+    await new Promise<void>((resolve) => http2.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(http2.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    for (const session of sessions) session.destroy();
+    await new Promise((resolve) => http2.close(resolve));
+  });
+
+  function expectHostRefusal(outcome: { error?: unknown } | "pending"): void {
+    expect(outcome).not.toBe("pending");
+    const error = (outcome as { error?: unknown }).error;
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).code).toBe(Code.PermissionDenied);
+    // The server's reason and what to change, not advice about the API key.
+    expect((error as ConnectError).rawMessage).toMatch(/is not a name of this server.*TASKWIRE_ALLOWED_HOSTS/);
+    expect((error as ConnectError).rawMessage).not.toMatch(/API key|TASKWIRE_API_KEY/);
+  }
+
+  it("a worker's start() rejects with the server's reason, naming TASKWIRE_ALLOWED_HOSTS", async () => {
+    const client = createTaskwireClient({ apiUrl: url, apiKey: "" });
+    const worker = createWorker({ tasks: [noop], client, log: () => {} });
+    expectHostRefusal(await settledWithin(worker.start(), 20_000));
+    client.close();
+  });
+
+  it("a future's result() rejects with the server's reason, naming TASKWIRE_ALLOWED_HOSTS", async () => {
+    const client = createTaskwireClient({ apiUrl: url, apiKey: "" });
+    expectHostRefusal(await settledWithin(createTaskRunFuture(client, "some-run", false).result(), 20_000));
     client.close();
   });
 });

@@ -14,7 +14,12 @@ import { eventually } from "./support/test-server.js";
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const limitsServer = fileURLToPath(new URL("./fixtures/limits-server.mjs", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures/counted-tasks.ts", import.meta.url));
+// The stall is what is asserted: twice the lease. The other windows must hold on a loaded
+// machine, so none is shorter than the lease: the ack window (600 ms here re-queued runs
+// whose Started a busy worker process sent late, as in run-options.test.ts) is the lease,
+// and heartbeats come ten times per lease, so a few late ones lose nothing.
 const LEASE_MS = 1_500;
+const STALL_MS = 2 * LEASE_MS;
 
 let home: string;
 let url: string;
@@ -45,7 +50,7 @@ const env = () => ({ TASKWIRE_HOME: home, TASKWIRE_API_URL: url, TASKWIRE_LOG_LE
 
 describe("a server that was not running", () => {
   it("does not expire the leases of its workers after being stopped for longer than the lease", async () => {
-    const limits = { leaseDurationMs: LEASE_MS, heartbeatIntervalMs: 300, ackTimeoutMs: 600 };
+    const limits = { leaseDurationMs: LEASE_MS, heartbeatIntervalMs: LEASE_MS / 10, ackTimeoutMs: LEASE_MS };
     const server = await startProcess([limitsServer], { ...env(), TASKWIRE_TEST_LIMITS: JSON.stringify(limits) }, "listening on");
     children.push(server);
     for (let i = 0; i < 2; i++) {
@@ -53,16 +58,22 @@ describe("a server that was not running", () => {
     }
     const executions = join(home, "executions.txt");
     const counted = task("counted", (_file: string, value: string, _seconds: number) => value, { client });
-    // Some runs end while the server is stopped (their results wait in the socket), some after.
+    // Some runs end while the server is stopped (their results wait in the socket), some
+    // after: from half the stall to twice its length.
     const values = ["a", "b", "c", "d", "e", "f"];
-    const runs = await Promise.all(values.map((value, i) => counted.delay(executions, value, 1 + i * 0.5)));
+    const seconds = (i: number) => ((0.5 + (i * 1.5) / (values.length - 1)) * STALL_MS) / 1000;
+    const runs = await Promise.all(values.map((value, i) => counted.delay(executions, value, seconds(i))));
+    // Every run has started (a slow worker may start its last ones after the first ended):
+    // the stall then catches each one RUNNING or holding its result in the socket.
     await eventually(async () => {
       const { taskRuns } = await client.taskRuns.listTaskRuns({});
-      return taskRuns.filter((run) => run.state === TaskRunState.RUNNING).length === values.length;
-    });
+      return taskRuns.filter((run) => run.startTime !== undefined).length === values.length;
+    }, 10 * LEASE_MS);
+    const { taskRuns: atStall } = await client.taskRuns.listTaskRuns({});
+    expect(atStall.filter((run) => run.state === TaskRunState.RUNNING).length).toBeGreaterThan(0);
 
     server.kill("SIGSTOP");
-    await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_MS));
+    await new Promise((resolve) => setTimeout(resolve, STALL_MS));
     server.kill("SIGCONT");
 
     expect(await Promise.all(runs.map((run) => run.result(20_000)))).toEqual(values);
