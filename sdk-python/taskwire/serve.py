@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,6 +14,11 @@ from taskwire.task import Task
 from taskwire.worker import Worker
 
 log = logging.getLogger("taskwire.worker")
+
+# Set by a supervisor that holds the write end of our stdin (the Node CLI's `taskwire task
+# serve tasks.py:fn`): stdin's end means the supervisor is gone, however it died (SIGKILL
+# included, which it cannot pass on), and the worker drains as on SIGTERM.
+STOP_ON_STDIN_EOF = "TASKWIRE_STOP_ON_STDIN_EOF"
 
 
 def _ensure_logging() -> None:
@@ -35,8 +41,10 @@ def serve(
 
     Runs at most ``limit`` runs at once. On SIGTERM/SIGINT it stops taking work, lets
     in-flight runs finish for up to ``shutdown_grace_seconds``, hands the rest back to
-    the queue and returns; a second signal hands everything back at once. Reconnects
-    with backoff (up to 5 s) when the server goes away.
+    the queue and returns; a second signal hands everything back at once. With
+    ``TASKWIRE_STOP_ON_STDIN_EOF=1`` in the environment the end of stdin does what
+    SIGTERM does (a supervisor holding our stdin's pipe died). Reconnects with backoff
+    (up to 5 s) when the server goes away.
 
     Example::
 
@@ -62,6 +70,10 @@ def serve(
             previous[sig] = signal.signal(sig, on_signal)
     try:
         worker.start()
+        if os.environ.get(STOP_ON_STDIN_EOF) == "1":
+            threading.Thread(
+                target=_stop_on_stdin_eof, args=(worker,), name="taskwire-stdin-watch", daemon=True
+            ).start()
         # Event.wait without a timeout still lets the signal handlers run.
         worker.wait()
     finally:
@@ -70,3 +82,18 @@ def serve(
     if worker.error is not None:
         raise worker.error
     log.info("worker %s stopped", worker.worker_id)
+
+
+def _stop_on_stdin_eof(worker: Worker) -> None:
+    """Reads stdin until its end (what comes is discarded), then drains the worker."""
+    try:
+        while os.read(0, 65536):
+            pass
+    except OSError as exc:
+        # No stdin to watch (fd 0 closed): nothing says the supervisor is gone.
+        log.warning(
+            "%s is set but stdin cannot be read (%s); not watching it", STOP_ON_STDIN_EOF, exc
+        )
+        return
+    log.info("stdin closed (the process that started this worker is gone); draining")
+    worker.stop()

@@ -100,13 +100,17 @@ def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[TaskRunC
 class WorkerProcess:
     """`python -m taskwire serve ...` against the test server."""
 
-    def __init__(self, server: Server, entrypoints: list[str], *extra: str) -> None:
+    def __init__(
+        self, server: Server, entrypoints: list[str], *extra: str, env: dict[str, str] | None = None
+    ) -> None:
         self.output: list[str] = []
-        env = {**os.environ, "TASKWIRE_API_URL": server.url, "TASKWIRE_HOME": str(server.home)}
+        env = {**os.environ, "TASKWIRE_API_URL": server.url, "TASKWIRE_HOME": str(server.home), **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "taskwire", "serve", *entrypoints, *extra],
             cwd=SDK_DIR,
             env=env,
+            # A pipe of ours, as a supervisor holds it: close_stdin() ends it.
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -120,6 +124,10 @@ class WorkerProcess:
                 self._lines.get(timeout=timeout)
             except queue.Empty:
                 raise AssertionError(f"worker never printed {text!r}:\n{''.join(self.output)}") from None
+
+    def close_stdin(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
 
     def signal(self, sig: signal.Signals) -> None:
         self.process.send_signal(sig)
@@ -138,8 +146,10 @@ def start_worker(server: Server) -> Iterator[Callable[..., WorkerProcess]]:
     """Starts worker processes; every one still alive is killed after the test."""
     started: list[WorkerProcess] = []
 
-    def start(*entrypoints: str, extra: tuple[str, ...] = ()) -> WorkerProcess:
-        worker = WorkerProcess(server, list(entrypoints), *extra)
+    def start(
+        *entrypoints: str, extra: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> WorkerProcess:
+        worker = WorkerProcess(server, list(entrypoints), *extra, env=env)
         started.append(worker)
         worker.wait_for_output("serving")
         return worker

@@ -112,6 +112,25 @@ def test_sigterm_hands_back_runs_that_outlast_the_grace(
     assert future.result(timeout=30) == "released"
 
 
+def test_the_end_of_stdin_drains_as_sigterm_does_when_told_to(
+    client: TaskRunClient, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    # What `taskwire task serve tasks.py:fn` (the Node CLI) does: its death, SIGKILL too,
+    # ends the pipe it holds to the worker's stdin.
+    marker, release = tmp_path / "started", tmp_path / "release"
+    worker = start_worker(
+        "tests.fixtures_tasks:hold", extra=("--grace", "0.5"), env={"TASKWIRE_STOP_ON_STDIN_EOF": "1"}
+    )
+    future = fixtures_tasks.hold.delay(str(marker), str(release))
+    wait_for_file(marker)
+    worker.close_stdin()
+    assert worker.wait(20) == 0
+    assert any("stdin closed" in line for line in worker.output)
+    run = client.get(future.task_run_id)
+    assert TaskRunState.from_proto(run.state) is TaskRunState.SCHEDULED
+    release.touch()
+
+
 def test_cancel_reaches_the_running_task(
     client: TaskRunClient, start_worker: StartWorker, tmp_path: Path
 ) -> None:

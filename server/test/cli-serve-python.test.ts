@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,9 @@ const python = fileURLToPath(new URL("../../sdk-python/.venv/bin/python", import
 // The worker's grace for runs in flight after a signal (serve()'s default, 10 s).
 const GRACE_MS = 10_000;
 const NAP_SECONDS = 2;
+// How long the worker's drain waits for the server's acks of released runs, then for the
+// server's end of the stream (ACK_WAIT_S in sdk-python/taskwire/worker.py, 5 s each).
+const ACK_WAIT_MS = 5_000;
 
 let test: TestServer;
 let dir: string;
@@ -108,6 +111,49 @@ describe("taskwire task serve tasks.py:fn when its terminal closes", () => {
     expect(() => process.kill(pythonPid, 0)).toThrow();
   }, 30_000);
 });
+
+describe("taskwire task serve tasks.py:fn when the CLI is killed with SIGKILL", () => {
+  it("the Python worker drains as on SIGTERM (its run in flight finishes) and exits: it is not left serving as an orphan", async () => {
+    const worker = serveNap();
+    await worker.started("serving nap");
+    pythonPid = Number(/\(pid (\d+)\)/.exec(await workerRow())?.[1]);
+    expect(pythonPid).toBeGreaterThan(0);
+    const nap = task(function nap(seconds: number) {
+      return `${seconds}`;
+    }, { client: test.client });
+    const run = await nap.delay(NAP_SECONDS);
+    await worker.started("napping");
+
+    // SIGKILL cannot be caught, so the CLI passes nothing on: only the end of the
+    // worker's stdin, a pipe from the CLI, tells it.
+    process.kill(child?.pid ?? 0, "SIGKILL");
+    await worker.exited;
+
+    // Draining: the nap finishes within the grace; then the worker waits at most
+    // ACK_WAIT_MS for the server's acks and as long again for the stream's end.
+    const drained = GRACE_MS + 2 * ACK_WAIT_MS;
+    const finished = await run.wait(drained);
+    expect(finished.state).toBe("COMPLETED");
+    expect(finished.attempts).toBe(1);
+    await eventually(() => !running(pythonPid ?? 0), drained);
+    await eventually(async () => (await workerRow()) === "" || undefined, drained);
+    expect(worker.output()).toContain("stdin closed");
+  }, 60_000);
+});
+
+/**
+ * Whether the process runs. An orphan is reaped by whoever adopted it, maybe not at once
+ * (a container's init may never reap): a zombie has exited, though kill(pid, 0) finds it.
+ */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) S ...": the state follows the command's closing parenthesis.
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
 
 /** The `taskwire worker ls` line of the one worker connected, or "" when none is. */
 async function workerRow(): Promise<string> {

@@ -4,6 +4,8 @@ import { CliError } from "./cli-error.js";
 // `python -m taskwire` with the SDK missing says only "No module named taskwire".
 const FIND_SDK = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('taskwire') else 3)";
 const SDK_MISSING = 3;
+// The Python worker's setting (sdk-python/taskwire/serve.py) to drain when stdin ends.
+const STOP_ON_STDIN_EOF = "TASKWIRE_STOP_ON_STDIN_EOF";
 
 /** True for `tasks.py:fn` or `tasks.py`: an entrypoint the Python SDK serves. */
 export function isPythonEntrypoint(spec: string): boolean {
@@ -20,12 +22,21 @@ export function isPythonEntrypoint(spec: string): boolean {
  * own. In ours, a terminal's Ctrl-C would reach it twice (from the terminal, and passed
  * on from here), and a worker's second signal hands its runs in flight back at once
  * instead of letting them finish.
+ *
+ * A process group of its own also keeps the worker out of reach of what ends us without
+ * a word (SIGKILL, to us or to our group): its stdin is a pipe from us, and with
+ * TASKWIRE_STOP_ON_STDIN_EOF=1 it drains as on SIGTERM when the pipe ends, which the
+ * kernel does however we die. Without it the worker would serve on with nobody watching.
  */
 export async function servePythonTasks(entrypoints: string[], limit: number | undefined): Promise<number> {
   const python = process.env.TASKWIRE_PYTHON || "python3";
   await requirePythonSdk(python);
   const args = ["-m", "taskwire", "task", "serve", ...entrypoints, ...(limit === undefined ? [] : ["--limit", String(limit)])];
-  const child = spawn(python, args, { stdio: "inherit", detached: true });
+  const child = spawn(python, args, {
+    stdio: ["pipe", "inherit", "inherit"],
+    detached: true,
+    env: { ...process.env, [STOP_ON_STDIN_EOF]: "1" },
+  });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   // Out of our process group, the worker would outlive an exit of ours that no signal
   // caused (an uncaught error): it goes with us.
@@ -49,6 +60,8 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
       child.once("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" || signal === "SIGTERM" ? 0 : 1)));
     });
   } finally {
+    // Nothing is written to it; left open, its handle would keep our event loop alive.
+    child.stdin?.destroy();
     for (const signal of signals) process.off(signal, forward);
     process.off("exit", killChild);
   }
