@@ -5,8 +5,9 @@ import { emptyBatch, type NewRun, type Transition } from "../src/store/store.js"
 import { usePostgres } from "./support/postgres-database.js";
 import { queuedRun } from "./support/queued-run.js";
 
-// node-postgres waits for each query's answer before sending the next, so the queries a
-// commit sends are its round trips to the database. They must not grow with the batch.
+// A round trip is a flight of queries sent together: the store's connections pipeline, so
+// queries sent before any answer came back share one. Counted over every connection while
+// a commit runs; they must not grow with the batch.
 const postgres = usePostgres();
 const NOW = Date.UTC(2026, 10, 30);
 
@@ -14,12 +15,24 @@ function newRun(): NewRun {
   return queuedRun("k", NOW);
 }
 
-/** Counts the queries sent on any connection while `commit` runs. */
+/** Counts the flights of queries sent while `commit` runs: a query sent after an answer starts one. */
 async function roundTrips(commit: () => Promise<unknown>): Promise<number> {
-  const spy = vi.spyOn(pg.Client.prototype, "query");
+  const original = pg.Client.prototype.query;
+  let flights = 0;
+  let answeredSinceSend = true;
+  const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+    if (answeredSinceSend) flights++;
+    answeredSinceSend = false;
+    const result = (original as (...a: unknown[]) => unknown).apply(this, args);
+    const answered = () => {
+      answeredSinceSend = true;
+    };
+    if (result instanceof Promise) result.then(answered, answered);
+    return result as never;
+  });
   try {
     await commit();
-    return spy.mock.calls.length;
+    return flights;
   } finally {
     spy.mockRestore();
   }
@@ -35,7 +48,7 @@ const completion = (runId: string, attempt: number): Transition => ({
 describe("PostgreSQL round trips per commit", () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it("drains in four round trips per commit, with a worker's claims of 1, 2, 4, 8, 16 and 19 runs as one statement", async () => {
+  it("drains in two round trips per commit, with a worker's claims of 1, 2, 4, 8, 16 and 19 runs as one statement", async () => {
     const store = await createPostgresStore({ connectionString: await postgres.newSchema() });
     try {
       const runs = Array.from({ length: 100 }, newRun);
@@ -53,8 +66,9 @@ describe("PostgreSQL round trips per commit", () => {
       for (const max of [1, 2, 4, 8, 16, 19]) drain.claims.push({ taskKeys: ["k"], max, workerId: "w1", now: NOW, sessionId: "s1" });
       drain.changes = { origin: "server-a", changes: { changed: leased.map((run) => run.id), due: ["k"] } };
       let result: Awaited<ReturnType<typeof store.commit>> | undefined;
-      // BEGIN with the lock on the limits, the UPDATE, the claim, and history + NOTIFY + COMMIT.
-      expect(await roundTrips(async () => (result = await store.commit(drain)))).toBe(4);
+      // BEGIN with the lock on the limits, the UPDATE, the count and the claim, pipelined; then
+      // history + NOTIFY + COMMIT.
+      expect(await roundTrips(async () => (result = await store.commit(drain)))).toBe(2);
 
       expect(result!.applied).toEqual(leased.map(() => true));
       expect(result!.claimed.map((claimed) => claimed.length)).toEqual([1, 2, 4, 8, 16, 19]);
@@ -63,6 +77,25 @@ describe("PostgreSQL round trips per commit", () => {
       expect(await store.countByState()).toEqual({ COMPLETED: 50, PENDING: 50 });
       expect((await store.getHistory(second[0].id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING"]);
       expect((await store.getHistory(leased[0].id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING", "COMPLETED"]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("stores a new run and hands it to a waiting worker in two round trips (a W2 commit)", async () => {
+    const store = await createPostgresStore({ connectionString: await postgres.newSchema() });
+    try {
+      const batch = emptyBatch();
+      const run = newRun();
+      batch.inserts.push(run);
+      batch.claims.push({ taskKeys: ["k"], max: 50, workerId: "w1", now: NOW, sessionId: "s1" });
+      let result: Awaited<ReturnType<typeof store.commit>> | undefined;
+      // BEGIN with the lock, the INSERT, the count and the claim (which sees the run its own
+      // transaction inserted), pipelined; then history + NOTIFY + COMMIT.
+      expect(await roundTrips(async () => (result = await store.commit(batch)))).toBe(2);
+      expect(result!.inserted).toEqual([{ id: run.record.id, existing: false }]);
+      expect(result!.claimed[0].map((claimed) => claimed.id)).toEqual([run.record.id]);
+      expect((await store.getHistory(run.record.id)).map((h) => h.state)).toEqual(["SCHEDULED", "PENDING"]);
     } finally {
       await store.close();
     }

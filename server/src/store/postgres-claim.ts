@@ -73,7 +73,7 @@ const UNCLAIM = {
 };
 
 /** The columns the claim returns; a queued run has no result, end time, timeout or cancel yet. */
-type ClaimedRow = Omit<PostgresRunRow, "result" | "result_type" | "ended_at" | "timeout_at" | "cancel_reason"> & {
+export type ClaimedRow = Omit<PostgresRunRow, "result" | "result_type" | "ended_at" | "timeout_at" | "cancel_reason"> & {
   previous_worker_id: string | null;
   rank: number;
   ord: number;
@@ -92,7 +92,7 @@ export async function claimRuns(
   events: (TransitionRecord & { runId: string })[],
   admission: ConcurrencyAdmission,
 ): Promise<{ runs: RunRecord[]; limited: boolean }> {
-  const excluded = [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
+  const excluded = excludedTags(request, admission);
   let limited = excluded.length > 0;
   const candidates = request.taskKeys.filter((key) => !exhausted.has(key) && !excluded.includes(`task_key:${key}`));
   if (candidates.length === 0 || request.max <= 0) return { runs: [], limited };
@@ -112,26 +112,66 @@ export async function claimRuns(
     if (excluded.length === 0 && dry.length > 0) request.noneDue?.(dry);
     if (keys.length === 0) return { runs: [], limited };
   }
-  const { rows } = await client.query<ClaimedRow>({
-    ...CLAIM,
-    values: [
-      keys,
-      request.now,
-      excluded,
-      request.max,
-      request.workerId,
-      request.serverId ?? null,
-      request.sessionId ?? null,
-      request.leaseDeadline ?? null,
-    ],
-  });
+  const rows = await sendClaim(client, request, keys, excluded);
+  const settled = settleClaim(rows, request, keys, unread, exhausted, events, admission);
+  await unclaim(client, settled.refused);
+  return { runs: settled.runs, limited: limited || settled.limited };
+}
+
+function excludedTags(request: ClaimRequest, admission: ConcurrencyAdmission): string[] {
+  return [...new Set([...(request.excludeTags ?? []), ...admission.saturated()])];
+}
+
+/**
+ * Whether a request's claim statement can be sent before anything of its commit has come
+ * back: no probe of due keys first (as many keys as runs asked, at most) and no tag to leave
+ * out beyond its own. Such claims travel in the commit's first round trip (postgres-commit.ts).
+ */
+export function claimNeedsNoProbe(request: ClaimRequest): boolean {
+  return request.taskKeys.length <= request.max;
+}
+
+/** The claim statement of a request whose keys and excluded tags are known. */
+export function sendClaim(client: ClientBase, request: ClaimRequest, keys: readonly string[], excluded: readonly string[]): Promise<ClaimedRow[]> {
+  return client
+    .query<ClaimedRow>({
+      ...CLAIM,
+      values: [
+        keys,
+        request.now,
+        excluded,
+        request.max,
+        request.workerId,
+        request.serverId ?? null,
+        request.sessionId ?? null,
+        request.leaseDeadline ?? null,
+      ],
+    })
+    .then((result) => result.rows);
+}
+
+/**
+ * What a claim statement returned, through the worker's `admit` and the concurrency limits:
+ * the runs kept (their PENDING history pushed onto `events`) and the rows refused, which
+ * `unclaim` puts back before the commit ends.
+ */
+export function settleClaim(
+  rows: ClaimedRow[],
+  request: ClaimRequest,
+  keys: readonly string[],
+  unread: boolean,
+  exhausted: Set<string>,
+  events: (TransitionRecord & { runId: string })[],
+  admission: ConcurrencyAdmission,
+): { runs: RunRecord[]; refused: ClaimedRow[]; limited: boolean } {
+  let limited = false;
   rows.sort((a, b) => a.rank - b.rank || a.ord - b.ord);
   // Fewer than asked: every key's due runs were all taken, so the keys are dry for now.
   if (rows.length < request.max) for (const key of keys) exhausted.add(key);
   // Short although keys were left unread (another server holds the rows the probe saw): the
   // caller must not take the request's keys for dry.
   if (rows.length < request.max && unread) limited = true;
-  const claimed: RunRecord[] = [];
+  const runs: RunRecord[] = [];
   const refused: ClaimedRow[] = [];
   for (const row of rows) {
     // `admit` sees the run as it was before the claim, as on SQLite.
@@ -155,13 +195,16 @@ export async function claimRuns(
     }
     const record = runFromRow({ ...row, ...NOT_READ });
     events.push({ runId: record.id, state: "PENDING", at: request.now, attempt: record.attempts, message: "" });
-    claimed.push(record);
+    runs.push(record);
   }
-  if (refused.length > 0) {
-    await client.query({
-      ...UNCLAIM,
-      values: [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)],
-    });
-  }
-  return { runs: claimed, limited };
+  return { runs, refused, limited };
+}
+
+/** Puts refused rows back exactly as they were, within the same transaction. */
+export async function unclaim(client: ClientBase, refused: readonly ClaimedRow[]): Promise<void> {
+  if (refused.length === 0) return;
+  await client.query({
+    ...UNCLAIM,
+    values: [refused.map((row) => row.seq), refused.map((row) => row.previous_worker_id)],
+  });
 }

@@ -1,46 +1,113 @@
 import type { ClientBase, QueryResult } from "pg";
 import { type ConcurrencyAdmission, createConcurrencyAdmission } from "./concurrency-admission.js";
 import { encodeChanges } from "./change-feed.js";
-import { claimRuns } from "./postgres-claim.js";
+import { type ClaimedRow, claimNeedsNoProbe, claimRuns, sendClaim, settleClaim, unclaim } from "./postgres-claim.js";
 import { mergeClaimRequests } from "./postgres-claim-merge.js";
 import { touchWorkerSessions } from "./postgres-worker-sessions.js";
 import { endCommit, type RunEvent } from "./postgres-commit-end.js";
 import { commitTransitionsAlone, isTransitionsAlone } from "./postgres-transitions-alone.js";
 import { APPLY_TRANSITIONS_SQL, transitionColumns } from "./postgres-transition-update.js";
 import { toBuffer } from "./postgres-run-row.js";
-import type { CommitResult, LeaseExtension, LogRecord, NewRun, RunRecord, Transition, WriteBatch } from "./store.js";
+import type { ClaimRequest, CommitResult, LeaseExtension, LogRecord, NewRun, RunRecord, Transition, WriteBatch } from "./store.js";
 
 /**
- * Writes one batch as one transaction, with a fixed number of round trips whatever its
- * size: BEGIN, one INSERT for the new runs, one UPDATE per group of transitions, one
- * statement per claim request, and one query that inserts all history rows and log lines,
- * notifies and commits (postgres-commit-end.ts). The statements with parameters are named,
- * so each connection prepares them once: planning the claim alone cost 0.8 ms, a third of
- * its execution with 20,000 runs queued (EXPLAIN ANALYZE). On error the caller rolls back.
+ * Writes one batch as one transaction in two round trips, whatever its size. The
+ * connection pipelines (node-postgres `pipeline`): statements go out without waiting for
+ * the answers before them, and the database runs them in order. The first round trip
+ * carries everything no statement needs an answer for: BEGIN (with the lock on the limits),
+ * one INSERT for the new runs, one UPDATE per group of transitions, the count of leased
+ * runs, the claims, the lease extensions. The second carries what depends on those
+ * answers: refused claims put back, history rows, log lines, NOTIFY and COMMIT
+ * (postgres-commit-end.ts). Sent one after the other, a drain commit took four round trips
+ * and a W2 commit four. A statement's error fails those after it in the transaction, and
+ * the caller rolls back. The statements with parameters are named, so each connection
+ * prepares them once: planning the claim alone cost 0.8 ms, a third of its execution with
+ * 20,000 runs queued (EXPLAIN ANALYZE).
  */
-export async function commitBatch(client: ClientBase, batch: WriteBatch, channel: string): Promise<CommitResult> {
+export async function commitBatch(client: ClientBase, batch: WriteBatch, channel: string, state: CommitState): Promise<CommitResult> {
   if (isTransitionsAlone(batch)) return commitTransitionsAlone(client, batch, channel);
+  const sent = createRoundTrip();
+  const hasClaims = batch.claims.length > 0;
   // With claims, BEGIN and the lock on the limits travel as one query (see lockLimits).
-  const lockedLimits = batch.claims.length > 0 ? await beginLockingLimits(client) : await client.query("BEGIN").then(() => 0);
+  const lockedLimits = sent.add(hasClaims ? beginLockingLimits(client) : client.query("BEGIN").then(() => 0));
+  const insert = prepareInsert(batch.inserts);
+  const inserted = sent.add(sendInsert(client, insert));
+  const transitionGroups = groupTransitions(batch.transitions);
+  const appliedRows = transitionGroups.map((group) => sent.add(sendTransitions(client, group)));
+  const counted = hasClaims ? sent.add(countConcurrency(client)) : undefined;
+  const merged = mergeClaimRequests(batch.claims);
+  // Claims go in the first round trip unless a limit was seen last time (then they wait for
+  // the count, to leave saturated tags out) or one must first probe which keys are due.
+  const early = !state.limitsSeen && merged.every((claim) => claimNeedsNoProbe(claim.request) && !claim.request.excludeTags?.length);
+  const earlyRows = early ? merged.map((claim) => sent.add(sendEarlyClaim(client, claim.request))) : [];
+  const extended = sent.add(extendLeases(client, batch.extensions));
+  void sent.add(touchWorkerSessions(client, batch.extensions));
+  await sent.settled();
+
+  if (hasClaims) state.limitsSeen = (await lockedLimits) > 0;
   const events: RunEvent[] = [];
   const logs: LogRecord[] = [];
-  const inserted = await insertRuns(client, batch.inserts, events, logs);
-  const applied = await applyTransitions(client, batch.transitions, events);
+  const insertedIds = await settleInserts(client, insert, await inserted, events, logs);
+  const applied: boolean[] = [];
+  for (const [i, group] of transitionGroups.entries()) settleTransitions(group, await appliedRows[i], applied, events);
   logs.push(...batch.logs);
+  const admission = counted ? await counted : createConcurrencyAdmission([]);
   const exhausted = new Set<string>();
   const claimed: RunRecord[][] = [];
   const limited: boolean[] = [];
-  const admission = lockedLimits > 0 ? await countConcurrency(client) : createConcurrencyAdmission([]);
-  for (const merged of mergeClaimRequests(batch.claims)) {
-    const claim = await claimRuns(client, merged.request, exhausted, events, admission);
-    claimed.push(...merged.split(claim.runs));
-    for (const _ of merged.members) limited.push(claim.limited);
+  for (const [i, claim] of merged.entries()) {
+    let result: { runs: RunRecord[]; limited: boolean };
+    if (early) {
+      const { request } = claim;
+      const settled = settleClaim(await earlyRows[i], request, request.taskKeys, false, exhausted, events, admission);
+      await unclaim(client, settled.refused);
+      result = { runs: settled.runs, limited: settled.limited };
+    } else {
+      result = await claimRuns(client, claim.request, exhausted, events, admission);
+    }
+    claimed.push(...claim.split(result.runs));
+    for (const _ of claim.members) limited.push(result.limited);
   }
-  const extended = await extendLeases(client, batch.extensions);
-  await touchWorkerSessions(client, batch.extensions);
   const payloads = batch.changes ? encodeChanges(batch.changes.origin, batch.changes.changes) : [];
   await endCommit(client, events, logs, channel, payloads);
-  return { inserted, applied, claimed, extended, limited };
+  return { inserted: insertedIds, applied, claimed, extended: await extended, limited };
+}
+
+/** What one store's commits remember from one to the next. */
+export interface CommitState {
+  /**
+   * Whether the last commit with claims found a concurrency limit. Claims sent before the
+   * count cannot leave saturated tags out: with limits set they would keep taking runs that
+   * the count then refuses and puts back, at every commit.
+   */
+  limitsSeen: boolean;
+}
+
+function sendEarlyClaim(client: ClientBase, request: ClaimRequest): Promise<ClaimedRow[]> {
+  if (request.max <= 0 || request.taskKeys.length === 0) return Promise.resolve([]);
+  return sendClaim(client, request, request.taskKeys, []);
+}
+
+/**
+ * The statements of one round trip: sent at once, awaited together. Every promise gets a
+ * handler at once, so a statement that fails (and those after it, in the aborted
+ * transaction) is not reported as an unhandled rejection before `settled` reads it.
+ */
+function createRoundTrip() {
+  const promises: Promise<unknown>[] = [];
+  return {
+    add<T>(promise: Promise<T>): Promise<T> {
+      promise.catch(() => {});
+      promises.push(promise);
+      return promise;
+    },
+    /** Resolves when every statement answered; rejects with the first error, in order. */
+    async settled(): Promise<void> {
+      const results = await Promise.allSettled(promises);
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
+    },
+  };
 }
 
 /**
@@ -105,17 +172,21 @@ const FIND_EXISTING = {
     OR (task_key, idempotency_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
 };
 
+interface PreparedInsert {
+  inserts: NewRun[];
+  fresh: NewRun[];
+  firstByKey: Map<string, NewRun>;
+}
+
+function idempotencyKey(run: NewRun): string | undefined {
+  return run.record.options.idempotencyKey ? `${run.record.taskKey}\u0000${run.record.options.idempotencyKey}` : undefined;
+}
+
 /**
  * A run whose task key and idempotency key exist already is not inserted; the existing id
  * is returned instead. Two such runs in one batch resolve to the first, as on SQLite.
- * A run whose own id exists already was stored by an earlier try of this batch whose
- * COMMIT was in doubt (the connection broke before its answer): it counts as inserted,
- * so the broker's retry of the batch does not fail on the id forever.
  */
-async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEvent[], logs: LogRecord[]) {
-  if (inserts.length === 0) return [];
-  const idempotencyKey = (run: NewRun) =>
-    run.record.options.idempotencyKey ? `${run.record.taskKey}\u0000${run.record.options.idempotencyKey}` : undefined;
+function prepareInsert(inserts: NewRun[]): PreparedInsert {
   const firstByKey = new Map<string, NewRun>();
   const fresh: NewRun[] = [];
   for (const run of inserts) {
@@ -126,7 +197,12 @@ async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEven
     }
     fresh.push(run);
   }
-  const records = fresh.map((run) => run.record);
+  return { inserts, fresh, firstByKey };
+}
+
+async function sendInsert(client: ClientBase, insert: PreparedInsert): Promise<Set<string>> {
+  if (insert.fresh.length === 0) return new Set();
+  const records = insert.fresh.map((run) => run.record);
   const column = <T>(pick: (run: (typeof records)[number]) => T) => records.map(pick);
   const { rows } = await client.query<{ id: string }>({
     ...INSERT_RUNS,
@@ -151,7 +227,18 @@ async function insertRuns(client: ClientBase, inserts: NewRun[], events: RunEven
       column((r) => r.foreground),
     ],
   });
-  const stored = new Set(rows.map((row) => row.id));
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * The ids of the batch's runs once inserted (`stored`: the ids the INSERT returned). A run
+ * whose own id exists already was stored by an earlier try of this batch whose COMMIT was
+ * in doubt (the connection broke before its answer): it counts as inserted, so the
+ * broker's retry of the batch does not fail on the id forever.
+ */
+async function settleInserts(client: ClientBase, insert: PreparedInsert, stored: Set<string>, events: RunEvent[], logs: LogRecord[]) {
+  const { inserts, fresh, firstByKey } = insert;
+  if (inserts.length === 0) return [];
   for (const run of fresh) {
     if (!stored.has(run.record.id)) continue;
     for (const event of run.history) events.push({ ...event, runId: run.record.id });
@@ -192,24 +279,30 @@ const APPLY_TRANSITIONS = { name: "taskwire_apply_transitions", text: APPLY_TRAN
  * in which no run appears twice; a run's second transition in the batch starts the next
  * group, so it sees the first one's outcome, as it would applied one by one.
  */
-async function applyTransitions(client: ClientBase, transitions: Transition[], events: RunEvent[]): Promise<boolean[]> {
-  const applied: boolean[] = [];
+function groupTransitions(transitions: Transition[]): Transition[][] {
+  const groups: Transition[][] = [];
   let start = 0;
   while (start < transitions.length) {
     const seen = new Set<string>();
     let end = start;
     while (end < transitions.length && !seen.has(transitions[end].runId)) seen.add(transitions[end++].runId);
-    const group = transitions.slice(start, end);
-    const { rows } = await client.query<{ id: string }>({ ...APPLY_TRANSITIONS, values: transitionColumns(group) });
-    const changed = new Set(rows.map((row) => row.id));
-    for (const transition of group) {
-      const ok = changed.has(transition.runId);
-      applied.push(ok);
-      if (ok) for (const event of transition.events) events.push({ ...event, runId: transition.runId });
-    }
+    groups.push(transitions.slice(start, end));
     start = end;
   }
-  return applied;
+  return groups;
+}
+
+async function sendTransitions(client: ClientBase, group: Transition[]): Promise<Set<string>> {
+  const { rows } = await client.query<{ id: string }>({ ...APPLY_TRANSITIONS, values: transitionColumns(group) });
+  return new Set(rows.map((row) => row.id));
+}
+
+function settleTransitions(group: Transition[], changed: Set<string>, applied: boolean[], events: RunEvent[]): void {
+  for (const transition of group) {
+    const ok = changed.has(transition.runId);
+    applied.push(ok);
+    if (ok) for (const event of transition.events) events.push({ ...event, runId: transition.runId });
+  }
 }
 
 const EXTEND_LEASES = {

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { changeChannel, createPostgresChangeFeed } from "./postgres-change-feed.js";
 import { createPostgresWorkerSessions } from "./postgres-worker-sessions.js";
-import { COUNT_CONCURRENCY, commitBatch } from "./postgres-commit.js";
+import { COUNT_CONCURRENCY, type CommitState, commitBatch } from "./postgres-commit.js";
 import { requeueExpiredLeases } from "./postgres-lease-expiry.js";
 import { migratePostgres } from "./postgres-migrations.js";
 import { selectRunPage, selectTaskStats } from "./postgres-run-queries.js";
@@ -38,7 +38,8 @@ export function postgresLocation(connectionString: string): string {
 
 /** A pool on the database, with int8 parsed as numbers. */
 function createPool(connectionString: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, types });
+  // Pipelined: a commit sends the statements that need no earlier answer at once (postgres-commit.ts).
+  const pool = new pg.Pool({ connectionString, max, types, pipeline: true } as pg.PoolConfig);
   // An idle connection that the database dropped (restart, failover) is removed from the
   // pool and reported here; without a listener the process would crash.
   pool.on("error", () => {});
@@ -67,6 +68,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     throw error;
   }
 
+  const commitState: CommitState = { limitsSeen: false };
   const changeFeed = createPostgresChangeFeed({ connectionString: options.connectionString, pool, channel });
 
   return {
@@ -76,7 +78,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     async commit(batch) {
       const client = await pool.connect();
       try {
-        const result = await commitBatch(client, batch, channel);
+        const result = await commitBatch(client, batch, channel, commitState);
         client.release();
         return result;
       } catch (error) {
