@@ -151,7 +151,23 @@ describe("a run's page", () => {
     expect(await error.textContent()).toContain("TypeError: flaky gave up: <b>bold</b> excuse");
     expect(await error.locator("pre.stack").textContent()).toContain("at ");
     expect(await page.locator("table.attempts tbody tr").count()).toBe(2);
+    expect(await error.locator("h2").textContent()).toBe("Error");
+    expect((await error.getAttribute("class"))?.split(" ")).toContain("error-card");
     await screenshot("run-failed", { dark: true });
+  });
+
+  it("shows the error a completed run kept from an earlier attempt as that, not in red as the run's own", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "taskwire-ui-earlier-")), "failed-once");
+    const id = await schedule("fails_once", args(marker), { retries: 1 });
+    await waitForState(id, TaskRunState.COMPLETED);
+    await page.goto(`${dashboard.url}/task-runs/task-run/${id}`);
+    await page.locator('#state [data-state="COMPLETED"]').waitFor();
+    const error = page.getByTestId("error");
+    expect(await error.locator("h2").textContent()).toBe("Error of an earlier attempt");
+    expect(await page.locator('[data-fact="attempts"] dd').textContent()).toBe("2 (1 retry, 0 redeliveries)");
+    expect(await error.textContent()).toContain("fails the first time");
+    expect((await error.getAttribute("class"))?.split(" ")).not.toContain("error-card");
+    await screenshot("run-completed-after-retry");
   });
 
   it("shows each attempt's worker only where the API knows it, and Took agreeing with Duration", async () => {

@@ -105,7 +105,10 @@ export function RunPage({ id }: { id: string }) {
         <Fact label="Started" title={STARTED_TITLE} value={<RelativeTime at={started} />} />
         <Fact label="Ended" value={<RelativeTime at={ended} />} />
         <Fact label="Duration" title={DURATION_TITLE} value={started && ended ? formatDuration(ended - started) : "—"} />
-        <Fact label="Attempts" value={`${run.attempts} (${run.retriesUsed} retries, ${run.redeliveries} redeliveries)`} />
+        <Fact
+          label="Attempts"
+          value={`${run.attempts} (${count(run.retriesUsed, "retry", "retries")}, ${count(run.redeliveries, "redelivery", "redeliveries")})`}
+        />
         <Fact label="Worker" value={<span className="mono">{run.workerId || "—"}</span>} />
         {run.foreground ? <Fact label="Ran" value="in the caller's process" /> : null}
         {original ? (
@@ -156,8 +159,10 @@ export function RunPage({ id }: { id: string }) {
       </div>
 
       {run.error ? (
-        <div className="card error-card" data-testid="error">
-          <h2>Error</h2>
+        // A run that retried keeps its last error; unless it ended FAILED or CANCELLED, that
+        // error is an earlier attempt's, not the run's: a completed run is not shown in red.
+        <div className={`card ${ERROR_STATES.has(run.state) ? "error-card" : "earlier-error-card"}`} data-testid="error">
+          <h2>{ERROR_STATES.has(run.state) ? "Error" : "Error of an earlier attempt"}</h2>
           <p>
             <strong>{run.error.type || "Error"}</strong>: {run.error.message}
           </p>
@@ -174,6 +179,14 @@ export function RunPage({ id }: { id: string }) {
     </section>
   );
 }
+
+/** "1 retry", "2 retries". */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** States in which the run's error is its own end, not an earlier attempt's. */
+const ERROR_STATES = new Set([TaskRunState.FAILED, TaskRunState.CANCELLED]);
 
 function Fact({ label, value, title }: { label: string; value: ReactNode; title?: string }) {
   return (
