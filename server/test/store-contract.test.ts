@@ -165,6 +165,22 @@ for (const [name, make] of stores) {
       expect(second.map((r) => [r.id, r.workerId])).toEqual([[runs[2].record.id, "w2"]]);
     });
 
+    it("gives a later claim of one commit the runs an earlier one turned away", async () => {
+      const runs = [newRun("k"), newRun("k")];
+      await insert(store, ...runs);
+      const batch = emptyBatch();
+      // The first worker's budget refuses every run: the second, claiming after it, gets them.
+      batch.claims.push(
+        { taskKeys: ["k"], max: 2, workerId: "w1", now: NOW, admit: () => false },
+        { taskKeys: ["k"], max: 2, workerId: "w2", now: NOW },
+      );
+      const { claimed, limited } = await store.commit(batch);
+      expect(claimed.map((c) => c.length)).toEqual([0, 2]);
+      expect(claimed[1].map((r) => r.workerId)).toEqual(["w2", "w2"]);
+      expect(limited[1]).toBe(false);
+      expect(await store.countByState()).toEqual({ PENDING: 2 });
+    });
+
     it("never claims a run twice when commits run at once", async () => {
       const runs = Array.from({ length: 20 }, () => newRun("k"));
       await insert(store, ...runs);

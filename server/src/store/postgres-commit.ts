@@ -37,8 +37,14 @@ export async function commitBatch(client: ClientBase, batch: WriteBatch, channel
   const counted = hasClaims ? sent.add(countConcurrency(client)) : undefined;
   const merged = mergeClaimRequests(batch.claims);
   // Claims go in the first round trip unless a limit was seen last time (then they wait for
-  // the count, to leave saturated tags out) or one must first probe which keys are due.
-  const early = !state.limitsSeen && merged.every((claim) => claimNeedsNoProbe(claim.request) && !claim.request.excludeTags?.length);
+  // the count, to leave saturated tags out), one must first probe which keys are due, or
+  // two share a task key: one after the other, the second may take the runs the first
+  // turned away (its worker's byte budget) and put back; sent together, it would not, and
+  // come back short, and the key would be taken for dry with those runs still queued.
+  const early =
+    !state.limitsSeen &&
+    merged.every((claim) => claimNeedsNoProbe(claim.request) && !claim.request.excludeTags?.length) &&
+    noKeyShared(merged.map((claim) => claim.request));
   const earlyRows = early ? merged.map((claim) => sent.add(sendEarlyClaim(client, claim.request))) : [];
   const extended = sent.add(extendLeases(client, batch.extensions));
   void sent.add(touchWorkerSessions(client, batch.extensions));
@@ -59,9 +65,11 @@ export async function commitBatch(client: ClientBase, batch: WriteBatch, channel
     let result: { runs: RunRecord[]; limited: boolean };
     if (early) {
       const { request } = claim;
+      // As a claim after the count would be: limited when a tag is at its limit already.
+      const saturated = admission.saturated().length > 0;
       const settled = settleClaim(await earlyRows[i], request, request.taskKeys, false, exhausted, events, admission);
       await unclaim(client, settled.refused);
-      result = { runs: settled.runs, limited: settled.limited };
+      result = { runs: settled.runs, limited: settled.limited || saturated };
     } else {
       result = await claimRuns(client, claim.request, exhausted, events, admission);
     }
@@ -81,6 +89,17 @@ export interface CommitState {
    * the count then refuses and puts back, at every commit.
    */
   limitsSeen: boolean;
+}
+
+function noKeyShared(requests: readonly ClaimRequest[]): boolean {
+  const seen = new Set<string>();
+  for (const request of requests) {
+    for (const key of request.taskKeys) {
+      if (seen.has(key)) return false;
+      seen.add(key);
+    }
+  }
+  return true;
 }
 
 function sendEarlyClaim(client: ClientBase, request: ClaimRequest): Promise<ClaimedRow[]> {
