@@ -1,5 +1,5 @@
 import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createAsyncQueue } from "taskwire/async-queue";
@@ -13,6 +13,25 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/**
+ * A stand-in TaskRunService (only the methods given) on a real HTTP/2 socket, and an SDK
+ * client of it. `sessions` holds its connections, for a test to drop them.
+ */
+async function startFakeTaskRunService(methods: Partial<ServiceImpl<typeof TaskRunService>>) {
+  const sessions = new Set<ServerHttp2Session>();
+  const http2: Http2Server = createHttp2Server(connectNodeAdapter({ routes: (router) => router.service(TaskRunService, methods) }));
+  http2.on("session", (session) => sessions.add(session));
+  await new Promise<void>((resolve) => http2.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => {
+    for (const session of sessions) session.destroy();
+    return new Promise<void>((resolve) => http2.close(() => resolve()));
+  });
+  const { port } = http2.address() as { port: number };
+  const client = createTaskwireClient({ apiUrl: `http://127.0.0.1:${port}`, apiKey: "" });
+  cleanups.push(() => client.close());
+  return { client, sessions };
+}
 
 describe("ScheduleTaskRunStream", () => {
   it("answers each request by its id once committed, a refused one with its error, and stays open", async () => {
@@ -48,27 +67,11 @@ describe("ScheduleTaskRunStream", () => {
   it("lets the SDK schedule on a server without it, over ScheduleTaskRuns", async () => {
     // A server of before the stream: TaskRunService with ScheduleTaskRuns only, on a real socket.
     const scheduled: string[] = [];
-    const http2: Http2Server = createHttp2Server(
-      connectNodeAdapter({
-        routes(router) {
-          router.service(TaskRunService, {
-            async scheduleTaskRuns(request) {
-              return { runs: request.runs.map((run) => ({ id: `old-${scheduled.push(run.taskKey)}`, existing: false })) };
-            },
-          });
-        },
-      }),
-    );
-    const sessions = new Set<ServerHttp2Session>();
-    http2.on("session", (session) => sessions.add(session));
-    await new Promise<void>((resolve) => http2.listen(0, "127.0.0.1", resolve));
-    cleanups.push(() => {
-      for (const session of sessions) session.destroy();
-      return new Promise<void>((resolve) => http2.close(() => resolve()));
+    const { client } = await startFakeTaskRunService({
+      async scheduleTaskRuns(request) {
+        return { runs: request.runs.map((run) => ({ id: `old-${scheduled.push(run.taskKey)}`, existing: false })) };
+      },
     });
-    const { port } = http2.address() as { port: number };
-    const client = createTaskwireClient({ apiUrl: `http://127.0.0.1:${port}`, apiKey: "" });
-    cleanups.push(() => client.close());
 
     const first = await Promise.all([client.schedule({ taskKey: "a" }), client.schedule({ taskKey: "b" })]);
     const second = await client.schedule({ taskKey: "c" });
@@ -78,34 +81,18 @@ describe("ScheduleTaskRunStream", () => {
 
   it("fails the delays in flight with UNAVAILABLE when the connection drops, and schedules on a new stream after", async () => {
     // A server that takes the first request and drops the connection before answering.
-    const sessions = new Set<ServerHttp2Session>();
     let requests = 0;
-    const http2: Http2Server = createHttp2Server(
-      connectNodeAdapter({
-        routes(router) {
-          router.service(TaskRunService, {
-            async *scheduleTaskRunStream(stream) {
-              for await (const request of stream) {
-                if (++requests === 1) {
-                  for (const session of sessions) session.destroy();
-                  return;
-                }
-                yield { requestId: request.requestId, runs: request.runs.map(() => ({ id: "second", existing: false })) };
-              }
-            },
-          });
-        },
-      }),
-    );
-    http2.on("session", (session) => sessions.add(session));
-    await new Promise<void>((resolve) => http2.listen(0, "127.0.0.1", resolve));
-    cleanups.push(() => {
-      for (const session of sessions) session.destroy();
-      return new Promise<void>((resolve) => http2.close(() => resolve()));
+    const { client, sessions } = await startFakeTaskRunService({
+      async *scheduleTaskRunStream(stream) {
+        for await (const request of stream) {
+          if (++requests === 1) {
+            for (const session of sessions) session.destroy();
+            return;
+          }
+          yield { requestId: request.requestId, runs: request.runs.map(() => ({ id: "second", existing: false })) };
+        }
+      },
     });
-    const { port } = http2.address() as { port: number };
-    const client = createTaskwireClient({ apiUrl: `http://127.0.0.1:${port}`, apiKey: "" });
-    cleanups.push(() => client.close());
 
     const error = await client.schedule({ taskKey: "a" }).then(() => undefined, (caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectError);

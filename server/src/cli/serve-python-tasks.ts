@@ -26,7 +26,9 @@ export function isPythonEntrypoint(spec: string): boolean {
  * A process group of its own also keeps the worker out of reach of what ends us without
  * a word (SIGKILL, to us or to our group): its stdin is a pipe from us, and with
  * TASKWIRE_STOP_ON_STDIN_EOF=1 it drains as on SIGTERM when the pipe ends, which the
- * kernel does however we die. Without it the worker would serve on with nobody watching.
+ * kernel does however we die (an uncaught error too: the worker then finishes its runs
+ * rather than being killed with them). Without it the worker would serve on with nobody
+ * watching.
  */
 export async function servePythonTasks(entrypoints: string[], limit: number | undefined): Promise<number> {
   const python = process.env.TASKWIRE_PYTHON || "python3";
@@ -38,14 +40,10 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
     env: { ...process.env, [STOP_ON_STDIN_EOF]: "1" },
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  // Out of our process group, the worker would outlive an exit of ours that no signal
-  // caused (an uncaught error): it goes with us.
-  const killChild = () => child.kill("SIGKILL");
   // SIGHUP too (a closed terminal), which reaches only our group: without it the worker
   // would keep serving after its terminal is gone.
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) process.on(signal, forward);
-  process.on("exit", killChild);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once("error", (error: NodeJS.ErrnoException) =>
@@ -63,7 +61,6 @@ export async function servePythonTasks(entrypoints: string[], limit: number | un
     // Nothing is written to it; left open, its handle would keep our event loop alive.
     child.stdin?.destroy();
     for (const signal of signals) process.off(signal, forward);
-    process.off("exit", killChild);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Pool } from "pg";
 import { changesOfExpiry, encodeChanges } from "./change-feed.js";
 import { expirySql } from "./lease-expiry-sql.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
+import { onPooledConnection } from "./postgres-transaction.js";
 import type { LeaseExpiryRequest, RunRecord } from "./store.js";
 
 const PARAMS = { now: 1, ackTimeoutMs: 4, leaseDurationMs: 5, defaultMaxRedeliveries: 6, seed: 7 } as const;
@@ -50,9 +51,8 @@ const REQUEUE_EXPIRED = {
   SELECT * FROM requeued`,
 };
 
-export async function requeueExpiredLeases(pool: Pool, channel: string, request: LeaseExpiryRequest): Promise<RunRecord[]> {
-  const client = await pool.connect();
-  try {
+export function requeueExpiredLeases(pool: Pool, channel: string, request: LeaseExpiryRequest): Promise<RunRecord[]> {
+  return onPooledConnection(pool, async (client) => {
     await client.query("BEGIN");
     const { rows } = await client.query<PostgresRunRow>({
       ...REQUEUE_EXPIRED,
@@ -72,11 +72,6 @@ export async function requeueExpiredLeases(pool: Pool, channel: string, request:
       await client.query({ name: "taskwire_notify", text: "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", values: [channel, payloads] });
     }
     await client.query("COMMIT");
-    client.release();
     return runs;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    client.release(error as Error);
-    throw error;
-  }
+  });
 }

@@ -1,15 +1,7 @@
 import type pg from "pg";
 import type { PostgresRunRow } from "./postgres-run-row.js";
-import type { ListFilter, TaskStatsRecord } from "./store.js";
+import type { ListFilter, RunPageQuery, TaskStatsRecord } from "./store.js";
 import { assembleTaskStats, type DepthRow, type DurationPercentiles, type FinishedRow } from "./task-stats.js";
-
-/** The statement of one page of `listRuns`, and of its total, with their parameters. */
-export interface RunPageQuery {
-  sql: string;
-  params: unknown[];
-  countSql: string;
-  countParams: unknown[];
-}
 
 /**
  * The SQL of one page of `listRuns`, newest first: keyset paging on `seq`, the table's

@@ -4,6 +4,7 @@ import { createPostgresWorkerSessions } from "./postgres-worker-sessions.js";
 import { COUNT_CONCURRENCY, type CommitState, commitBatch } from "./postgres-commit.js";
 import { requeueExpiredLeases } from "./postgres-lease-expiry.js";
 import { migratePostgres } from "./postgres-migrations.js";
+import { onPooledConnection } from "./postgres-transaction.js";
 import { selectRunPage, selectTaskStats } from "./postgres-run-queries.js";
 import { type PostgresRunRow, runFromRow } from "./postgres-run-row.js";
 import type { LogRecord, RunState, SequencedLogRecord, Store, TransitionRecord } from "./store.js";
@@ -75,19 +76,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     location: postgresLocation(options.connectionString),
     changeFeed,
     ...createPostgresWorkerSessions(pool),
-    async commit(batch) {
-      const client = await pool.connect();
-      try {
-        const result = await commitBatch(client, batch, channel, commitState);
-        client.release();
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        // A connection that failed mid-transaction is not trusted again.
-        client.release(error as Error);
-        throw error;
-      }
-    },
+    commit: (batch) => onPooledConnection(pool, (client) => commitBatch(client, batch, channel, commitState)),
     async requestCancel(runId, reason) {
       const { rows } = await pool.query<PostgresRunRow>(
         `UPDATE task_runs SET cancel_reason = coalesce(cancel_reason, $2)

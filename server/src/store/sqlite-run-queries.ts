@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ListFilter, TaskStatsRecord } from "./store.js";
+import type { ListFilter, RunPageQuery, TaskStatsRecord } from "./store.js";
 import { assembleTaskStats, type DepthRow, type FinishedRow, percentilesOf } from "./task-stats.js";
 
 /**
@@ -7,14 +7,6 @@ import { assembleTaskStats, type DepthRow, type FinishedRow, percentilesOf } fro
  * the percentiles of a sample that size move by well under 1% while the read keeps growing.
  */
 const MAX_DURATIONS = 20_000;
-
-/** The statement of one page of `listRuns`, and of its total, with their parameters. */
-export interface RunPageQuery {
-  sql: string;
-  params: unknown[];
-  countSql: string;
-  countParams: unknown[];
-}
 
 /**
  * The SQL of one page of `listRuns`, newest first: keyset paging on `seq`, the table's

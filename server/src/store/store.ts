@@ -257,6 +257,14 @@ export interface CommitResult {
   limited: boolean[];
 }
 
+/** The statement of one page of `listRuns`, and of its total, with their parameters. */
+export interface RunPageQuery {
+  sql: string;
+  params: unknown[];
+  countSql: string;
+  countParams: unknown[];
+}
+
 export interface ListFilter {
   taskKeys: string[];
   states: RunState[];

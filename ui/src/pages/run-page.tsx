@@ -58,6 +58,7 @@ export function RunPage({ id }: { id: string }) {
   }
   if (!run) return <p className="muted">Loading…</p>;
   const final = FINAL.has(run.state);
+  const endedInError = ERROR_STATES.has(run.state);
   const started = ms(run.startTime);
   const ended = ms(run.endTime);
   const original = retryOf(run);
@@ -161,8 +162,8 @@ export function RunPage({ id }: { id: string }) {
       {run.error ? (
         // A run that retried keeps its last error; unless it ended FAILED or CANCELLED, that
         // error is an earlier attempt's, not the run's: a completed run is not shown in red.
-        <div className={`card ${ERROR_STATES.has(run.state) ? "error-card" : "earlier-error-card"}`} data-testid="error">
-          <h2>{ERROR_STATES.has(run.state) ? "Error" : "Error of an earlier attempt"}</h2>
+        <div className={`card ${endedInError ? "error-card" : "earlier-error-card"}`} data-testid="error">
+          <h2>{endedInError ? "Error" : "Error of an earlier attempt"}</h2>
           <p>
             <strong>{run.error.type || "Error"}</strong>: {run.error.message}
           </p>

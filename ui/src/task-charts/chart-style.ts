@@ -10,3 +10,13 @@ export const HOVER_CURSOR = { fill: "var(--hover)" } as const;
 
 /** Charts update live a few times a second at most: an animation on each would flicker. */
 export const ANIMATE = false;
+
+/** The props both one-row-per-bar charts (queue depth, duration percentiles) share. */
+export const HORIZONTAL_BARS = {
+  responsive: true,
+  className: "chart",
+  style: { width: "100%", height: 84 },
+  layout: "vertical",
+  margin: { top: 0, right: 12, bottom: 0, left: 0 },
+  barCategoryGap: 3,
+} as const;

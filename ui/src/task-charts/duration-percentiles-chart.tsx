@@ -1,6 +1,6 @@
 import { Bar, BarChart, CartesianGrid, Tooltip, XAxis, YAxis } from "recharts";
 import { formatDuration } from "../components/time-format.js";
-import { ANIMATE, AXIS_LINE, AXIS_TICK, GRID_STROKE, HOVER_CURSOR } from "./chart-style.js";
+import { ANIMATE, AXIS_LINE, AXIS_TICK, GRID_STROKE, HORIZONTAL_BARS, HOVER_CURSOR } from "./chart-style.js";
 import { ChartTooltip } from "./chart-tooltip.js";
 
 interface Percentile {
@@ -32,16 +32,7 @@ export function DurationPercentilesChart(props: { taskKey: string; completed: nu
       {props.completed === 0 ? (
         <p className="chart-empty muted">No run completed in the window.</p>
       ) : (
-        <BarChart
-          responsive
-          className="chart"
-          style={{ width: "100%", height: 84 }}
-          layout="vertical"
-          data={percentiles}
-          margin={{ top: 0, right: 12, bottom: 0, left: 0 }}
-          barCategoryGap={3}
-          title={label}
-        >
+        <BarChart {...HORIZONTAL_BARS} data={percentiles} title={label}>
           <CartesianGrid horizontal={false} stroke={GRID_STROKE} />
           <XAxis
             type="number"

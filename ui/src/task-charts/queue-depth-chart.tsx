@@ -1,5 +1,5 @@
 import { Bar, BarChart, Cell, Tooltip, XAxis, YAxis } from "recharts";
-import { ANIMATE, AXIS_LINE, AXIS_TICK, HOVER_CURSOR } from "./chart-style.js";
+import { ANIMATE, AXIS_LINE, AXIS_TICK, HORIZONTAL_BARS, HOVER_CURSOR } from "./chart-style.js";
 import { ChartTooltip } from "./chart-tooltip.js";
 
 interface Depth {
@@ -21,16 +21,7 @@ export function QueueDepthChart(props: { taskKey: string; scheduled: number; pen
   return (
     <figure className="task-chart queue-depth" aria-label={label}>
       <figcaption>Queue now</figcaption>
-      <BarChart
-        responsive
-        className="chart"
-        style={{ width: "100%", height: 84 }}
-        layout="vertical"
-        data={depth}
-        margin={{ top: 0, right: 12, bottom: 0, left: 0 }}
-        barCategoryGap={3}
-        title={label}
-      >
+      <BarChart {...HORIZONTAL_BARS} data={depth} title={label}>
         <XAxis type="number" allowDecimals={false} domain={[0, (max: number) => Math.max(1, max)]} tick={AXIS_TICK} axisLine={AXIS_LINE} tickLine={false} />
         <YAxis type="category" dataKey="state" interval={0} width={68} tick={AXIS_TICK} axisLine={false} tickLine={false} />
         <Tooltip
